@@ -1,0 +1,101 @@
+"""Starts a real `sendmako serve` for a benchmark, on a fresh data directory."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Server:
+    url: str
+    key: str
+    pid: int
+    data_dir: Path
+
+    def call(
+        self, method: str, path: str, body: object | None = None, key: str | None = None
+    ) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(  # noqa: S310 - loopback URL we started
+            self.url + path,
+            data=data,
+            method=method,
+            headers={
+                "Authorization": f"Bearer {key or self.key}",
+                "Content-Type": "application/json",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+            return json.loads(answer.read())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def serve(**env: str) -> Iterator[Server]:
+    with tempfile.TemporaryDirectory(prefix="sendmako-bench-") as tmp:
+        data_dir = Path(tmp)
+        port = free_port()
+        environment = {
+            **os.environ,
+            "SENDMAKO_DATA_DIR": str(data_dir),
+            "SENDMAKO_PORT": str(port),
+            "SENDMAKO_ENGINES": "sandbox",
+            "SENDMAKO_DEFAULT_ENGINE": "sandbox",
+            "SENDMAKO_LOG_LEVEL": "warning",
+            "SENDMAKO_LOG_FORMAT": "json",
+            **env,
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sendmako", "serve"],
+            env=environment,
+            cwd=data_dir,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            key = _ready(process, port)
+            yield Server(f"http://127.0.0.1:{port}", key, process.pid, data_dir)
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+def _ready(process: subprocess.Popen[str], port: int) -> str:
+    """The admin key printed at first start, once the port accepts connections."""
+    assert process.stdout is not None
+    key = ""
+    for line in process.stdout:
+        if "API key:" in line:
+            key = line.split("API key:")[1].strip()
+            break  # a fresh data directory always prints the first admin's key
+    else:
+        raise RuntimeError("server did not start")
+    # Keep draining output so the server never blocks on a full pipe.
+    stdout = process.stdout
+    threading.Thread(target=lambda: [None for _ in stdout], daemon=True).start()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # the socket is bound right after the app's startup
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return key
+        time.sleep(0.05)
+    raise RuntimeError("server did not open its port")

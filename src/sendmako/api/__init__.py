@@ -1,0 +1,1 @@
+"""The HTTP API: thin routes over the services, one error format, one place for middleware."""

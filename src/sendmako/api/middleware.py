@@ -1,0 +1,156 @@
+"""Plain ASGI middleware: request ids and logs, the last-resort 500, body limits, slashes."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sendmako import log
+from sendmako.errors import PayloadTooLarge
+
+logger = log.get("sendmako.http")
+
+
+class TrailingSlash:
+    """`/api/x/` and `/api/x` are the same resource for every method, without a redirect."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if len(path) > 1 and path.endswith("/"):
+                scope = dict(scope)
+                scope["path"] = path.rstrip("/") or "/"
+                raw = scope.get("raw_path")
+                if raw:
+                    scope["raw_path"] = raw.rstrip(b"/") or b"/"
+        await self.app(scope, receive, send)
+
+
+class RequestContext:
+    """Binds a request id to every log line of the request, logs the request once, and
+    turns any exception that escaped the handlers into a JSON 500 with a reference id
+    (the traceback goes to the log, never to the client)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = secrets.token_hex(6)
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception:  # the outermost boundary: nothing may reach the client raw
+            logger.exception("http.unhandled", ref=request_id, path=scope["path"])
+            if not response_started:
+                body = json.dumps(
+                    {
+                        "success": False,
+                        "message": f"Internal error (ref {request_id})",
+                        "code": "internal",
+                    }
+                ).encode()
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"x-request-id", request_id.encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+        finally:
+            elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+            level = logger.info if status >= 400 or elapsed_ms > 1000 else logger.debug
+            level(
+                "http.request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                ms=elapsed_ms,
+            )
+            structlog.contextvars.unbind_contextvars("request_id")
+
+
+class BodyLimit:
+    """Refuses request bodies over the limit of their path, also when the client lies
+    about Content-Length or sends none: bytes are counted as they arrive."""
+
+    def __init__(self, app: ASGIApp, limit_for: Callable[[str], int]) -> None:
+        self.app = app
+        self.limit_for = limit_for
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope["path"])
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = 0
+                if declared > limit:
+                    await _too_large(send, limit)
+                    return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise PayloadTooLarge(_too_large_message(limit), field="body")
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+def _too_large_message(limit: int) -> str:
+    return f"Request body too large: this endpoint accepts at most {limit:,} bytes."
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    body = json.dumps(
+        {"success": False, "message": _too_large_message(limit), "code": "payload_too_large"}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,173 @@
+"""Request and response bodies of the API (pydantic). Requests refuse unknown fields."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from sendmako.events import SessionStatus
+from sendmako.sessions import SessionView
+from sendmako.storage.records import ApiKeyRecord
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorOut(BaseModel):
+    success: Literal[False] = False
+    message: str = Field(description="what went wrong, for a human; names the field at fault")
+    code: str = Field(description="stable machine-readable error code")
+
+
+class SuccessOut(BaseModel):
+    success: Literal[True] = True
+
+
+# -- sessions ------------------------------------------------------------------------------
+
+
+class SessionOut(BaseModel):
+    id: int
+    session_id: str = Field(examples=["user_1"])
+    session_name: str
+    status: SessionStatus
+    phone_number: str | None = Field(description="digits with country code, once linked")
+    qr: str | None = Field(description="data:image/png;base64,... while status is qr_ready")
+    engine: str
+    status_detail: str | None = Field(description="why the session is in this status")
+    qr_expires_at: float | None = Field(description="unix time when the shown QR expires")
+
+    @classmethod
+    def of(cls, view: SessionView) -> SessionOut:
+        return cls(
+            id=view.id,
+            session_id=view.session_id,
+            session_name=view.session_name,
+            status=view.status,
+            phone_number=view.phone_number,
+            qr=view.qr,
+            engine=view.engine,
+            status_detail=view.detail,
+            qr_expires_at=view.qr_expires_at,
+        )
+
+
+class CreateSessionIn(Request):
+    session_name: Name | None = Field(None, examples=["Professionnel"])
+    engine: str | None = Field(None, description="`sandbox` or `neonize`; default: the server's")
+
+
+class CreateSessionOut(BaseModel):
+    success: Literal[True] = True
+    id: int
+    session_id: str
+    session_name: str
+    status: SessionStatus
+    engine: str
+
+
+class RenameSessionIn(Request):
+    session_name: Name
+
+
+class RenameSessionOut(BaseModel):
+    success: Literal[True] = True
+    session_name: str
+
+
+class PairCodeIn(Request):
+    phone_number: str = Field(examples=["22241857975"], description="the number to link")
+
+
+class PairCodeOut(BaseModel):
+    success: Literal[True] = True
+    session_id: str
+    pair_code: str = Field(description="8 characters to type in WhatsApp > Linked devices")
+
+
+class RestartOut(BaseModel):
+    success: Literal[True] = True
+    session_id: str
+    status: SessionStatus
+
+
+# -- API keys ------------------------------------------------------------------------------
+
+
+class ApiKeyOut(BaseModel):
+    id: int
+    prefix: str = Field(description="the first characters of the key, to recognise it")
+    name: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, record: ApiKeyRecord) -> ApiKeyOut:
+        return cls(
+            id=record.id,
+            prefix=record.prefix,
+            name=record.name,
+            created_at=record.created_at,
+            last_used_at=record.last_used_at,
+            revoked_at=record.revoked_at,
+        )
+
+
+class ApiKeyListOut(BaseModel):
+    success: Literal[True] = True
+    keys: list[ApiKeyOut]
+
+
+class CreateApiKeyIn(Request):
+    name: Name | None = None
+
+
+class CreateApiKeyOut(BaseModel):
+    success: Literal[True] = True
+    key: str = Field(description="the whole key: shown this once, never again")
+    api_key: ApiKeyOut
+
+
+class ApiKeyRevokedOut(BaseModel):
+    success: Literal[True] = True
+    api_key: ApiKeyOut
+
+
+# -- sandbox control -----------------------------------------------------------------------
+
+
+class SandboxScanIn(Request):
+    phone_number: str | None = Field(None, description="the simulated phone that scans")
+    qr: str | None = Field(None, description="the QR payload read; refused once rotated")
+    pair_code: str | None = Field(None, description="instead of a scan: the pairing code typed")
+    push_name: str | None = Field(None, max_length=100)
+
+
+class SandboxDisconnectIn(Request):
+    reason: Literal["logged_out", "connection_lost"]
+    reconnect_after: float | None = Field(
+        None, ge=0, le=3600, description="connection_lost: seconds before it comes back"
+    )
+
+
+class SandboxStateOut(BaseModel):
+    success: Literal[True] = True
+    session_id: str
+    status: SessionStatus
+    phone_number: str | None
+
+
+# -- health --------------------------------------------------------------------------------
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "degraded"]
+    database: str
+    engines: dict[str, str]
+    version: str

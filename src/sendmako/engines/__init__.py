@@ -1,0 +1,1 @@
+"""WhatsApp engines: one interface (`base.py`), named implementations beside it."""

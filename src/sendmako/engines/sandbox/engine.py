@@ -1,0 +1,198 @@
+"""Sandbox engine and sessions: QR login, pairing codes, simulated disconnections."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import string
+from contextlib import suppress
+from typing import ClassVar
+
+from sendmako import log
+from sendmako.engines.base import Capability, Engine, EngineSession, EventSink, SessionSpec
+from sendmako.errors import OperationFailed
+from sendmako.events import PairCodeIssued, QrCodeChanged, SessionStatus, StatusChanged
+from sendmako.settings import SandboxSettings
+from sendmako.storage import sandbox_devices
+from sendmako.storage.db import Database
+
+_PAIR_ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits if c not in "0O1I")
+
+logger = log.get(__name__)
+
+
+class SandboxEngine(Engine):
+    name: ClassVar[str] = "sandbox"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.QR_LOGIN, Capability.PAIR_CODE, Capability.SIMULATOR}
+    )
+
+    def __init__(self, db: Database, settings: SandboxSettings) -> None:
+        self.db = db
+        self.settings = settings
+
+    def open_session(self, spec: SessionSpec, sink: EventSink) -> SandboxSession:
+        return SandboxSession(spec, sink, self)
+
+    async def forget(self, spec: SessionSpec) -> None:
+        async with self.db.write() as tx:
+            await sandbox_devices.unlink(tx, spec.session_id)
+
+
+class SandboxSession(EngineSession):
+    def __init__(self, spec: SessionSpec, sink: EventSink, engine: SandboxEngine) -> None:
+        super().__init__(spec, sink)
+        self.engine = engine
+        self.status = SessionStatus.CONNECTING
+        self.phone_number: str | None = None
+        self._qr_payload: str | None = None
+        self._pair_code: tuple[str, str] | None = None  # (code, phone number)
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self._stopped = False
+        self._log = logger.bind(session_id=spec.session_id, engine="sandbox")
+
+    # -- lifecycle (EngineSession) ------------------------------------------------------
+
+    async def start(self) -> None:
+        async with self._lock:
+            self._stopped = False
+            await self._connect()
+
+    async def stop(self) -> None:
+        async with self._lock:
+            self._stopped = True
+            await self._cancel_task()
+
+    async def logout(self) -> None:
+        async with self._lock:
+            await self._cancel_task()
+            async with self.engine.db.write() as tx:
+                await sandbox_devices.unlink(tx, self.spec.session_id)
+            self.phone_number = None
+            await self._set(SessionStatus.LOGGED_OUT, "logged out by the API")
+            self._stopped = True
+
+    async def request_pair_code(self, phone_number: str) -> str:
+        async with self._lock:
+            self._require(SessionStatus.QR_READY, "ask for a pairing code")
+            code = "".join(secrets.choice(_PAIR_ALPHABET) for _ in range(8))
+            self._pair_code = (code, phone_number)
+            await self.sink(PairCodeIssued(code))
+            return code
+
+    # -- simulator controls (the /api/sandbox API) --------------------------------------
+
+    @property
+    def qr_payload(self) -> str | None:
+        return self._qr_payload
+
+    async def scan(
+        self, phone_number: str, *, qr: str | None = None, push_name: str | None = None
+    ) -> None:
+        """The phone scans the QR shown now (or the `qr` payload it read, checked)."""
+        async with self._lock:
+            self._require(SessionStatus.QR_READY, "scan a QR code")
+            if qr is not None and not secrets.compare_digest(qr, self._qr_payload or ""):
+                raise OperationFailed(
+                    "This QR code has expired: scan the one shown now.", code="qr_expired"
+                )
+            await self._link(phone_number, push_name)
+
+    async def enter_pair_code(self, code: str, *, push_name: str | None = None) -> None:
+        """The phone owner types the linking code given by `request_pair_code`."""
+        async with self._lock:
+            self._require(SessionStatus.QR_READY, "enter a pairing code")
+            expected = self._pair_code
+            if expected is None or not secrets.compare_digest(
+                code.replace("-", "").upper(), expected[0]
+            ):
+                raise OperationFailed("Wrong or expired pairing code.", code="pair_code_invalid")
+            await self._link(expected[1], push_name)
+
+    async def simulate_disconnect(self, reason: str, reconnect_after: float | None) -> None:
+        """`logged_out`: unlinked from the phone. `connection_lost`: comes back by itself."""
+        async with self._lock:
+            if reason == "logged_out":
+                await self._cancel_task()
+                async with self.engine.db.write() as tx:
+                    await sandbox_devices.unlink(tx, self.spec.session_id)
+                self.phone_number = None
+                await self._set(SessionStatus.LOGGED_OUT, "unlinked from the phone")
+                return
+            self._require(SessionStatus.CONNECTED, "lose the connection")
+            await self._set(SessionStatus.DISCONNECTED, "connection lost (simulated)")
+            delay = (
+                self.engine.settings.reconnect_seconds
+                if reconnect_after is None
+                else reconnect_after
+            )
+            self._task = asyncio.create_task(self._reconnect_after(delay))
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _require(self, status: SessionStatus, action: str) -> None:
+        if self.status != status:
+            raise OperationFailed(
+                f"Cannot {action}: session {self.spec.session_id} is {self.status}, not {status}.",
+                code="session_state",
+            )
+
+    async def _connect(self) -> None:
+        await self._cancel_task()
+        await self._set(SessionStatus.CONNECTING, None)
+        async with self.engine.db.read() as db:
+            device = await sandbox_devices.get(db, self.spec.session_id)
+        if device is not None:
+            self.phone_number = device.phone_number
+            await self._set(SessionStatus.CONNECTED, None, push_name=device.push_name)
+        else:
+            self._task = asyncio.create_task(self._rotate_qr())
+
+    async def _link(self, phone_number: str, push_name: str | None) -> None:
+        await self._cancel_task()
+        async with self.engine.db.write() as tx:
+            await sandbox_devices.link(tx, self.spec.session_id, phone_number, push_name)
+        self.phone_number = phone_number
+        self._qr_payload = None
+        self._pair_code = None
+        self._log.info("sandbox.linked")
+        await self._set(SessionStatus.CONNECTED, None, push_name=push_name)
+
+    async def _rotate_qr(self) -> None:
+        interval = self.engine.settings.qr_rotate_seconds
+        while True:
+            async with self._lock:
+                if self._stopped:
+                    return
+                self._qr_payload = (
+                    f"sendmako-sandbox:{self.spec.session_id}:{secrets.token_urlsafe(24)}"
+                )
+                await self.sink(QrCodeChanged(self._qr_payload, interval))
+                if self.status != SessionStatus.QR_READY:
+                    await self._set(SessionStatus.QR_READY, None)
+            await asyncio.sleep(interval)
+
+    async def _reconnect_after(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        async with self._lock:
+            if self._stopped or self.status != SessionStatus.DISCONNECTED:
+                return
+            self._task = None
+            await self._connect()
+
+    async def _cancel_task(self) -> None:
+        task, self._task = self._task, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+
+    async def _set(
+        self, status: SessionStatus, detail: str | None, *, push_name: str | None = None
+    ) -> None:
+        self.status = status
+        if status != SessionStatus.QR_READY:
+            self._qr_payload = None
+        phone = self.phone_number if status == SessionStatus.CONNECTED else None
+        await self.sink(StatusChanged(status, detail, phone_number=phone, push_name=push_name))

@@ -1,0 +1,83 @@
+"""The one exception tree. Each error carries a stable code and its HTTP status.
+
+    SendmakoError                    500 internal
+    ├── BadRequest                   400 bad_request (names the field)
+    │   └── PayloadTooLarge          413 payload_too_large
+    ├── Unauthorized                 401 unauthorized
+    ├── PlanLimitReached             403 plan_limit
+    ├── NotFound                     404 not_found
+    ├── OperationFailed              422 operation_failed (and more precise codes)
+    ├── TooManyRequests              429 rate_limited (carries Retry-After)
+    └── Unavailable                  503 unavailable (WhatsApp or the session is not reachable)
+
+Library errors are translated where they are caught: `raise NotFound(...) from exc`.
+The API renders any of them as `{"success": false, "message": ..., "code": ...}`.
+"""
+
+from __future__ import annotations
+
+
+class SendmakoError(Exception):
+    status: int = 500
+    code: str = "internal"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class BadRequest(SendmakoError):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.field = field
+
+
+class PayloadTooLarge(BadRequest):
+    status = 413
+    code = "payload_too_large"
+
+
+class Unauthorized(SendmakoError):
+    status = 401
+    code = "unauthorized"
+
+
+class PlanLimitReached(SendmakoError):
+    status = 403
+    code = "plan_limit"
+
+
+class Forbidden(SendmakoError):
+    """The caller is known but may not do this (not an admin, account disabled)."""
+
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(SendmakoError):
+    status = 404
+    code = "not_found"
+
+
+class OperationFailed(SendmakoError):
+    status = 422
+    code = "operation_failed"
+
+
+class TooManyRequests(SendmakoError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
+class Unavailable(SendmakoError):
+    status = 503
+    code = "unavailable"

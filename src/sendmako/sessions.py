@@ -1,0 +1,406 @@
+"""`SessionManager`: owns every engine session of this node, keeps their status, emits
+session events, and is the only way the API reaches a WhatsApp session.
+
+Status changes are applied one at a time per session (a lock per session), persisted, and
+handed to the event recorders in the same transaction, so a webhook row exists exactly when
+the state change it describes does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sendmako import log, plans
+from sendmako.engines.base import Capability, Engine, EngineSession, SessionSpec
+from sendmako.errors import BadRequest, NotFound, OperationFailed, Unavailable
+from sendmako.events import (
+    EngineEvent,
+    PairCodeIssued,
+    QrCodeChanged,
+    SessionEvent,
+    SessionStatus,
+    StatusChanged,
+)
+from sendmako.ids import InvalidIdentifier, SessionId, normalize_phone
+from sendmako.qr import png_data_url
+from sendmako.storage import wa_sessions
+from sendmako.storage.db import Database
+from sendmako.storage.records import SessionRecord, UserRecord
+from sendmako.storage.tables import User, utcnow
+
+logger = log.get(__name__)
+
+DEFAULT_PACING_MS = 1000
+STOP_TIMEOUT_SECONDS = 10.0
+
+
+class SessionEventRecorder(Protocol):
+    """Receives each session event inside the transaction that records the state change."""
+
+    async def record(self, tx: AsyncSession, user_id: int, event: SessionEvent) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    """A session as the API shows it."""
+
+    id: int
+    session_id: SessionId
+    session_name: str
+    engine: str
+    status: SessionStatus
+    detail: str | None
+    phone_number: str | None
+    qr: str | None  # data:image/png;base64,... while qr_ready
+    qr_expires_at: float | None  # unix time the shown QR stops being valid
+    created_at: datetime
+
+
+@dataclass(eq=False)
+class _Live:
+    record: SessionRecord
+    engine: Engine | None
+    handle: EngineSession | None = None
+    status: SessionStatus = SessionStatus.CONNECTING
+    detail: str | None = None
+    phone_number: str | None = None
+    qr_data_url: str | None = None
+    qr_expires_at: float | None = None
+    events_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    control_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    deleted: bool = False
+
+    def view(self) -> SessionView:
+        qr = self.qr_data_url if self.status == SessionStatus.QR_READY else None
+        return SessionView(
+            id=self.record.id,
+            session_id=self.record.session_id,
+            session_name=self.record.session_name,
+            engine=self.record.engine,
+            status=self.status,
+            detail=self.detail,
+            phone_number=self.phone_number,
+            qr=qr,
+            qr_expires_at=self.qr_expires_at if qr else None,
+            created_at=self.record.created_at,
+        )
+
+
+class SessionManager:
+    def __init__(
+        self,
+        db: Database,
+        engines: dict[str, Engine],
+        *,
+        default_engine: str,
+        node_id: str,
+        recorders: Iterable[SessionEventRecorder] = (),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.db = db
+        self.engines = engines
+        self.default_engine = default_engine
+        self.node_id = node_id
+        self.recorders = list(recorders)
+        self.clock = clock
+        self._live: dict[str, _Live] = {}
+        self._changed = asyncio.Condition()
+
+    # -- process lifetime -----------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Restore every stored session: linked devices reconnect without a new scan."""
+        async with self.db.write() as tx:
+            await wa_sessions.claim_all(tx, self.node_id, utcnow() + timedelta(days=3650))
+        async with self.db.read() as db:
+            records = await wa_sessions.list_all(db)
+        for record in records:
+            live = _Live(record=record, engine=self.engines.get(record.engine))
+            live.phone_number = record.phone_number
+            self._live[record.session_id] = live
+            if live.engine is None:
+                live.status = SessionStatus.DISCONNECTED
+                live.detail = f"the {record.engine} engine is not enabled on this server"
+                continue
+            await self._open(live)
+        logger.info("sessions.restored", count=len(records))
+
+    async def stop(self) -> None:
+        handles = [live.handle for live in self._live.values() if live.handle is not None]
+        for live in self._live.values():
+            live.handle = None
+        results = await asyncio.gather(
+            *(asyncio.wait_for(handle.stop(), STOP_TIMEOUT_SECONDS) for handle in handles),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                logger.warning("sessions.stop_failed", error=repr(result))
+        self._live.clear()
+
+    # -- the API's operations (all scoped to a user) --------------------------------------
+
+    async def create(
+        self, user: UserRecord, *, session_name: str | None, engine: str | None
+    ) -> SessionView:
+        engine_name = engine or self.default_engine
+        if engine_name not in self.engines:
+            enabled = ", ".join(sorted(self.engines))
+            raise BadRequest(
+                f"engine: {engine_name!r} is not enabled on this server (enabled: {enabled})",
+                field="engine",
+            )
+        async with self.db.write() as tx:
+            # Serialise creations of one user (PostgreSQL) so two requests can't both pass
+            # the plan's session limit; SQLite writes are serialised already.
+            await tx.execute(select(User.id).where(User.id == user.id).with_for_update())
+            count = await wa_sessions.count_for_user(tx, user.id)
+            plans.ensure_session_slot(user.plan, count)
+            record = await wa_sessions.create(
+                tx,
+                user.id,
+                session_name=session_name or "WhatsApp",
+                engine=engine_name,
+                status=SessionStatus.CONNECTING,
+                pacing_ms=DEFAULT_PACING_MS,
+                owner=self.node_id,
+            )
+            if session_name is None:
+                record = replace(record, session_name=f"Session {record.id}")
+                await wa_sessions.rename(tx, record.session_id, record.session_name)
+        live = _Live(record=record, engine=self.engines[engine_name])
+        self._live[record.session_id] = live
+        logger.info("session.created", session_id=record.session_id, engine=engine_name)
+        await self._open(live)
+        return live.view()
+
+    def list_for(self, user: UserRecord) -> list[SessionView]:
+        owned = [live for live in self._live.values() if live.record.user_id == user.id]
+        return [live.view() for live in sorted(owned, key=lambda live: live.record.id)]
+
+    def get(self, user: UserRecord, session_id: str) -> SessionView:
+        return self._owned(user, session_id).view()
+
+    async def rename(self, user: UserRecord, session_id: str, session_name: str) -> SessionView:
+        live = self._owned(user, session_id)
+        async with self.db.write() as tx:
+            await wa_sessions.rename(tx, live.record.session_id, session_name)
+        live.record = replace(live.record, session_name=session_name)
+        return live.view()
+
+    async def delete(self, user: UserRecord, session_id: str) -> None:
+        """Log the device out of WhatsApp, then delete the session and its stored keys."""
+        live = self._owned(user, session_id)
+        async with live.control_lock:
+            handle = live.handle
+            if handle is not None:
+                try:
+                    await asyncio.wait_for(handle.logout(), STOP_TIMEOUT_SECONDS)
+                except (TimeoutError, OperationFailed, Unavailable) as exc:
+                    # WhatsApp unreachable: the phone will drop the stale device on its own;
+                    # deleting our keys below still makes the link unusable.
+                    logger.warning("session.logout_failed", session_id=session_id, error=str(exc))
+                await self._stop_handle(live)
+            live.deleted = True
+            if live.engine is not None:
+                await live.engine.forget(self._spec(live.record))
+            async with self.db.write() as tx:
+                await wa_sessions.delete_one(tx, live.record.session_id)
+            self._live.pop(live.record.session_id, None)
+        logger.info("session.deleted", session_id=session_id)
+        await self._notify()
+
+    async def restart(self, user: UserRecord, session_id: str) -> SessionView:
+        """Reconnect from scratch; from `logged_out` this starts a new QR login."""
+        live = self._owned(user, session_id)
+        if live.engine is None:
+            raise Unavailable(f"Session {session_id}: {live.detail}", code="engine_disabled")
+        async with live.control_lock:
+            await self._stop_handle(live)
+            async with self.db.read() as db:
+                record = await wa_sessions.get(db, live.record.session_id)
+            if record is not None:
+                live.record = record
+            await self._open(live)
+        return live.view()
+
+    async def pair_code(self, user: UserRecord, session_id: str, phone_number: str) -> str:
+        handle = self.engine_session(user, session_id, Capability.PAIR_CODE)
+        try:
+            phone = normalize_phone(phone_number)
+        except InvalidIdentifier as exc:
+            raise BadRequest(f"phone_number: {exc}", field="phone_number") from exc
+        return await handle.request_pair_code(phone)
+
+    def engine_session(
+        self, user: UserRecord, session_id: str, capability: Capability
+    ) -> EngineSession:
+        """The engine session behind `session_id`, refused if its engine lacks `capability`."""
+        live = self._owned(user, session_id)
+        if live.engine is None or live.handle is None:
+            raise Unavailable(
+                f"Session {session_id} is not running ({live.detail or live.status}).",
+                code="session_not_running",
+            )
+        if capability not in live.engine.capabilities:
+            raise OperationFailed(
+                f"Session {session_id} runs on the {live.engine.name} engine, "
+                f"which does not support {capability.value}.",
+                code="not_supported",
+            )
+        return live.handle
+
+    async def wait_for(
+        self, session_id: str, statuses: Iterable[SessionStatus], timeout: float
+    ) -> SessionView:
+        """Wait until the session reaches one of `statuses` (TimeoutError otherwise)."""
+        wanted = set(statuses)
+        return await self.wait_until(session_id, lambda view: view.status in wanted, timeout)
+
+    async def wait_until(
+        self, session_id: str, predicate: Callable[[SessionView], bool], timeout: float
+    ) -> SessionView:
+        """Wait until the session's view satisfies `predicate` (TimeoutError otherwise).
+        For long-polling clients and tests: no polling, woken by each change."""
+
+        def reached() -> bool:
+            live = self._live.get(session_id)
+            return live is None or predicate(live.view())
+
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(reached)
+        live = self._live.get(session_id)
+        if live is None:
+            raise NotFound(f"Session {session_id} not found.", code="session_not_found")
+        return live.view()
+
+    # -- engine events --------------------------------------------------------------------
+
+    async def _open(self, live: _Live) -> None:
+        assert live.engine is not None
+        spec = self._spec(live.record)
+        holder: list[EngineSession] = []
+
+        async def sink(event: EngineEvent) -> None:
+            # Events of a handle that was replaced (restart) or stopped are stale.
+            if holder and live.handle is holder[0]:
+                await self._apply(live, event)
+
+        handle = live.engine.open_session(spec, sink)
+        holder.append(handle)
+        live.handle = handle
+        live.status = SessionStatus.CONNECTING
+        live.detail = None
+        await handle.start()
+
+    async def _stop_handle(self, live: _Live) -> None:
+        handle, live.handle = live.handle, None
+        if handle is None:
+            return
+        try:
+            await asyncio.wait_for(handle.stop(), STOP_TIMEOUT_SECONDS)
+        except TimeoutError:
+            logger.warning("session.stop_timeout", session_id=live.record.session_id)
+
+    async def _apply(self, live: _Live, event: EngineEvent) -> None:
+        async with live.events_lock:
+            if live.deleted:
+                return
+            if isinstance(event, QrCodeChanged):
+                await self._qr_changed(live, event)
+            elif isinstance(event, StatusChanged):
+                await self._status_changed(live, event)
+            elif isinstance(event, PairCodeIssued):
+                logger.info("session.pair_code_issued", session_id=live.record.session_id)
+        await self._notify()
+
+    async def _qr_changed(self, live: _Live, event: QrCodeChanged) -> None:
+        live.qr_data_url = png_data_url(event.payload)
+        live.qr_expires_at = self.clock() + event.valid_seconds
+        data: dict[str, object] = {"qr": live.qr_data_url, "expires_in": event.valid_seconds}
+        # A QR to show means the status is qr_ready: both land in one transaction.
+        await self._status_changed(
+            live,
+            StatusChanged(
+                SessionStatus.QR_READY,
+                live.detail if live.status == SessionStatus.QR_READY else None,
+            ),
+            also=[self._event(live, "session.qr_ready", data)],
+        )
+
+    async def _status_changed(
+        self, live: _Live, event: StatusChanged, also: Iterable[SessionEvent] = ()
+    ) -> None:
+        previous = live.status
+        live.status = event.status
+        live.detail = event.detail
+        if event.status == SessionStatus.CONNECTED:
+            live.phone_number = event.phone_number or live.phone_number
+        if event.status != SessionStatus.QR_READY:
+            live.qr_data_url = None
+            live.qr_expires_at = None
+        if previous != event.status:
+            logger.info(
+                "session.status",
+                session_id=live.record.session_id,
+                status=event.status.value,
+                previous=previous.value,
+                detail=event.detail,
+            )
+        emitted: list[SessionEvent] = []
+        if event.status == SessionStatus.CONNECTED and previous != SessionStatus.CONNECTED:
+            emitted.append(
+                self._event(live, "session.connected", {"phone_number": live.phone_number})
+            )
+        elif event.status == SessionStatus.LOGGED_OUT and previous != SessionStatus.LOGGED_OUT:
+            emitted.append(self._event(live, "session.disconnected", {"reason": "logged_out"}))
+        elif event.status == SessionStatus.DISCONNECTED and previous == SessionStatus.CONNECTED:
+            emitted.append(self._event(live, "session.disconnected", {"reason": "connection_lost"}))
+        emitted.extend(also)
+        async with self.db.write() as tx:
+            await wa_sessions.set_state(
+                tx,
+                live.record.session_id,
+                status=event.status.value,
+                detail=event.detail,
+                phone_number=event.phone_number,
+                device_jid=event.device_jid,
+            )
+            for session_event in emitted:
+                for recorder in self.recorders:
+                    await recorder.record(tx, live.record.user_id, session_event)
+
+    @staticmethod
+    def _event(live: _Live, name: str, data: dict[str, object]) -> SessionEvent:
+        return SessionEvent(name=name, session_id=live.record.session_id, data=data)
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _owned(self, user: UserRecord, session_id: str) -> _Live:
+        live = self._live.get(session_id)
+        # Another user's session answers exactly like a missing one.
+        if live is None or live.record.user_id != user.id:
+            raise NotFound(f"Session {session_id} not found.", code="session_not_found")
+        return live
+
+    @staticmethod
+    def _spec(record: SessionRecord) -> SessionSpec:
+        return SessionSpec(
+            session_id=record.session_id,
+            user_id=record.user_id,
+            row_id=record.id,
+            phone_number=record.phone_number,
+            device_jid=record.device_jid,
+        )

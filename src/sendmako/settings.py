@@ -1,0 +1,150 @@
+"""Operator settings: every `SENDMAKO_*` variable, typed and validated at start-up.
+
+Only `load_settings()` (called by the CLI) reads the environment and `.env`; the rest of the
+code receives a `Settings` value, so each test builds its own without touching `os.environ`.
+Nested groups use a double underscore: `SENDMAKO_SANDBOX__RECEIPT_READ_SECONDS=2`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+KNOWN_ENGINES = ("neonize", "sandbox")
+
+# WhatsApp serves media from mmg.whatsapp.net and regional media-*.cdn.whatsapp.net hosts.
+DEFAULT_MEDIA_HOSTS = ("mmg.whatsapp.net", "*.whatsapp.net")
+
+CsvList = Annotated[list[str], NoDecode]
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class SandboxSettings(BaseModel):
+    """The simulated WhatsApp network (`engines/sandbox`)."""
+
+    qr_rotate_seconds: float = Field(20.0, gt=0, description="how often a waiting QR changes")
+    reconnect_seconds: float = Field(
+        3.0, ge=0, description="delay before a simulated lost connection comes back"
+    )
+    receipt_delivered_seconds: float = Field(1.0, ge=0, description="send -> delivered receipt")
+    receipt_read_seconds: float = Field(3.0, ge=0, description="send -> read receipt")
+    not_on_whatsapp_suffixes: CsvList = Field(
+        default_factory=lambda: ["0000"],
+        description="numbers ending with one of these are not on the simulated WhatsApp",
+    )
+
+    _split = field_validator("not_on_whatsapp_suffixes", mode="before")(_split_csv)
+
+
+class NeonizeSettings(BaseModel):
+    """The real WhatsApp engine (`engines/neonize`)."""
+
+    proxy: str | None = Field(None, description="socks5:// or http:// proxy for WhatsApp traffic")
+    qr_timeout_seconds: float = Field(
+        165.0, gt=0, description="a QR login nobody scans is restarted after this long"
+    )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SENDMAKO_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    public_url: str | None = None
+    engines: CsvList = Field(default_factory=lambda: ["sandbox"])
+    default_engine: str = "sandbox"
+    allow_private_hosts: CsvList = Field(default_factory=list)
+    media_hosts: CsvList = Field(default_factory=lambda: list(DEFAULT_MEDIA_HOSTS))
+    default_plan: str = "free"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    # Largest request body for most endpoints; send endpoints allow inline media on top.
+    max_body_bytes: int = Field(1 << 20, ge=1024)
+    # First start with an empty database: create this admin and print a first API key.
+    admin_email: str = "admin@localhost"
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    neonize: NeonizeSettings = Field(default_factory=NeonizeSettings)
+
+    _split = field_validator("engines", "allow_private_hosts", "media_hosts", mode="before")(
+        _split_csv
+    )
+
+    @field_validator("engines")
+    @classmethod
+    def _known_engines(cls, engines: list[str]) -> list[str]:
+        unknown = [name for name in engines if name not in KNOWN_ENGINES]
+        if unknown:
+            raise ValueError(
+                f"unknown engine {unknown[0]!r}; choose from {', '.join(KNOWN_ENGINES)}"
+            )
+        if not engines:
+            raise ValueError("enable at least one engine")
+        return list(dict.fromkeys(engines))
+
+    @field_validator("allow_private_hosts")
+    @classmethod
+    def _valid_hosts(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            if "/" in entry:
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"{entry!r} is not a valid CIDR range") from exc
+        return entries
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, url: str | None) -> str | None:
+        if url is None or url == "":
+            return None
+        if url.startswith(("postgres://", "postgresql://")):
+            # Accept the URL libpq users know; SQLAlchemy needs the async driver named.
+            return "postgresql+asyncpg://" + url.split("://", 1)[1]
+        if not url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+            raise ValueError(
+                "use postgresql+asyncpg://user@host/db or sqlite+aiosqlite:///path/to/file.db"
+            )
+        return url
+
+    @model_validator(mode="after")
+    def _default_engine_enabled(self) -> Settings:
+        if self.default_engine not in self.engines:
+            raise ValueError(
+                f"SENDMAKO_DEFAULT_ENGINE={self.default_engine!r} is not in SENDMAKO_ENGINES "
+                f"({','.join(self.engines)})"
+            )
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'sendmako.db').resolve()}"
+
+    @property
+    def effective_public_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
+
+
+def load_settings() -> Settings:
+    """Read the environment and `./.env`: the one place the process environment is consulted."""
+    return Settings(_env_file=".env")

@@ -1,0 +1,1 @@
+"""Everything that touches the database. Routes and services never build SQL themselves."""

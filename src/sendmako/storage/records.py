@@ -1,0 +1,53 @@
+"""What the storage layer hands out: plain frozen values, never ORM objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sendmako.ids import SessionId
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRecord:
+    name: str
+    max_sessions: int | None  # None: unlimited
+    daily_messages: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    id: int
+    email: str
+    plan: PlanRecord
+    is_admin: bool
+    disabled: bool
+    created_at: datetime
+    has_password: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    id: int
+    user_id: int
+    prefix: str
+    name: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    id: int
+    user_id: int
+    session_id: SessionId
+    session_name: str
+    engine: str
+    status: str
+    status_detail: str | None
+    phone_number: str | None
+    device_jid: str | None
+    pacing_ms: int
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,45 @@
+"""Queries on the sandbox engine's simulated phones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sendmako.storage.tables import SandboxDevice, WaSession
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedDevice:
+    session_id: str
+    phone_number: str
+    push_name: str | None
+
+
+async def get(db: AsyncSession, session_id: str) -> LinkedDevice | None:
+    found = (
+        await db.execute(
+            select(SandboxDevice)
+            .join(WaSession, WaSession.id == SandboxDevice.session_pk)
+            .where(WaSession.session_id == session_id)
+        )
+    ).scalar_one_or_none()
+    if found is None:
+        return None
+    return LinkedDevice(session_id, found.phone_number, found.push_name)
+
+
+async def link(db: AsyncSession, session_id: str, phone_number: str, push_name: str | None) -> None:
+    pk = await db.scalar(select(WaSession.id).where(WaSession.session_id == session_id))
+    if pk is None:
+        return
+    await db.execute(delete(SandboxDevice).where(SandboxDevice.session_pk == pk))
+    db.add(SandboxDevice(session_pk=pk, phone_number=phone_number, push_name=push_name))
+    await db.flush()
+
+
+async def unlink(db: AsyncSession, session_id: str) -> None:
+    pk = await db.scalar(select(WaSession.id).where(WaSession.session_id == session_id))
+    if pk is not None:
+        await db.execute(delete(SandboxDevice).where(SandboxDevice.session_pk == pk))

@@ -1,0 +1,156 @@
+"""The error contract: every failure is `{"success": false, "message", "code"}` with the
+right status, and bad input never reaches a 500."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from tests.harness import Account, Server
+
+SESSIONS = "/api/whatsapp/sessions/"
+
+
+def assert_error(response: httpx.Response, status: int) -> dict[str, object]:
+    assert response.status_code == status, response.text
+    body: dict[str, object] = response.json()
+    assert body["success"] is False
+    assert isinstance(body["message"], str)
+    assert body["message"]
+    assert isinstance(body["code"], str)
+    return body
+
+
+async def test_malformed_json_is_a_400(alice: Account) -> None:
+    """A body that is not JSON at all says so."""
+    answer = await alice.client.post(
+        SESSIONS, content=b'{"session_name": ', headers={"Content-Type": "application/json"}
+    )
+    assert assert_error(answer, 400)["message"].startswith("Malformed JSON body")  # type: ignore[union-attr]
+
+
+async def test_json_without_its_content_type_is_explained(alice: Account) -> None:
+    """`curl -d` without `-H Content-Type` gets told what to add, not a riddle."""
+    answer = await alice.client.post(
+        SESSIONS,
+        content=b'{"session_name": "x"}',
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert "Content-Type: application/json" in str(assert_error(answer, 400)["message"])
+
+
+async def test_wrong_type_names_the_field(alice: Account) -> None:
+    """A number where a string belongs: 400 whose message starts with the field."""
+    answer = await alice.client.post(SESSIONS, json={"session_name": 5})
+    body = assert_error(answer, 400)
+    assert str(body["message"]).startswith("session_name:")
+    assert body["field"] == "session_name"
+
+
+async def test_missing_field_names_the_field(server: Server, alice: Account) -> None:
+    """PATCH without session_name: 400 naming session_name."""
+    await alice.client.post(SESSIONS, json={"session_name": "x"})
+    answer = await alice.client.patch(f"{SESSIONS}user_{alice.user.id}", json={})
+    assert assert_error(answer, 400)["message"] == "session_name: this field is required."
+
+
+async def test_unknown_field_is_refused(alice: Account) -> None:
+    """A misspelt field is not silently ignored."""
+    answer = await alice.client.post(SESSIONS, json={"sesion_name": "typo"})
+    assert assert_error(answer, 400)["message"] == "sesion_name: unknown field."
+
+
+async def test_body_must_be_an_object(alice: Account) -> None:
+    """A JSON array where an object belongs."""
+    answer = await alice.client.post(SESSIONS, json=["session_name"])
+    assert assert_error(answer, 400)["message"] == "The request body must be a JSON object."
+
+
+async def test_blank_name_is_refused(alice: Account) -> None:
+    """Whitespace is not a name."""
+    answer = await alice.client.post(SESSIONS, json={"session_name": "   "})
+    assert assert_error(answer, 400)["field"] == "session_name"
+
+
+async def test_oversized_body_with_honest_length_is_413(alice: Account) -> None:
+    """A declared Content-Length over the limit is refused before reading the body."""
+    answer = await alice.client.post(
+        SESSIONS,
+        content=b'{"session_name": "' + b"a" * (2 << 20) + b'"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert "at most 1,048,576 bytes" in str(assert_error(answer, 413)["message"])
+
+
+async def test_oversized_body_without_length_is_413(alice: Account) -> None:
+    """A streamed body with no Content-Length is counted as it arrives and cut off."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"session_name": "'
+        for _ in range(40):
+            yield b"a" * 65536
+        yield b'"}'
+
+    answer = await alice.client.post(
+        SESSIONS, content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert "Content-Length" not in answer.request.headers
+    assert_error(answer, 413)
+    assert (await alice.client.get(SESSIONS)).json() == [], "nothing was created"
+
+
+async def test_unknown_path_is_a_json_404(alice: Account) -> None:
+    assert assert_error(await alice.client.get("/api/nothing-here"), 404)["code"] == "not_found"
+
+
+async def test_wrong_method_is_a_json_405(alice: Account) -> None:
+    assert_error(await alice.client.put(SESSIONS, json={}), 405)
+
+
+async def test_unexpected_exception_is_a_500_with_a_reference(server: Server) -> None:
+    """A bug answers a JSON 500 with a reference id that is in the log, never a trace."""
+    assert server.app is not None
+
+    async def explode() -> None:
+        raise RuntimeError("secret internals")
+
+    server.app.add_api_route("/boom", explode)
+    answer = await server.client().get("/boom")
+    body = assert_error(answer, 500)
+    ref = answer.headers["x-request-id"]
+    assert body["message"] == f"Internal error (ref {ref})"
+    assert "secret internals" not in answer.text
+    assert "Traceback" not in answer.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/api/whatsapp/sessions", None),
+        ("GET", "/api/whatsapp/sessions/", None),
+        ("POST", "/api/whatsapp/sessions", {"session_name": "a"}),
+        ("POST", "/api/whatsapp/sessions/", {"session_name": "b"}),
+    ],
+)
+async def test_trailing_slash_is_optional_without_redirect(
+    alice: Account, method: str, path: str, body: object
+) -> None:
+    """Every path answers with and without its trailing slash, never a 307."""
+    answer = await alice.client.request(method, path, json=body)
+    assert answer.status_code in (200, 201)
+    assert not answer.history
+
+
+@pytest.mark.parametrize("suffix", ["", "/"])
+@pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
+async def test_item_paths_accept_both_spellings(
+    server: Server, alice: Account, method: str, suffix: str
+) -> None:
+    created = (await alice.client.post(SESSIONS, json={"session_name": "a"})).json()
+    body = {"session_name": "b"} if method == "PATCH" else None
+    answer = await alice.client.request(
+        method, f"{SESSIONS}{created['session_id']}{suffix}", json=body
+    )
+    assert answer.status_code == 200, answer.text

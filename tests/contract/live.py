@@ -1,0 +1,128 @@
+"""A real `sendmako serve` process on a free loopback port, and runners that replay the
+original documentation's examples against it with only the base URL and the key changed."""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from tests.contract import original_sessions as doc
+
+STARTUP_TIMEOUT = 30
+
+
+@dataclass
+class LiveServer:
+    url: str
+    admin_key: str
+    process: subprocess.Popen[str]
+
+    def adapt(self, snippet: str, key: str | None = None) -> str:
+        return snippet.replace(doc.BASE_URL, self.url).replace(doc.KEY, key or self.admin_key)
+
+    def curl(self, command: str, key: str | None = None) -> Any:
+        """Run a documented curl command (line continuations restored) and parse its JSON."""
+        script = self.adapt(command, key).replace("\\ ", "\\\n")
+        done = subprocess.run(  # noqa: S603 - our own fixed example text
+            ["/bin/bash", "-c", script + " --silent --show-error"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        return json.loads(done.stdout)
+
+    def python(self, snippet: str, key: str | None = None) -> Any:
+        """Run a documented `requests` snippet. Returns what it printed, parsed back, or
+        else the value of its last expression, or else its `r`."""
+        tree = ast.parse(self.adapt(snippet, key))
+        last = tree.body[-1]
+        if isinstance(last, ast.Expr) and not _is_print(last):
+            tree.body[-1] = ast.Assign(targets=[ast.Name("_result", ast.Store())], value=last.value)
+            ast.fix_missing_locations(tree)
+        printed = io.StringIO()
+        namespace: dict[str, Any] = {"requests": requests}
+        with contextlib.redirect_stdout(printed):
+            exec(compile(tree, "<documented example>", "exec"), namespace)  # noqa: S102
+        out = printed.getvalue().strip()
+        if out:
+            return ast.literal_eval(out)
+        return namespace.get("_result", namespace.get("r"))
+
+
+def _is_print(statement: ast.Expr) -> bool:
+    call = statement.value
+    return (
+        isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "print"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def serve(data_dir: Path, **env: str) -> Iterator[LiveServer]:
+    port = free_port()
+    environment = {
+        **os.environ,
+        "SENDMAKO_DATA_DIR": str(data_dir),
+        "SENDMAKO_PORT": str(port),
+        "SENDMAKO_ENGINES": "sandbox",
+        "SENDMAKO_DEFAULT_ENGINE": "sandbox",
+        "SENDMAKO_LOG_FORMAT": "json",
+        **env,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sendmako", "serve"],
+        env=environment,
+        cwd=data_dir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        key = _wait_until_serving(process)
+        yield LiveServer(url=f"http://127.0.0.1:{port}", admin_key=key, process=process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout:
+            process.stdout.close()
+
+
+def _wait_until_serving(process: subprocess.Popen[str]) -> str:
+    """Read the server's output until uvicorn has bound its socket; return the admin key."""
+    assert process.stdout is not None
+    key = ""
+    seen: list[str] = []
+    for line in process.stdout:
+        seen.append(line)
+        if "API key:" in line:
+            key = line.split("API key:")[1].strip()
+        if "Uvicorn running on" in line:
+            if not key:
+                raise RuntimeError("the server started without printing the first admin key")
+            return key
+        if len(seen) > 500:
+            break
+    raise RuntimeError("the server did not start:\n" + "".join(seen[-40:]))

@@ -1,0 +1,96 @@
+"""An in-process Sendmako for tests: a real app on a real database, reached through httpx's
+ASGI transport, that can be restarted on the same database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+
+import httpx
+from fastapi import FastAPI
+
+from sendmako import accounts
+from sendmako.app import create_app
+from sendmako.sessions import SessionManager
+from sendmako.settings import Settings
+from sendmako.storage.records import UserRecord
+
+
+@dataclass
+class Account:
+    user: UserRecord
+    key: str
+    client: httpx.AsyncClient
+
+
+@dataclass
+class Server:
+    settings: Settings
+    app: FastAPI | None = None
+    admin_key: str | None = None
+    _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
+    _clients: list[httpx.AsyncClient] = field(default_factory=list)
+
+    async def start(self) -> None:
+        def remember_admin(_user: UserRecord, key: str) -> None:
+            self.admin_key = key
+
+        self.app = create_app(self.settings, on_first_admin=remember_admin)
+        self._stack = AsyncExitStack()
+        await self._stack.enter_async_context(self.app.router.lifespan_context(self.app))
+
+    async def stop(self) -> None:
+        for client in self._clients:
+            await client.aclose()
+        await self._stack.aclose()
+
+    async def restart(self) -> None:
+        """Stop the app and start a new one on the same database (a server restart).
+        Existing clients keep working: they talk to whichever app is current."""
+        await self._stack.aclose()
+        await self.start()
+
+    @property
+    def sessions(self) -> SessionManager:
+        assert self.app is not None
+        manager: SessionManager = self.app.state.services.sessions
+        return manager
+
+    def client(self, key: str | None = None) -> httpx.AsyncClient:
+        assert self.app is not None
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        client = httpx.AsyncClient(
+            transport=_CurrentApp(self),
+            base_url="http://sendmako.test",
+            headers=headers,
+        )
+        self._clients.append(client)
+        return client
+
+    async def account(self, email: str, *, plan: str = "unlimited", admin: bool = False) -> Account:
+        assert self.app is not None
+        db = self.app.state.services.db
+        async with db.write() as tx:
+            user, key = await accounts.create_user(tx, email, plan=plan, is_admin=admin)
+        return Account(user=user, key=key.secret, client=self.client(key.secret))
+
+
+class _CurrentApp(httpx.AsyncBaseTransport):
+    def __init__(self, server: Server) -> None:
+        self.server = server
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert self.server.app is not None, "the server is stopped"
+        transport = httpx.ASGITransport(app=self.server.app, raise_app_exceptions=False)
+        return await transport.handle_async_request(request)
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Server]:
+    server = Server(settings)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
