@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from sendmako.engines.types import Contact
+
 
 class SessionStatus(StrEnum):
     CONNECTING = "connecting"  # starting, or reconnecting after a drop
@@ -44,7 +46,86 @@ class PairCodeIssued:
     code: str
 
 
-EngineEvent = StatusChanged | QrCodeChanged | PairCodeIssued
+@dataclass(frozen=True, slots=True)
+class IncomingMedia:
+    """What WhatsApp tells about an encrypted file; `/api/decrypt-media` takes these fields."""
+
+    media_type: str  # image, video, audio, document, sticker: the key family, not the mimetype
+    url: str
+    direct_path: str
+    media_key: bytes
+    file_enc_sha256: bytes
+    file_sha256: bytes
+    file_length: int
+    mimetype: str
+    width: int | None = None
+    height: int | None = None
+    duration: int | None = None  # seconds, audio and video
+    filename: str | None = None
+    voice_note: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MessageReceived:
+    """A message that arrived on the session's number (or was sent from its phone)."""
+
+    message_id: str
+    chat: str  # JID of the chat: the sender's for a direct message, the group's otherwise
+    sender_phone: str  # digits; resolved from a hidden @lid when WhatsApp hides it
+    sender_jid: str
+    sender_name: str | None  # push name
+    wa_type: str  # WhatsApp's type name: conversation, imageMessage, locationMessage...
+    body: str | None  # text, or a media caption
+    timestamp: int  # unix seconds
+    is_group: bool = False
+    from_me: bool = False
+    media: IncomingMedia | None = None
+    quoted_message_id: str | None = None
+    mentions: tuple[str, ...] = ()  # phone numbers
+    latitude: float | None = None
+    longitude: float | None = None
+    location_name: str | None = None
+    location_address: str | None = None
+    contact_name: str | None = None
+    contact_vcard: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptReceived:
+    """Our sent messages were delivered to or read by `chat` (`status`: delivered, read)."""
+
+    message_ids: tuple[str, ...]
+    chat: str
+    status: str
+    timestamp: int
+    participant_phone: str | None = None  # in a group: who delivered or read it
+
+
+@dataclass(frozen=True, slots=True)
+class ContactsChanged:
+    """Contacts learned or renamed; `complete` when this is the whole address book."""
+
+    contacts: tuple[Contact, ...]
+    complete: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class GroupChanged:
+    """Something about a group changed (membership, settings, subject); refresh it."""
+
+    group_jid: str
+    left: bool = False  # this number is no longer a member
+
+
+EngineEvent = (
+    StatusChanged
+    | QrCodeChanged
+    | PairCodeIssued
+    | MessageReceived
+    | ReceiptReceived
+    | ContactsChanged
+    | GroupChanged
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,14 +16,46 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import ClassVar
 
+from sendmako.engines.types import (
+    Contact,
+    GroupInfo,
+    GroupSettingsChange,
+    MessageType,
+    OutgoingMessage,
+    ParticipantAction,
+    ParticipantResult,
+    SendResult,
+)
 from sendmako.events import EngineEvent
-from sendmako.ids import SessionId
+from sendmako.ids import Jid, SessionId
 
 
 class Capability(StrEnum):
     QR_LOGIN = "qr_login"
     PAIR_CODE = "pair_code"
+    SEND_TEXT = "send.text"
+    SEND_IMAGE = "send.image"
+    SEND_VIDEO = "send.video"
+    SEND_AUDIO = "send.audio"
+    SEND_DOCUMENT = "send.document"
+    SEND_LOCATION = "send.location"
+    SEND_STICKER = "send.sticker"
+    SEND_CONTACT = "send.contact"
+    CONTACTS = "contacts"
+    GROUPS = "groups"
     SIMULATOR = "simulator"  # driven by the /api/sandbox control API
+
+
+SEND_CAPABILITY = {
+    MessageType.TEXT: Capability.SEND_TEXT,
+    MessageType.IMAGE: Capability.SEND_IMAGE,
+    MessageType.VIDEO: Capability.SEND_VIDEO,
+    MessageType.AUDIO: Capability.SEND_AUDIO,
+    MessageType.DOCUMENT: Capability.SEND_DOCUMENT,
+    MessageType.LOCATION: Capability.SEND_LOCATION,
+    MessageType.STICKER: Capability.SEND_STICKER,
+    MessageType.CONTACT: Capability.SEND_CONTACT,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +118,67 @@ class EngineSession(ABC):
         Only while the status is `qr_ready`. Engines without `Capability.PAIR_CODE` never
         receive this call.
         """
+        raise NotImplementedError
+
+    # -- messages (Capability.SEND_*) ----------------------------------------------------
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        """Send one message and return WhatsApp's id for it.
+
+        Media arrive as bytes we downloaded and checked; voice notes already as OGG/Opus
+        with `seconds` and `waveform`. Raises `Unavailable` (503) when the session is not
+        connected, `OperationFailed` with code `not_on_whatsapp` (422) when the recipient
+        has no WhatsApp account, `OperationFailed` (422) when WhatsApp refuses otherwise
+        (e.g. code `not_admin` for an announce-only group).
+        """
+        raise NotImplementedError
+
+    # -- contacts (Capability.CONTACTS) --------------------------------------------------
+
+    async def contacts(self) -> list[Contact]:
+        """Every contact the phone knows, with the best names WhatsApp gives."""
+        raise NotImplementedError
+
+    # -- groups (Capability.GROUPS) ------------------------------------------------------
+    # Each raises `OperationFailed` with WhatsApp's reason as `code` when refused
+    # (`not_admin`, `not_member`, `invite_invalid`, `group_not_found`...).
+
+    async def groups(self) -> list[GroupInfo]:
+        """Every group this number is a member of, with participants."""
+        raise NotImplementedError
+
+    async def group_info(self, group: Jid) -> GroupInfo:
+        raise NotImplementedError
+
+    async def create_group(self, subject: str, participants: list[Jid]) -> GroupInfo:
+        """The creator becomes superadmin; participants who cannot be added directly are
+        left out (the returned info lists who is in)."""
+        raise NotImplementedError
+
+    async def update_participants(
+        self, group: Jid, participants: list[Jid], action: ParticipantAction
+    ) -> list[ParticipantResult]:
+        """One result per participant, in the order given; one failure never stops the rest."""
+        raise NotImplementedError
+
+    async def update_group_settings(self, group: Jid, change: GroupSettingsChange) -> GroupInfo:
+        raise NotImplementedError
+
+    async def invite_code(self, group: Jid, *, reset: bool = False) -> str:
+        """The group's invite code (admins only); `reset` revokes the old one first."""
+        raise NotImplementedError
+
+    async def invite_info(self, code: str) -> GroupInfo:
+        """What the group behind an invite code looks like, without joining."""
+        raise NotImplementedError
+
+    async def join_with_invite(self, code: str) -> Jid:
+        raise NotImplementedError
+
+    async def group_picture_url(self, group: Jid) -> str | None:
+        raise NotImplementedError
+
+    async def leave_group(self, group: Jid) -> None:
         raise NotImplementedError
 
 
