@@ -94,3 +94,26 @@ async def running(settings: Settings) -> AsyncIterator[Server]:
         yield server
     finally:
         await server.stop()
+
+
+async def connect_sandbox(
+    server: Server, account: Account, phone: str, name: str = "Personnel", *, pacing_ms: int = 0
+) -> str:
+    """A new sandbox session of `account`, scanned with `phone`: its session_id.
+
+    Pacing defaults to 0 here so tests of other behaviour do not wait on it."""
+    from sendmako.events import SessionStatus
+
+    created = await account.client.post("/api/whatsapp/sessions/", json={"session_name": name})
+    assert created.status_code == 201, created.text
+    session_id: str = created.json()["session_id"]
+    await server.sessions.wait_for(session_id, [SessionStatus.QR_READY], timeout=5)
+    scanned = await account.client.post(
+        f"/api/sandbox/sessions/{session_id}/scan", json={"phone_number": phone, "push_name": name}
+    )
+    assert scanned.status_code == 200, scanned.text
+    patched = await account.client.patch(
+        f"/api/whatsapp/sessions/{session_id}", json={"pacing_ms": pacing_ms}
+    )
+    assert patched.status_code == 200, patched.text
+    return session_id

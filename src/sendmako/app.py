@@ -14,12 +14,19 @@ from sendmako import __version__, accounts, log
 from sendmako.api import handlers
 from sendmako.api.deps import Services
 from sendmako.api.middleware import BodyLimit, RequestContext, TrailingSlash
-from sendmako.api.routes import health, keys, sandbox, sessions
+from sendmako.api.routes import health, keys, messages, sandbox, sessions
+from sendmako.bulk import BulkSender
 from sendmako.engines.registry import build_engines
+from sendmako.errors import BadRequest
+from sendmako.inbox import Inbox
+from sendmako.media.outgoing import Downloaded, Downloader
+from sendmako.message_log import MessageLog
+from sendmako.sending import Sender
 from sendmako.sessions import SessionManager
 from sendmako.settings import Settings
 from sendmako.storage.db import Database
 from sendmako.storage.records import UserRecord
+from sendmako.usage import DailyUsage
 
 logger = log.get(__name__)
 
@@ -47,11 +54,26 @@ def credentials_epoch(settings: Settings) -> Path:
     return settings.data_dir / "credentials.epoch"
 
 
+class _NoDownloads:
+    """Stands in until media/fetch.py lands: URL media are refused, base64 works."""
+
+    async def download(self, url: str, *, field: str, max_bytes: int) -> Downloaded:
+        inline = field.replace("Url", "Base64")
+        raise BadRequest(
+            f"{field}: downloads by URL are not available yet; send {inline}", field=field
+        )
+
+
 def create_app(
-    settings: Settings, *, on_first_admin: FirstAdminHook = announce_first_admin
+    settings: Settings,
+    *,
+    on_first_admin: FirstAdminHook = announce_first_admin,
+    downloader: Downloader | None = None,
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        nonlocal downloader
+        downloader = downloader or _NoDownloads()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.effective_database_url)
         await db.migrate()
@@ -65,18 +87,32 @@ def create_app(
         manager = SessionManager(
             db, engines, default_engine=settings.default_engine, node_id=node_id
         )
+        message_log = MessageLog(db)
+        manager.handlers.append(Inbox(db, message_log, manager.recorders))
+        usage = DailyUsage(db)
+        sender = Sender(manager, usage, message_log, downloader)
+        bulk = BulkSender(db, sender, manager, usage, settings.data_dir / "spool" / "bulk")
         auth = accounts.Authenticator(db, accounts.CredentialsEpoch(credentials_epoch(settings)))
         app.state.services = Services(
-            settings=settings, db=db, auth=auth, engines=engines, sessions=manager
+            settings=settings,
+            db=db,
+            auth=auth,
+            engines=engines,
+            sessions=manager,
+            sender=sender,
+            bulk=bulk,
         )
         await manager.start()
+        await bulk.resume()
         logger.info("sendmako.started", version=__version__, engines=list(engines), node=node_id)
         try:
             yield
         finally:
+            await bulk.stop()
             await manager.stop()
             for engine in engines.values():
                 await engine.stop()
+            await message_log.close()
             await db.close()
             logger.info("sendmako.stopped")
 
@@ -90,7 +126,7 @@ def create_app(
         redirect_slashes=False,
     )
     handlers.install(app)
-    for module in (sessions, keys, sandbox, health):
+    for module in (sessions, messages, keys, sandbox, health):
         app.include_router(module.router)
 
     def body_limit(path: str) -> int:

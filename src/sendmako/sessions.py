@@ -20,17 +20,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendmako import log, plans
 from sendmako.engines.base import Capability, Engine, EngineSession, SessionSpec
+from sendmako.engines.types import OutgoingMessage, SendResult
 from sendmako.errors import BadRequest, NotFound, OperationFailed, Unavailable
 from sendmako.events import (
+    ContactsChanged,
     EngineEvent,
+    GroupChanged,
+    MessageReceived,
     PairCodeIssued,
     QrCodeChanged,
+    ReceiptReceived,
     SessionEvent,
     SessionStatus,
     StatusChanged,
 )
 from sendmako.ids import InvalidIdentifier, SessionId, normalize_phone
 from sendmako.qr import png_data_url
+from sendmako.send_queue import DEFAULT_CAPACITY, SendQueue, SentHook
 from sendmako.storage import wa_sessions
 from sendmako.storage.db import Database
 from sendmako.storage.records import SessionRecord, UserRecord
@@ -38,7 +44,9 @@ from sendmako.storage.tables import User, utcnow
 
 logger = log.get(__name__)
 
-DEFAULT_PACING_MS = 1000
+# Two messages a second at most by default: enough for a bot, slow enough not to look like
+# a spammer to WhatsApp. Each session can change it (`pacing_ms`).
+DEFAULT_PACING_MS = 500
 STOP_TIMEOUT_SECONDS = 10.0
 
 
@@ -46,6 +54,15 @@ class SessionEventRecorder(Protocol):
     """Receives each session event inside the transaction that records the state change."""
 
     async def record(self, tx: AsyncSession, user_id: int, event: SessionEvent) -> None: ...
+
+
+MessageEvent = MessageReceived | ReceiptReceived | ContactsChanged | GroupChanged
+
+
+class MessageEventHandler(Protocol):
+    """Stores what an engine reports about messages, contacts and groups."""
+
+    async def handle(self, session: SessionRecord, event: MessageEvent) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +79,7 @@ class SessionView:
     qr: str | None  # data:image/png;base64,... while qr_ready
     qr_expires_at: float | None  # unix time the shown QR stops being valid
     created_at: datetime
+    pacing_ms: int
 
 
 @dataclass(eq=False)
@@ -77,6 +95,7 @@ class _Live:
     events_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     control_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     deleted: bool = False
+    queue: SendQueue | None = None
 
     def view(self) -> SessionView:
         qr = self.qr_data_url if self.status == SessionStatus.QR_READY else None
@@ -91,6 +110,7 @@ class _Live:
             qr=qr,
             qr_expires_at=self.qr_expires_at if qr else None,
             created_at=self.record.created_at,
+            pacing_ms=self.record.pacing_ms,
         )
 
 
@@ -103,14 +123,18 @@ class SessionManager:
         default_engine: str,
         node_id: str,
         recorders: Iterable[SessionEventRecorder] = (),
+        handlers: Iterable[MessageEventHandler] = (),
         clock: Callable[[], float] = time.time,
+        queue_capacity: int = DEFAULT_CAPACITY,
     ) -> None:
         self.db = db
         self.engines = engines
         self.default_engine = default_engine
         self.node_id = node_id
         self.recorders = list(recorders)
+        self.handlers = list(handlers)
         self.clock = clock
+        self.queue_capacity = queue_capacity
         self._live: dict[str, _Live] = {}
         self._changed = asyncio.Condition()
 
@@ -134,6 +158,9 @@ class SessionManager:
         logger.info("sessions.restored", count=len(records))
 
     async def stop(self) -> None:
+        for live in self._live.values():
+            if live.queue is not None:
+                await live.queue.close()
         handles = [live.handle for live in self._live.values() if live.handle is not None]
         for live in self._live.values():
             live.handle = None
@@ -189,12 +216,101 @@ class SessionManager:
     def get(self, user: UserRecord, session_id: str) -> SessionView:
         return self._owned(user, session_id).view()
 
-    async def rename(self, user: UserRecord, session_id: str, session_name: str) -> SessionView:
+    async def update(
+        self,
+        user: UserRecord,
+        session_id: str,
+        *,
+        session_name: str | None = None,
+        pacing_ms: int | None = None,
+    ) -> SessionView:
+        """Rename and/or change the minimum time between two sends of the session."""
         live = self._owned(user, session_id)
         async with self.db.write() as tx:
-            await wa_sessions.rename(tx, live.record.session_id, session_name)
-        live.record = replace(live.record, session_name=session_name)
+            if session_name is not None:
+                await wa_sessions.rename(tx, live.record.session_id, session_name)
+            if pacing_ms is not None:
+                await wa_sessions.set_pacing(tx, live.record.session_id, pacing_ms)
+        if session_name is not None:
+            live.record = replace(live.record, session_name=session_name)
+        if pacing_ms is not None:
+            live.record = replace(live.record, pacing_ms=pacing_ms)
+            if live.queue is not None:
+                live.queue.pacing_seconds = pacing_ms / 1000
         return live.view()
+
+    # -- sending ----------------------------------------------------------------------------
+
+    def pick(self, user: UserRecord, session_id: str | None) -> SessionView:
+        """The session a send uses: the one named, else the user's oldest connected one.
+
+        404 when the user has no session at all (or not the one named), 503 naming the
+        session and its status when it is not connected.
+        """
+        if session_id is not None:
+            live = self._owned(user, session_id)
+            if live.status != SessionStatus.CONNECTED:
+                raise Unavailable(
+                    f"Session {session_id} is not connected (status: {live.status}).",
+                    code="session_not_connected",
+                )
+            return live.view()
+        owned = sorted(
+            (live for live in self._live.values() if live.record.user_id == user.id),
+            key=lambda live: live.record.id,
+        )
+        if not owned:
+            raise NotFound("No WhatsApp session found. Connect a number first.", code="no_session")
+        for live in owned:
+            if live.status == SessionStatus.CONNECTED:
+                return live.view()
+        states = ", ".join(f"{live.record.session_id} is {live.status}" for live in owned)
+        raise Unavailable(f"No connected WhatsApp session: {states}.", code="session_not_connected")
+
+    def capabilities_of(self, session_id: str) -> frozenset[Capability]:
+        live = self._live.get(session_id)
+        return live.engine.capabilities if live and live.engine else frozenset()
+
+    def submit(
+        self,
+        user: UserRecord,
+        session_id: str,
+        message: OutgoingMessage,
+        on_sent: SentHook | None = None,
+    ) -> asyncio.Future[SendResult]:
+        """Queue `message` on the session's paced queue (429 when the queue is full)."""
+        live = self._owned(user, session_id)
+        if live.queue is None:
+            live.queue = SendQueue(
+                live.record.session_id,
+                lambda msg: self._send_now(live, msg),
+                pacing_seconds=live.record.pacing_ms / 1000,
+                capacity=self.queue_capacity,
+            )
+        return live.queue.submit(message, on_sent)
+
+    def queue_waiting(self, session_id: str) -> int:
+        """Messages waiting in the session's queue (not counting the one being sent)."""
+        live = self._live.get(session_id)
+        return live.queue.waiting if live and live.queue else 0
+
+    async def wait_queue(
+        self, session_id: str, predicate: Callable[[int], bool], timeout: float
+    ) -> None:
+        """Wait until the number of waiting messages satisfies `predicate`."""
+        live = self._live.get(session_id)
+        if live is None or live.queue is None:
+            raise NotFound(f"Session {session_id} has no send queue.", code="session_not_found")
+        await live.queue.wait_until(predicate, timeout)
+
+    async def _send_now(self, live: _Live, message: OutgoingMessage) -> SendResult:
+        handle = live.handle
+        if handle is None or live.status != SessionStatus.CONNECTED:
+            raise Unavailable(
+                f"Session {live.record.session_id} is not connected (status: {live.status}).",
+                code="session_not_connected",
+            )
+        return await handle.send(message)
 
     async def delete(self, user: UserRecord, session_id: str) -> None:
         """Log the device out of WhatsApp, then delete the session and its stored keys."""
@@ -210,6 +326,8 @@ class SessionManager:
                     logger.warning("session.logout_failed", session_id=session_id, error=str(exc))
                 await self._stop_handle(live)
             live.deleted = True
+            if live.queue is not None:
+                await live.queue.close()
             if live.engine is not None:
                 await live.engine.forget(self._spec(live.record))
             async with self.db.write() as tx:
@@ -320,6 +438,9 @@ class SessionManager:
                 await self._status_changed(live, event)
             elif isinstance(event, PairCodeIssued):
                 logger.info("session.pair_code_issued", session_id=live.record.session_id)
+            else:
+                for handler in self.handlers:
+                    await handler.handle(live.record, event)
         await self._notify()
 
     async def _qr_changed(self, live: _Live, event: QrCodeChanged) -> None:

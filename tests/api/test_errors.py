@@ -50,10 +50,13 @@ async def test_wrong_type_names_the_field(alice: Account) -> None:
 
 
 async def test_missing_field_names_the_field(server: Server, alice: Account) -> None:
-    """PATCH without session_name: 400 naming session_name."""
+    """PATCH without anything to change says what it needs; pair-code without a number
+    names phone_number."""
     await alice.client.post(SESSIONS, json={"session_name": "x"})
     answer = await alice.client.patch(f"{SESSIONS}user_{alice.user.id}", json={})
-    assert assert_error(answer, 400)["message"] == "session_name: this field is required."
+    assert assert_error(answer, 400)["message"] == "Give session_name, pacing_ms or both."
+    answer = await alice.client.post(f"{SESSIONS}user_{alice.user.id}/pair-code", json={})
+    assert assert_error(answer, 400)["message"] == "phone_number: this field is required."
 
 
 async def test_unknown_field_is_refused(alice: Account) -> None:

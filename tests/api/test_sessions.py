@@ -99,7 +99,7 @@ async def test_rename(server: Server, alice: Account) -> None:
     renamed = await alice.client.patch(
         f"{SESSIONS}{session_id}/", json={"session_name": "Ma ligne pro"}
     )
-    assert renamed.json() == {"success": True, "session_name": "Ma ligne pro"}
+    assert renamed.json() == {"success": True, "session_name": "Ma ligne pro", "pacing_ms": 500}
     assert (await alice.client.get(f"{SESSIONS}{session_id}")).json()["session_name"] == (
         "Ma ligne pro"
     )

@@ -11,7 +11,9 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from sendmako import accounts
+from sendmako.bulk import BulkSender
 from sendmako.engines.base import Engine
+from sendmako.sending import Sender
 from sendmako.sessions import SessionManager
 from sendmako.settings import Settings
 from sendmako.storage.db import Database
@@ -27,6 +29,8 @@ class Services:
     auth: accounts.Authenticator
     engines: dict[str, Engine]
     sessions: SessionManager
+    sender: Sender
+    bulk: BulkSender
 
 
 async def get_services(request: Request) -> Services:

@@ -51,15 +51,21 @@ def describe(error: dict[str, Any]) -> tuple[str, str]:  # noqa: PLR0911 - one c
                 "body",
                 "Send the body as JSON, with the header `Content-Type: application/json`.",
             )
-        return "body", "The request body must be a JSON object."
+        if kind in ("model_attributes_type", "dict_type", "model_type"):
+            return "body", "The request body must be a JSON object."
+        return "body", _sentence(str(error.get("msg", "invalid request")))
     if kind == "missing":
         return field, f"{field}: this field is required."
     if kind == "extra_forbidden":
         return field, f"{field}: unknown field."
-    message = str(error.get("msg", "invalid value"))
-    if message.startswith("Value error, "):
-        message = message[len("Value error, ") :]
-    return field, f"{field}: {message[0].lower() + message[1:] if message else message}."
+    message = _sentence(str(error.get("msg", "invalid value")))
+    return field, f"{field}: {message[0].lower() + message[1:]}"
+
+
+def _sentence(message: str) -> str:
+    message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    message = message[:1].upper() + message[1:]
+    return message if message.endswith(".") else message + "."
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from sendmako.events import SessionStatus
 from sendmako.sessions import SessionView
@@ -39,6 +39,7 @@ class SessionOut(BaseModel):
     phone_number: str | None = Field(description="digits with country code, once linked")
     qr: str | None = Field(description="data:image/png;base64,... while status is qr_ready")
     engine: str
+    pacing_ms: int = Field(description="minimum milliseconds between two sends")
     status_detail: str | None = Field(description="why the session is in this status")
     qr_expires_at: float | None = Field(description="unix time when the shown QR expires")
 
@@ -52,6 +53,7 @@ class SessionOut(BaseModel):
             phone_number=view.phone_number,
             qr=view.qr,
             engine=view.engine,
+            pacing_ms=view.pacing_ms,
             status_detail=view.detail,
             qr_expires_at=view.qr_expires_at,
         )
@@ -72,12 +74,22 @@ class CreateSessionOut(BaseModel):
 
 
 class RenameSessionIn(Request):
-    session_name: Name
+    session_name: Name | None = None
+    pacing_ms: int | None = Field(
+        None, ge=0, le=600_000, description="minimum milliseconds between two sends"
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> RenameSessionIn:
+        if self.session_name is None and self.pacing_ms is None:
+            raise ValueError("give session_name, pacing_ms or both")
+        return self
 
 
 class RenameSessionOut(BaseModel):
     success: Literal[True] = True
     session_name: str
+    pacing_ms: int
 
 
 class PairCodeIn(Request):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     DateTime,
     ForeignKey,
@@ -120,3 +121,60 @@ class SandboxDevice(Base):
     phone_number: Mapped[str] = mapped_column(String(32), index=True)
     push_name: Mapped[str | None] = mapped_column(String(100))
     linked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Message(Base):
+    """A message sent or received by a session. Messages outlive their session, so the
+    daily quota cannot be reset by deleting a session."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    session_id: Mapped[str] = mapped_column(String(64))
+    direction: Mapped[str] = mapped_column(String(3))  # "out" or "in"
+    wa_message_id: Mapped[str] = mapped_column(String(128))
+    chat: Mapped[str] = mapped_column(String(128))  # the chat's JID
+    peer: Mapped[str] = mapped_column(String(64))  # recipient (out) or sender (in) phone
+    type: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))  # sent, delivered, read, received
+    bulk_job_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        Index("ix_messages_user_created", "user_id", "direction", "created_at"),
+        Index("ix_messages_session_wa_id", "session_id", "wa_message_id"),
+    )
+
+
+class BulkJob(Base):
+    __tablename__ = "bulk_jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))  # queued, running, done, interrupted
+    is_async: Mapped[bool] = mapped_column(Boolean)
+    # The message to send (everything but the recipients); inline media is spooled to a
+    # file under the data directory and referenced here, never stored in the row.
+    request: Mapped[dict[str, object]] = mapped_column(JSON)
+    total: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class BulkRecipient(Base):
+    __tablename__ = "bulk_recipients"
+
+    job_id: Mapped[str] = mapped_column(
+        ForeignKey("bulk_jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(128))  # as the caller wrote it
+    # pending -> sending -> sent | failed; a crash between sending and its outcome leaves
+    # "sending", which a restart turns into "unknown" (never sent twice).
+    status: Mapped[str] = mapped_column(String(20))
+    message_id: Mapped[str | None] = mapped_column(String(128))
+    error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]

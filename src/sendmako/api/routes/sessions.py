@@ -78,8 +78,10 @@ async def get_session(
 async def rename_session(
     session_id: SessionIdPath, body: RenameSessionIn, user: CurrentUser, sessions: Sessions
 ) -> RenameSessionOut:
-    view = await sessions.rename(user, session_id, body.session_name)
-    return RenameSessionOut(session_name=view.session_name)
+    view = await sessions.update(
+        user, session_id, session_name=body.session_name, pacing_ms=body.pacing_ms
+    )
+    return RenameSessionOut(session_name=view.session_name, pacing_ms=view.pacing_ms)
 
 
 @router.delete("/{session_id}", responses=errors(404))

@@ -9,9 +9,25 @@ from contextlib import suppress
 from typing import ClassVar
 
 from sendmako import log
-from sendmako.engines.base import Capability, Engine, EngineSession, EventSink, SessionSpec
-from sendmako.errors import OperationFailed
-from sendmako.events import PairCodeIssued, QrCodeChanged, SessionStatus, StatusChanged
+from sendmako.engines.base import (
+    SEND_CAPABILITY,
+    Capability,
+    Engine,
+    EngineSession,
+    EventSink,
+    SessionSpec,
+)
+from sendmako.engines.sandbox.network import SandboxNetwork, SentRecord
+from sendmako.engines.types import OutgoingMessage, SendResult
+from sendmako.errors import OperationFailed, Unavailable
+from sendmako.events import (
+    MessageReceived,
+    PairCodeIssued,
+    QrCodeChanged,
+    ReceiptReceived,
+    SessionStatus,
+    StatusChanged,
+)
 from sendmako.settings import SandboxSettings
 from sendmako.storage import sandbox_devices
 from sendmako.storage.db import Database
@@ -24,17 +40,27 @@ logger = log.get(__name__)
 class SandboxEngine(Engine):
     name: ClassVar[str] = "sandbox"
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.QR_LOGIN, Capability.PAIR_CODE, Capability.SIMULATOR}
+        {
+            Capability.QR_LOGIN,
+            Capability.PAIR_CODE,
+            Capability.SIMULATOR,
+            *SEND_CAPABILITY.values(),
+        }
     )
 
     def __init__(self, db: Database, settings: SandboxSettings) -> None:
         self.db = db
         self.settings = settings
+        self.network = SandboxNetwork(settings)
 
     def open_session(self, spec: SessionSpec, sink: EventSink) -> SandboxSession:
         return SandboxSession(spec, sink, self)
 
+    async def stop(self) -> None:
+        await self.network.close()
+
     async def forget(self, spec: SessionSpec) -> None:
+        self.network.forget(spec.session_id)
         async with self.db.write() as tx:
             await sandbox_devices.unlink(tx, spec.session_id)
 
@@ -45,6 +71,10 @@ class SandboxSession(EngineSession):
         self.engine = engine
         self.status = SessionStatus.CONNECTING
         self.phone_number: str | None = None
+        self.push_name: str | None = None
+        # Incoming messages and receipts reach the manager one at a time, in order.
+        self._inbox: asyncio.Queue[MessageReceived | ReceiptReceived] = asyncio.Queue()
+        self._inbox_worker: asyncio.Task[None] | None = None
         self._qr_payload: str | None = None
         self._pair_code: tuple[str, str] | None = None  # (code, phone number)
         self._task: asyncio.Task[None] | None = None
@@ -63,6 +93,12 @@ class SandboxSession(EngineSession):
         async with self._lock:
             self._stopped = True
             await self._cancel_task()
+            self.engine.network.offline(self)
+            worker, self._inbox_worker = self._inbox_worker, None
+            if worker is not None:
+                worker.cancel()
+                with suppress(asyncio.CancelledError):
+                    await worker
 
     async def logout(self) -> None:
         async with self._lock:
@@ -70,6 +106,7 @@ class SandboxSession(EngineSession):
             async with self.engine.db.write() as tx:
                 await sandbox_devices.unlink(tx, self.spec.session_id)
             self.phone_number = None
+            self.engine.network.offline(self)
             await self._set(SessionStatus.LOGGED_OUT, "logged out by the API")
             self._stopped = True
 
@@ -80,6 +117,36 @@ class SandboxSession(EngineSession):
             self._pair_code = (code, phone_number)
             await self.sink(PairCodeIssued(code))
             return code
+
+    # -- messages -----------------------------------------------------------------------
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        phone = self.phone_number
+        if self.status != SessionStatus.CONNECTED or phone is None:
+            raise Unavailable(
+                f"Session {self.spec.session_id} is not connected (status: {self.status}).",
+                code="session_not_connected",
+            )
+        return await self.engine.network.send(self, phone, message)
+
+    def deliver(self, event: MessageReceived | ReceiptReceived) -> None:
+        """Called by the network: queue an incoming message or receipt for the manager."""
+        if self._stopped:
+            return
+        self._inbox.put_nowait(event)
+        if self._inbox_worker is None:
+            self._inbox_worker = asyncio.create_task(self._drain_inbox())
+
+    def sent_log(self) -> list[SentRecord]:
+        return self.engine.network.sent_by(self.spec.session_id)
+
+    async def _drain_inbox(self) -> None:
+        while True:
+            event = await self._inbox.get()
+            try:
+                await self.sink(event)
+            except Exception:  # noqa: BLE001 - the inbox must outlive one bad event
+                self._log.exception("sandbox.inbox_event_failed", kind=type(event).__name__)
 
     # -- simulator controls (the /api/sandbox API) --------------------------------------
 
@@ -118,9 +185,11 @@ class SandboxSession(EngineSession):
                 async with self.engine.db.write() as tx:
                     await sandbox_devices.unlink(tx, self.spec.session_id)
                 self.phone_number = None
+                self.engine.network.offline(self)
                 await self._set(SessionStatus.LOGGED_OUT, "unlinked from the phone")
                 return
             self._require(SessionStatus.CONNECTED, "lose the connection")
+            self.engine.network.offline(self)
             await self._set(SessionStatus.DISCONNECTED, "connection lost (simulated)")
             delay = (
                 self.engine.settings.reconnect_seconds
@@ -145,6 +214,8 @@ class SandboxSession(EngineSession):
             device = await sandbox_devices.get(db, self.spec.session_id)
         if device is not None:
             self.phone_number = device.phone_number
+            self.push_name = device.push_name
+            self.engine.network.online(self, device.phone_number)
             await self._set(SessionStatus.CONNECTED, None, push_name=device.push_name)
         else:
             self._task = asyncio.create_task(self._rotate_qr())
@@ -154,8 +225,10 @@ class SandboxSession(EngineSession):
         async with self.engine.db.write() as tx:
             await sandbox_devices.link(tx, self.spec.session_id, phone_number, push_name)
         self.phone_number = phone_number
+        self.push_name = push_name
         self._qr_payload = None
         self._pair_code = None
+        self.engine.network.online(self, phone_number)
         self._log.info("sandbox.linked")
         await self._set(SessionStatus.CONNECTED, None, push_name=push_name)
 

@@ -1,0 +1,92 @@
+"""`/api/send-message` and `/api/send-bulk`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from sendmako.api.deps import CurrentUser, ServicesDep
+from sendmako.api.routes.responses import errors
+from sendmako.api.send_schemas import (
+    BulkAcceptedOut,
+    BulkJobOut,
+    BulkResultOut,
+    BulkSummaryOut,
+    SendBulkIn,
+    SendBulkOut,
+    SendMessageIn,
+    SendMessageOut,
+)
+from sendmako.bulk import JobView
+
+router = APIRouter(prefix="/api", tags=["messages"])
+
+
+@router.post("/send-message", responses=errors(403, 404, 413, 422, 429, 503))
+async def send_message(
+    body: SendMessageIn, user: CurrentUser, services: ServicesDep
+) -> SendMessageOut:
+    """Send one message of any type to a number, a user JID or a group JID."""
+    sent = await services.sender.send(user, body.to, body.to_request())
+    return SendMessageOut(
+        message_id=sent.message_id,
+        session_id=sent.session_id,
+        to=sent.to,
+        timestamp=int(sent.result.timestamp.timestamp()),
+    )
+
+
+@router.post(
+    "/send-bulk",
+    responses={**errors(403, 404, 413, 422, 503), 202: {"model": BulkAcceptedOut}},
+)
+async def send_bulk(
+    body: SendBulkIn, user: CurrentUser, services: ServicesDep, response: Response
+) -> SendBulkOut | BulkAcceptedOut:
+    """The same message to 1 to 100 recipients, one after another, at least 500 ms apart.
+    With `"async": true` the answer is 202 with a job id at once; follow it at
+    `GET /api/send-bulk/{job_id}`."""
+    job = await services.bulk.submit(
+        user, body.recipients, body.to_request(), run_async=body.run_async
+    )
+    if body.run_async:
+        response.status_code = 202
+        return BulkAcceptedOut(
+            job_id=job.id, status=job.status, status_url=f"/api/send-bulk/{job.id}"
+        )
+    return SendBulkOut(job_id=job.id, summary=_summary(job), results=_results(job))
+
+
+@router.get("/send-bulk/{job_id}", responses=errors(404))
+async def bulk_status(job_id: str, user: CurrentUser, services: ServicesDep) -> BulkJobOut:
+    """Progress and per-recipient results of a bulk job."""
+    job: JobView = await services.bulk.status(user, job_id)
+    return BulkJobOut(
+        job_id=job.id,
+        session_id=job.session_id,
+        status=job.status,
+        summary=_summary(job),
+        results=_results(job),
+    )
+
+
+def _summary(job: JobView) -> BulkSummaryOut:
+    return BulkSummaryOut(
+        total=len(job.results),
+        sent=job.count("sent"),
+        failed=job.count("failed"),
+        pending=job.count("pending", "sending"),
+        unknown=job.count("unknown"),
+    )
+
+
+def _results(job: JobView) -> list[BulkResultOut]:
+    return [
+        BulkResultOut(
+            to=result.to,
+            success=result.success,
+            status=result.status,
+            message_id=result.message_id,
+            message=result.error,
+        )
+        for result in job.results
+    ]

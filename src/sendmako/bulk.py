@@ -1,0 +1,294 @@
+"""Bulk sends: one message to 1-100 recipients, one after another, at least 500 ms apart.
+
+Every job is stored with one row per recipient. A recipient is marked `sending` (committed)
+before its message is handed to the engine and `sent` or `failed` after, so a crash can
+only leave `sending` behind: a restart reports those as `unknown` and never sends them
+again. Asynchronous jobs then carry on with the recipients still `pending`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from sendmako import log, message_codec, plans
+from sendmako.engines.types import OutgoingMessage
+from sendmako.errors import BadRequest, NotFound, SendmakoError, Unavailable
+from sendmako.events import SessionStatus
+from sendmako.sending import Sender, SendRequest, check, parse_recipient
+from sendmako.sessions import SessionManager, SessionView
+from sendmako.storage import bulk_jobs, users
+from sendmako.storage.db import Database
+from sendmako.storage.records import UserRecord
+from sendmako.usage import DailyUsage
+
+logger = log.get(__name__)
+
+MAX_RECIPIENTS = 100
+MIN_GAP_SECONDS = 0.5
+# An asynchronous job whose session drops waits this long for it to come back.
+RECONNECT_WAIT_SECONDS = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientView:
+    to: str
+    status: str  # pending, sending, sent, failed, unknown
+    message_id: str | None
+    error: str | None
+
+    @property
+    def success(self) -> bool:
+        return self.status == "sent"
+
+
+@dataclass(frozen=True, slots=True)
+class JobView:
+    id: str
+    session_id: str
+    status: str
+    results: list[RecipientView]
+
+    def count(self, *statuses: str) -> int:
+        return sum(result.status in statuses for result in self.results)
+
+
+class BulkSender:
+    def __init__(
+        self,
+        db: Database,
+        sender: Sender,
+        sessions: SessionManager,
+        usage: DailyUsage,
+        spool_dir: Path,
+        *,
+        min_gap: float = MIN_GAP_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.db = db
+        self.sender = sender
+        self.sessions = sessions
+        self.usage = usage
+        self.spool_dir = spool_dir
+        self.min_gap = min_gap
+        self.clock = clock
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._stopping = False
+
+    async def submit(
+        self, user: UserRecord, recipients: list[str], request: SendRequest, *, run_async: bool
+    ) -> JobView:
+        if not 1 <= len(recipients) <= MAX_RECIPIENTS:
+            raise BadRequest(
+                f"recipients: give 1 to {MAX_RECIPIENTS} recipients (got {len(recipients)})",
+                field="recipients",
+            )
+        check(request)
+        session = self.sender.choose(user, request)
+        # Refuse a campaign that cannot finish within today's quota before sending any of it.
+        if user.plan.daily_messages is not None:
+            plans.ensure_message_quota(
+                user.plan, await self.usage.sent_today(user.id), len(recipients)
+            )
+        content = await self.sender.content(request)
+        job_id = secrets.token_hex(16)
+        async with self.db.write() as tx:
+            await bulk_jobs.create(
+                tx,
+                job_id=job_id,
+                user_id=user.id,
+                session_id=session.session_id,
+                is_async=run_async,
+                request=message_codec.freeze(content, self._spool(job_id)),
+                recipients=recipients,
+            )
+        logger.info("bulk.created", job_id=job_id, recipients=len(recipients), run_async=run_async)
+        if run_async:
+            self._start(user, job_id, session.session_id, content)
+            return await self._view(job_id)
+        await self._run(user, job_id, session.session_id, content)
+        return await self._view(job_id)
+
+    async def status(self, user: UserRecord, job_id: str) -> JobView:
+        async with self.db.read() as db:
+            job = await bulk_jobs.get(db, job_id)
+        if job is None or job.user_id != user.id:
+            raise NotFound(f"Bulk job {job_id} not found.", code="bulk_job_not_found")
+        return await self._view(job_id)
+
+    async def wait(self, job_id: str, timeout: float) -> None:
+        """Until the job's run in this process ends (at once if it is not running)."""
+        task = self._running.get(job_id)
+        if task is not None:
+            async with asyncio.timeout(timeout):
+                await asyncio.shield(task)
+
+    async def resume(self) -> None:
+        """At start-up: settle what a crash left unknown, carry on with async jobs."""
+        async with self.db.write() as tx:
+            jobs = await bulk_jobs.unfinished(tx)
+            for job in jobs:
+                unknown = await bulk_jobs.mark_unknown_after_crash(tx, job.id)
+                if unknown:
+                    logger.warning("bulk.unknown_after_restart", job_id=job.id, count=unknown)
+                if not job.is_async:  # its caller is gone; never resend behind its back
+                    await bulk_jobs.set_status(tx, job.id, "interrupted")
+        for job in jobs:
+            async with self.db.read() as db:
+                user = await users.get(db, job.user_id)
+            if job.is_async and user is not None:
+                logger.info("bulk.resumed", job_id=job.id)
+                self._start(user, job.id, job.session_id, message_codec.thaw(job.request))
+
+    async def stop(self) -> None:
+        """Let each running job finish the send in progress, then stop it (it resumes on
+        the next start)."""
+        self._stopping = True
+        tasks = list(self._running.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- running a job ----------------------------------------------------------------------
+
+    def _start(
+        self, user: UserRecord, job_id: str, session_id: str, content: OutgoingMessage
+    ) -> None:
+        task = asyncio.create_task(
+            self._run(user, job_id, session_id, content), name=f"bulk-{job_id}"
+        )
+        self._running[job_id] = task
+        task.add_done_callback(lambda _t: self._running.pop(job_id, None))
+
+    async def _run(
+        self, user: UserRecord, job_id: str, session_id: str, content: OutgoingMessage
+    ) -> None:
+        async with self.db.write() as tx:
+            await bulk_jobs.set_status(tx, job_id, "running")
+            job = await bulk_jobs.get(tx, job_id)
+            pending = [r for r in await bulk_jobs.recipients(tx, job_id) if r.status == "pending"]
+        assert job is not None
+        last_send: float | None = None
+        for recipient in pending:
+            try:
+                to = parse_recipient(recipient.recipient, field=f"recipients[{recipient.position}]")
+            except BadRequest as exc:
+                await self._mark(job_id, recipient.position, "failed", error=exc.message)
+                continue
+            if last_send is not None:
+                wait = last_send + self.min_gap - self.clock()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            if job.is_async and not await self._connected(user, session_id):
+                await self._mark(
+                    job_id,
+                    recipient.position,
+                    "failed",
+                    error=f"Session {session_id} is not connected.",
+                )
+                continue
+            sent_at: list[float] = []
+            await self._mark(job_id, recipient.position, "sending")
+            # From here the send must end with its outcome stored, even if the job is being
+            # stopped: the send runs in its own task, which a stop waits for.
+            send = asyncio.create_task(
+                self._send_one(
+                    user,
+                    job_id,
+                    replace(content, to=to),
+                    position=recipient.position,
+                    session_id=session_id,
+                    sent_at=sent_at,
+                )
+            )
+            try:
+                await asyncio.shield(send)
+            except asyncio.CancelledError:
+                await send
+                raise
+            if sent_at:
+                last_send = sent_at[0]
+        async with self.db.write() as tx:
+            await bulk_jobs.set_status(tx, job_id, "done")
+        self._discard_spool(job_id)
+        logger.info("bulk.done", job_id=job_id)
+
+    async def _send_one(
+        self,
+        user: UserRecord,
+        job_id: str,
+        message: OutgoingMessage,
+        *,
+        position: int,
+        session_id: str,
+        sent_at: list[float],
+    ) -> None:
+        position_status = "failed"
+        error: str | None = None
+        message_id: str | None = None
+        reservation = None
+        try:
+            reservation = await self.usage.reserve(user)
+            session = self._session_view(user, session_id)
+            sent = await self.sender.deliver(
+                user, session, message, reservation, bulk_job_id=job_id
+            )
+            sent_at.append(self.clock())
+            position_status, message_id = "sent", sent.message_id
+        except SendmakoError as exc:
+            error = exc.message
+        finally:
+            if reservation is not None:
+                reservation.release()
+        await self._mark(job_id, position, position_status, message_id=message_id, error=error)
+
+    def _session_view(self, user: UserRecord, session_id: str) -> SessionView:
+        return self.sessions.get(user, session_id)
+
+    async def _connected(self, user: UserRecord, session_id: str) -> bool:
+        try:
+            view = self.sessions.get(user, session_id)
+            if view.status == SessionStatus.CONNECTED:
+                return True
+            await self.sessions.wait_for(
+                session_id, [SessionStatus.CONNECTED], RECONNECT_WAIT_SECONDS
+            )
+        except (TimeoutError, NotFound, Unavailable):
+            return False
+        return True
+
+    async def _mark(
+        self,
+        job_id: str,
+        position: int,
+        status: str,
+        *,
+        message_id: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        async with self.db.write() as tx:
+            await bulk_jobs.mark(tx, job_id, position, status, message_id=message_id, error=error)
+
+    async def _view(self, job_id: str) -> JobView:
+        async with self.db.read() as db:
+            job = await bulk_jobs.get(db, job_id)
+            rows = await bulk_jobs.recipients(db, job_id)
+        assert job is not None
+        return JobView(
+            id=job.id,
+            session_id=job.session_id,
+            status=job.status,
+            results=[
+                RecipientView(row.recipient, row.status, row.message_id, row.error) for row in rows
+            ],
+        )
+
+    def _spool(self, job_id: str) -> Path:
+        return self.spool_dir / f"{job_id}.media"
+
+    def _discard_spool(self, job_id: str) -> None:
+        self._spool(job_id).unlink(missing_ok=True)

@@ -1,0 +1,197 @@
+"""The simulated WhatsApp network: who is online under which number, and what travels
+between them. Messages to a number held by a connected sandbox session arrive there as
+incoming messages; everyone else is a simulated phone that delivers and reads after the
+configured delays, except numbers the operator marks as not on WhatsApp."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections import deque
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sendmako import log
+from sendmako.engines.types import MessageType, OutgoingMessage, SendResult
+from sendmako.errors import OperationFailed
+from sendmako.events import MessageReceived, ReceiptReceived
+from sendmako.ids import Jid
+from sendmako.settings import SandboxSettings
+from sendmako.storage.tables import utcnow
+
+if TYPE_CHECKING:
+    from sendmako.engines.sandbox.engine import SandboxSession
+
+logger = log.get(__name__)
+
+SENT_LOG_SIZE = 1000
+
+# What WhatsApp calls each kind of message (`type` in message.received webhooks).
+WA_TYPES = {
+    MessageType.TEXT: "conversation",
+    MessageType.IMAGE: "imageMessage",
+    MessageType.VIDEO: "videoMessage",
+    MessageType.AUDIO: "audioMessage",
+    MessageType.DOCUMENT: "documentMessage",
+    MessageType.LOCATION: "locationMessage",
+    MessageType.STICKER: "stickerMessage",
+    MessageType.CONTACT: "contactMessage",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SentRecord:
+    """What a sandbox session put on the simulated wire, and when (for demos and tests)."""
+
+    message_id: str
+    to: str
+    type: str
+    text: str | None
+    sent_at: float  # unix time, taken when the engine sent it
+    monotonic: float
+
+
+def new_message_id() -> str:
+    """WhatsApp-style id: 3EB0 and 18 upper-case hex digits."""
+    return "3EB0" + secrets.token_hex(9).upper()
+
+
+class SandboxNetwork:
+    def __init__(self, settings: SandboxSettings) -> None:
+        self.settings = settings
+        self._online: dict[str, set[SandboxSession]] = {}
+        self._sent: dict[str, deque[SentRecord]] = {}
+        self._sent_changed = asyncio.Condition()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- presence ---------------------------------------------------------------------------
+
+    def online(self, session: SandboxSession, phone: str) -> None:
+        self._online.setdefault(phone, set()).add(session)
+
+    def offline(self, session: SandboxSession) -> None:
+        for sessions in self._online.values():
+            sessions.discard(session)
+
+    def sessions_of(self, phone: str) -> set[SandboxSession]:
+        return set(self._online.get(phone, ()))
+
+    def on_whatsapp(self, phone: str) -> bool:
+        return not any(phone.endswith(suffix) for suffix in self.settings.not_on_whatsapp_suffixes)
+
+    # -- sending ----------------------------------------------------------------------------
+
+    async def send(
+        self, sender: SandboxSession, phone: str, message: OutgoingMessage
+    ) -> SendResult:
+        to = message.to
+        if to.is_group:
+            raise OperationFailed(
+                f"Group {to} does not exist in the sandbox.", code="group_not_found"
+            )
+        if not self.on_whatsapp(to.user):
+            raise OperationFailed(
+                f"The number {to.user} is not on WhatsApp.", code="not_on_whatsapp"
+            )
+        message_id = message.message_id or new_message_id()
+        now = utcnow()
+        self._log(sender, message, message_id)
+        self._later(0, self._notify_sent())
+        incoming = self._incoming(sender, phone, message, message_id, int(now.timestamp()))
+        for recipient in self.sessions_of(to.user):
+            if recipient is not sender:
+                recipient.deliver(incoming)
+        self._receipts(sender, [message_id], str(to))
+        return SendResult(message_id=message_id, timestamp=now)
+
+    def sent_by(self, session_id: str) -> list[SentRecord]:
+        return list(self._sent.get(session_id, ()))
+
+    async def wait_sent(self, session_id: str, count: int, timeout: float) -> list[SentRecord]:
+        """Wait until `session_id` has sent at least `count` messages (a live view)."""
+        async with asyncio.timeout(timeout), self._sent_changed:
+            await self._sent_changed.wait_for(lambda: len(self._sent.get(session_id, ())) >= count)
+        return self.sent_by(session_id)
+
+    def forget(self, session_id: str) -> None:
+        self._sent.pop(session_id, None)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _log(self, sender: SandboxSession, message: OutgoingMessage, message_id: str) -> None:
+        log_ = self._sent.setdefault(sender.spec.session_id, deque(maxlen=SENT_LOG_SIZE))
+        log_.append(
+            SentRecord(
+                message_id=message_id,
+                to=str(message.to),
+                type=message.type.value,
+                text=message.text,
+                sent_at=time.time(),
+                monotonic=time.monotonic(),
+            )
+        )
+
+    def _incoming(
+        self,
+        sender: SandboxSession,
+        phone: str,
+        message: OutgoingMessage,
+        message_id: str,
+        timestamp: int,
+    ) -> MessageReceived:
+        wa_type = WA_TYPES[message.type]
+        if message.type == MessageType.TEXT and (message.mentions or message.quoted_message_id):
+            wa_type = "extendedTextMessage"  # what WhatsApp uses once there is context
+        location, contact = message.location, message.contact
+        return MessageReceived(
+            message_id=message_id,
+            chat=str(Jid.user_jid(phone)),
+            sender_phone=phone,
+            sender_jid=str(Jid.user_jid(phone)),
+            sender_name=sender.push_name,
+            wa_type=wa_type,
+            body=message.text,
+            timestamp=timestamp,
+            quoted_message_id=message.quoted_message_id,
+            mentions=tuple(jid.user for jid in message.mentions),
+            latitude=location.latitude if location else None,
+            longitude=location.longitude if location else None,
+            location_name=location.name if location else None,
+            location_address=location.address if location else None,
+            contact_name=contact.name if contact else None,
+            contact_vcard=contact.vcard() if contact else None,
+        )
+
+    def _receipts(self, sender: SandboxSession, message_ids: list[str], chat: str) -> None:
+        for status, delay in (
+            ("delivered", self.settings.receipt_delivered_seconds),
+            ("read", self.settings.receipt_read_seconds),
+        ):
+            receipt = ReceiptReceived(
+                message_ids=tuple(message_ids), chat=chat, status=status, timestamp=int(time.time())
+            )
+            self._later(delay, self._deliver_receipt(sender, receipt))
+
+    async def _notify_sent(self) -> None:
+        async with self._sent_changed:
+            self._sent_changed.notify_all()
+
+    async def _deliver_receipt(self, sender: SandboxSession, receipt: ReceiptReceived) -> None:
+        sender.deliver(receipt)
+
+    def _later(self, delay: float, work: Coroutine[Any, Any, None]) -> None:
+        async def run() -> None:
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await work
+
+        task = asyncio.create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

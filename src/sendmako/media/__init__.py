@@ -1,0 +1,1 @@
+"""Media: downloading (fetch), WhatsApp encryption (crypto), audio and image handling."""

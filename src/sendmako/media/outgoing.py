@@ -1,0 +1,195 @@
+"""Media to send: from a URL or inline base64 to a checked `MediaPayload`.
+
+Everything an engine needs is worked out here, once, whatever the engine: the bytes
+(within the type's size limit), the real type (sniffed from the bytes, not trusted from
+a header), image and video dimensions, a JPEG thumbnail, durations, and voice notes
+transcoded to OGG/Opus with their waveform.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import io
+import re
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+import av
+import filetype
+from PIL import Image, UnidentifiedImageError
+
+from sendmako.engines.types import MediaPayload, MessageType
+from sendmako.errors import BadRequest
+from sendmako.media import audio
+
+MB = 1024 * 1024
+LIMITS = {
+    MessageType.IMAGE: 16 * MB,
+    MessageType.VIDEO: 50 * MB,
+    MessageType.AUDIO: 15 * MB,
+    MessageType.DOCUMENT: 70 * MB,
+    MessageType.STICKER: 1 * MB,
+}
+IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
+THUMBNAIL_SIZE = (96, 96)
+_DATA_URL = re.compile(r"^data:[\w/+.\-]+(;[\w=\-]+)*;base64,", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Downloaded:
+    data: bytes
+    content_type: str | None  # what the server said; the bytes decide
+    filename: str | None  # from Content-Disposition or the URL path
+
+
+class Downloader(Protocol):
+    async def download(self, url: str, *, field: str, max_bytes: int) -> Downloaded: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MediaSource:
+    """Where the caller said the file is: exactly one of `url` and `base64`."""
+
+    kind: MessageType
+    url: str | None
+    base64: str | None
+    mimetype: str | None = None  # declared by the caller (documents)
+    filename: str | None = None
+    voice_note: bool = False
+
+    @property
+    def url_field(self) -> str:
+        return f"{self.kind.value}Url"
+
+    @property
+    def base64_field(self) -> str:
+        return f"{self.kind.value}Base64"
+
+
+async def load(source: MediaSource, downloader: Downloader) -> MediaPayload:
+    """The checked payload for `source`, or a 400/422 naming the field at fault."""
+    limit = LIMITS[source.kind]
+    if source.url is not None:
+        downloaded = await downloader.download(source.url, field=source.url_field, max_bytes=limit)
+        data, field = downloaded.data, source.url_field
+        filename = source.filename or downloaded.filename or _filename_from_url(source.url)
+    else:
+        assert source.base64 is not None
+        data, field = (
+            decode_base64(source.base64, field=source.base64_field, limit=limit),
+            source.base64_field,
+        )
+        filename = source.filename
+    if not data:
+        raise BadRequest(f"{field}: the file is empty", field=field)
+    return await asyncio.to_thread(describe, source, data, field, filename)
+
+
+def decode_base64(text: str, *, field: str, limit: int) -> bytes:
+    """Standard or URL-safe base64, padded or not, optionally as a `data:` URL."""
+    text = _DATA_URL.sub("", text.strip(), count=1)
+    if len(text) * 3 // 4 > limit + 3:
+        raise BadRequest(f"{field}: the file is larger than the {_mb(limit)} limit", field=field)
+    compact = re.sub(r"\s+", "", text).replace("-", "+").replace("_", "/")
+    try:
+        data = base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise BadRequest(f"{field}: not valid base64", field=field) from exc
+    if len(data) > limit:
+        raise BadRequest(f"{field}: the file is larger than the {_mb(limit)} limit", field=field)
+    return data
+
+
+def describe(source: MediaSource, data: bytes, field: str, filename: str | None) -> MediaPayload:
+    """CPU-bound part of `load` (decoding images, probing video, transcoding audio)."""
+    sniffed = filetype.guess_mime(data)
+    kind = source.kind
+    if kind in (MessageType.IMAGE, MessageType.STICKER):
+        return _image(kind, data, sniffed, field)
+    if kind == MessageType.VIDEO:
+        return _video(data, sniffed, field)
+    if kind == MessageType.AUDIO:
+        return _audio(data, sniffed, field, voice_note=source.voice_note)
+    mimetype = source.mimetype or sniffed or "application/octet-stream"
+    return MediaPayload(data=data, mimetype=mimetype, filename=filename or "document")
+
+
+def _image(kind: MessageType, data: bytes, sniffed: str | None, field: str) -> MediaPayload:
+    if kind == MessageType.STICKER and sniffed != "image/webp":
+        raise BadRequest(
+            f"{field}: stickers must be WebP images (got {sniffed or 'unknown'})", field=field
+        )
+    if sniffed not in IMAGE_TYPES:
+        raise BadRequest(
+            f"{field}: not an image WhatsApp can show (JPEG, PNG, WebP or GIF; got "
+            f"{sniffed or 'unknown'})",
+            field=field,
+        )
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            thumbnail = _thumbnail(image)
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        raise BadRequest(f"{field}: the image could not be read ({exc})", field=field) from exc
+    return MediaPayload(
+        data=data, mimetype=sniffed, width=width, height=height, thumbnail=thumbnail
+    )
+
+
+def _thumbnail(image: Image.Image) -> bytes:
+    small = image.convert("RGB")
+    small.thumbnail(THUMBNAIL_SIZE)
+    out = io.BytesIO()
+    small.save(out, format="JPEG", quality=60)
+    return out.getvalue()
+
+
+def _video(data: bytes, sniffed: str | None, field: str) -> MediaPayload:
+    if sniffed is None or not sniffed.startswith("video/"):
+        raise BadRequest(f"{field}: not a video (got {sniffed or 'unknown'})", field=field)
+    try:
+        with av.open(io.BytesIO(data), mode="r") as container:
+            if not container.streams.video:
+                raise BadRequest(f"{field}: the file has no video track", field=field)
+            stream = container.streams.video[0]
+            width, height = stream.codec_context.width, stream.codec_context.height
+            seconds = round(container.duration / av.time_base) if container.duration else None
+            thumbnail = None
+            for frame in container.decode(stream):
+                thumbnail = _thumbnail(frame.to_image())  # type: ignore[no-untyped-call]  # PyAV leaves it unannotated
+                break
+    except av.FFmpegError as exc:
+        raise BadRequest(f"{field}: the video could not be read ({exc})", field=field) from exc
+    return MediaPayload(
+        data=data,
+        mimetype=sniffed,
+        width=width,
+        height=height,
+        seconds=seconds,
+        thumbnail=thumbnail,
+    )
+
+
+def _audio(data: bytes, sniffed: str | None, field: str, *, voice_note: bool) -> MediaPayload:
+    if voice_note:
+        note = audio.prepare_voice_note(data, field=field)
+        return MediaPayload(
+            data=note.data, mimetype=note.mimetype, seconds=note.seconds, waveform=note.waveform
+        )
+    info = audio.probe(data, field=field)
+    mimetype = sniffed if sniffed and sniffed.startswith("audio/") else "audio/mpeg"
+    if info.is_ogg_opus:
+        mimetype = audio.VOICE_MIMETYPE
+    return MediaPayload(data=data, mimetype=mimetype, seconds=info.seconds)
+
+
+def _filename_from_url(url: str) -> str | None:
+    name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    return name or None
+
+
+def _mb(limit: int) -> str:
+    return f"{limit // MB} MB"

@@ -1,0 +1,150 @@
+"""Queries on bulk jobs and their recipients."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sendmako.storage.tables import BulkJob, BulkRecipient, utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientRecord:
+    position: int
+    recipient: str
+    status: str
+    message_id: str | None
+    error: str | None
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    id: str
+    user_id: int
+    session_id: str
+    status: str
+    is_async: bool
+    request: dict[str, object]
+    total: int
+    created_at: datetime
+    finished_at: datetime | None
+
+
+def _job(row: BulkJob) -> JobRecord:
+    return JobRecord(
+        id=row.id,
+        user_id=row.user_id,
+        session_id=row.session_id,
+        status=row.status,
+        is_async=row.is_async,
+        request=dict(row.request),
+        total=row.total,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+    )
+
+
+def _recipient(row: BulkRecipient) -> RecipientRecord:
+    return RecipientRecord(
+        position=row.position,
+        recipient=row.recipient,
+        status=row.status,
+        message_id=row.message_id,
+        error=row.error,
+        sent_at=row.sent_at,
+    )
+
+
+async def create(
+    db: AsyncSession,
+    *,
+    job_id: str,
+    user_id: int,
+    session_id: str,
+    is_async: bool,
+    request: dict[str, object],
+    recipients: Sequence[str],
+) -> JobRecord:
+    row = BulkJob(
+        id=job_id,
+        user_id=user_id,
+        session_id=session_id,
+        status="queued",
+        is_async=is_async,
+        request=request,
+        total=len(recipients),
+    )
+    db.add(row)
+    db.add_all(
+        BulkRecipient(job_id=job_id, position=index, recipient=recipient, status="pending")
+        for index, recipient in enumerate(recipients)
+    )
+    await db.flush()
+    return _job(row)
+
+
+async def get(db: AsyncSession, job_id: str) -> JobRecord | None:
+    row = await db.get(BulkJob, job_id)
+    return _job(row) if row else None
+
+
+async def recipients(db: AsyncSession, job_id: str) -> list[RecipientRecord]:
+    rows = await db.scalars(
+        select(BulkRecipient).where(BulkRecipient.job_id == job_id).order_by(BulkRecipient.position)
+    )
+    return [_recipient(row) for row in rows]
+
+
+async def unfinished(db: AsyncSession) -> list[JobRecord]:
+    rows = await db.scalars(
+        select(BulkJob)
+        .where(BulkJob.status.in_(["queued", "running"]))
+        .order_by(BulkJob.created_at)
+    )
+    return [_job(row) for row in rows]
+
+
+async def set_status(db: AsyncSession, job_id: str, status: str) -> None:
+    values: dict[str, object] = {"status": status}
+    if status in ("done", "interrupted"):
+        values["finished_at"] = utcnow()
+    await db.execute(update(BulkJob).where(BulkJob.id == job_id).values(values))
+
+
+async def mark(
+    db: AsyncSession,
+    job_id: str,
+    position: int,
+    status: str,
+    *,
+    message_id: str | None = None,
+    error: str | None = None,
+) -> None:
+    values: dict[str, object] = {"status": status, "message_id": message_id, "error": error}
+    if status == "sent":
+        values["sent_at"] = utcnow()
+    await db.execute(
+        update(BulkRecipient)
+        .where(BulkRecipient.job_id == job_id, BulkRecipient.position == position)
+        .values(values)
+    )
+
+
+async def mark_unknown_after_crash(db: AsyncSession, job_id: str) -> int:
+    """Recipients caught between "sending" and an outcome: their send may or may not have
+    happened, so they are reported as unknown and never sent again."""
+    result = await db.execute(
+        update(BulkRecipient)
+        .where(BulkRecipient.job_id == job_id, BulkRecipient.status == "sending")
+        .values(
+            status="unknown",
+            error="The server stopped while this message was being sent: it may or may not "
+            "have been delivered, so it was not sent again.",
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,124 @@
+"""Queries on stored messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sendmako.storage.tables import Message, utcnow
+
+# Receipts only move a message forward: a late "delivered" never undoes "read".
+STATUS_ORDER = {"sent": 1, "delivered": 2, "read": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    user_id: int
+    session_id: str
+    direction: str
+    wa_message_id: str
+    chat: str
+    peer: str
+    type: str
+    status: str
+    created_at: datetime
+    bulk_job_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    id: int
+    session_id: str
+    direction: str
+    wa_message_id: str
+    chat: str
+    peer: str
+    type: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+async def add_many(db: AsyncSession, rows: Sequence[NewMessage]) -> None:
+    if not rows:
+        return
+    await db.execute(
+        insert(Message),
+        [
+            {
+                "user_id": row.user_id,
+                "session_id": row.session_id,
+                "direction": row.direction,
+                "wa_message_id": row.wa_message_id,
+                "chat": row.chat,
+                "peer": row.peer,
+                "type": row.type,
+                "status": row.status,
+                "bulk_job_id": row.bulk_job_id,
+                "created_at": row.created_at,
+                "updated_at": row.created_at,
+            }
+            for row in rows
+        ],
+    )
+
+
+async def count_sent_since(db: AsyncSession, user_id: int, since: datetime) -> int:
+    query = select(func.count()).where(
+        Message.user_id == user_id, Message.direction == "out", Message.created_at >= since
+    )
+    return (await db.scalar(query)) or 0
+
+
+async def advance_status(
+    db: AsyncSession, session_id: str, wa_message_ids: Sequence[str], status: str
+) -> list[StoredMessage]:
+    """Move outgoing messages to `status` if that is further along; return those moved."""
+    rank = STATUS_ORDER[status]
+    behind = [name for name, order in STATUS_ORDER.items() if order < rank]
+    rows = (
+        await db.scalars(
+            select(Message).where(
+                Message.session_id == session_id,
+                Message.direction == "out",
+                Message.wa_message_id.in_(wa_message_ids),
+                Message.status.in_(behind),
+            )
+        )
+    ).all()
+    if rows:
+        await db.execute(
+            update(Message)
+            .where(Message.id.in_([row.id for row in rows]))
+            .values(status=status, updated_at=utcnow())
+        )
+    return [_stored(row, status) for row in rows]
+
+
+async def find(db: AsyncSession, session_id: str, wa_message_id: str) -> StoredMessage | None:
+    row = await db.scalar(
+        select(Message)
+        .where(Message.session_id == session_id, Message.wa_message_id == wa_message_id)
+        .order_by(Message.id)
+        .limit(1)
+    )
+    return _stored(row, row.status) if row else None
+
+
+def _stored(row: Message, status: str) -> StoredMessage:
+    return StoredMessage(
+        id=row.id,
+        session_id=row.session_id,
+        direction=row.direction,
+        wa_message_id=row.wa_message_id,
+        chat=row.chat,
+        peer=row.peer,
+        type=row.type,
+        status=status,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )

@@ -1,0 +1,1 @@
+"""Webhooks: the outbox, signing, retries and the dispatcher that delivers events."""

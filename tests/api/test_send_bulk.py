@@ -1,0 +1,177 @@
+"""POST /api/send-bulk: per-recipient results, spacing, async jobs that survive restarts."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from sqlalchemy import select
+
+from sendmako.engines.base import Capability
+from sendmako.storage import bulk_jobs, plans
+from sendmako.storage.tables import Message
+from tests.harness import Account, Server, connect_sandbox
+
+BULK = "/api/send-bulk"
+
+
+def sent_log(server: Server, account: Account, session_id: str) -> list:  # type: ignore[type-arg]
+    handle = server.sessions.engine_session(account.user, session_id, Capability.SIMULATOR)
+    return handle.sent_log()  # type: ignore[attr-defined, no-any-return]
+
+
+async def test_one_failure_never_stops_the_rest(server: Server, alice: Account) -> None:
+    """An impossible number and a number not on WhatsApp fail; the others are sent; the
+    results keep the order of the recipients."""
+    await connect_sandbox(server, alice, "22241857975")
+    answer = await alice.client.post(
+        BULK,
+        json={
+            "recipients": ["12", "221781234567", "22241850000", "237691234567"],
+            "type": "text",
+            "text": "Bonjour à tous !",
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["success"] is True
+    assert body["summary"] == {"total": 4, "sent": 2, "failed": 2, "pending": 0, "unknown": 0}
+    assert [(r["to"], r["success"]) for r in body["results"]] == [
+        ("12", False),
+        ("221781234567", True),
+        ("22241850000", False),
+        ("237691234567", True),
+    ]
+    assert "recipients[0]" in body["results"][0]["message"]
+    assert "not on WhatsApp" in body["results"][2]["message"]
+    assert body["results"][1]["message_id"].startswith("3EB0")
+
+
+async def test_sends_are_at_least_500_ms_apart(server: Server, alice: Account) -> None:
+    """Measured from the engine's send times, with the session's own pacing at 0."""
+    session_id = await connect_sandbox(server, alice, "22241857975", pacing_ms=0)
+    recipients = ["22241857975", "221781234567", "237691234567"]
+    answer = await alice.client.post(
+        BULK, json={"recipients": recipients, "type": "text", "text": "x"}
+    )
+    assert answer.json()["summary"]["sent"] == 3
+    log = sent_log(server, alice, session_id)
+    assert [record.to.split("@")[0] for record in log] == recipients
+    gaps = [later.monotonic - earlier.monotonic for earlier, later in itertools.pairwise(log)]
+    assert min(gaps) >= 0.5
+
+
+@pytest.mark.parametrize("count", [0, 101])
+async def test_recipient_count_is_1_to_100(server: Server, alice: Account, count: int) -> None:
+    await connect_sandbox(server, alice, "22241857975")
+    answer = await alice.client.post(
+        BULK, json={"recipients": ["221781234567"] * count, "type": "text", "text": "x"}
+    )
+    assert answer.status_code == 400
+    assert answer.json()["message"].startswith("recipients:")
+
+
+async def test_quota_refuses_a_campaign_that_cannot_finish(server: Server) -> None:
+    assert server.app is not None
+    async with server.app.state.services.db.write() as tx:
+        await plans.upsert(tx, "tiny", max_sessions=1, daily_messages=2)
+    carol = await server.account("carol@example.com", plan="tiny")
+    await connect_sandbox(server, carol, "22241857975")
+    answer = await carol.client.post(
+        BULK, json={"recipients": ["221781234567"] * 3, "type": "text", "text": "x"}
+    )
+    assert answer.status_code == 403
+    assert "2 messages per day" in answer.json()["message"]
+
+
+async def test_async_job_answers_202_and_reports_progress(
+    server: Server, alice: Account, bob: Account
+) -> None:
+    await connect_sandbox(server, alice, "22241857975")
+    answer = await alice.client.post(
+        BULK,
+        json={
+            "recipients": ["221781234567", "237691234567"],
+            "type": "text",
+            "text": "x",
+            "async": True,
+        },
+    )
+    assert answer.status_code == 202
+    job_id = answer.json()["job_id"]
+    assert answer.json()["status_url"] == f"/api/send-bulk/{job_id}"
+    assert server.app is not None
+    await server.app.state.services.bulk.wait(job_id, timeout=10)
+    status = (await alice.client.get(f"{BULK}/{job_id}")).json()
+    assert status["status"] == "done"
+    assert status["summary"]["sent"] == 2
+    assert (await bob.client.get(f"{BULK}/{job_id}")).status_code == 404
+
+
+async def test_async_job_survives_a_restart_without_duplicates(
+    server: Server, alice: Account
+) -> None:
+    """Stopped mid-way, the job resumes where it stopped: every recipient gets exactly one
+    message."""
+    session_id = await connect_sandbox(server, alice, "22241857975")
+    recipients = ["221781234567", "237691234567", "22670123456"]
+    answer = await alice.client.post(
+        BULK, json={"recipients": recipients, "type": "text", "text": "x", "async": True}
+    )
+    job_id = answer.json()["job_id"]
+    assert server.app is not None
+    network = server.app.state.services.engines["sandbox"].network
+    await network.wait_sent(session_id, 1, timeout=5)
+
+    await server.restart()
+
+    services = server.app.state.services
+    await services.bulk.wait(job_id, timeout=10)
+    status = (await alice.client.get(f"{BULK}/{job_id}")).json()
+    assert status["status"] == "done"
+    assert status["summary"]["sent"] == 3
+    async with services.db.read() as db:
+        peers = (await db.scalars(select(Message.peer).where(Message.bulk_job_id == job_id))).all()
+    assert sorted(peers) == sorted(recipients)
+
+
+async def test_a_send_left_unknown_by_a_crash_is_reported_not_repeated(
+    server: Server, alice: Account
+) -> None:
+    """A recipient caught between `sending` and its outcome (as a crash leaves it) becomes
+    `unknown` at restart, and only the pending ones are sent."""
+    session_id = await connect_sandbox(server, alice, "22241857975")
+    assert server.app is not None
+    async with server.app.state.services.db.write() as tx:
+        await bulk_jobs.create(
+            tx,
+            job_id="crashed0000000000000000000000001",
+            user_id=alice.user.id,
+            session_id=session_id,
+            is_async=True,
+            request={
+                "type": "text",
+                "text": "x",
+                "voice_note": False,
+                "latitude": None,
+                "longitude": None,
+                "location_name": None,
+                "location_address": None,
+                "contact_name": None,
+                "contact_phone": None,
+                "mentions": [],
+                "quoted_message_id": None,
+                "media": None,
+            },
+            recipients=["221781234567", "237691234567"],
+        )
+        await bulk_jobs.mark(tx, "crashed0000000000000000000000001", 0, "sending")
+
+    await server.restart()
+
+    services = server.app.state.services
+    await services.bulk.wait("crashed0000000000000000000000001", timeout=10)
+    status = (await alice.client.get(f"{BULK}/crashed0000000000000000000000001")).json()
+    assert [r["status"] for r in status["results"]] == ["unknown", "sent"]
+    assert "may or may not" in status["results"][0]["message"]
+    assert [r.to for r in sent_log(server, alice, session_id)] == ["237691234567@s.whatsapp.net"]
