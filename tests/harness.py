@@ -11,7 +11,7 @@ import httpx
 from fastapi import FastAPI
 
 from sendmako import accounts
-from sendmako.app import create_app
+from sendmako.app import WebhookSeams, create_app
 from sendmako.sessions import SessionManager
 from sendmako.settings import Settings
 from sendmako.storage.records import UserRecord
@@ -27,6 +27,7 @@ class Account:
 @dataclass
 class Server:
     settings: Settings
+    webhook_seams: WebhookSeams | None = None
     app: FastAPI | None = None
     admin_key: str | None = None
     _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
@@ -36,7 +37,9 @@ class Server:
         def remember_admin(_user: UserRecord, key: str) -> None:
             self.admin_key = key
 
-        self.app = create_app(self.settings, on_first_admin=remember_admin)
+        self.app = create_app(
+            self.settings, on_first_admin=remember_admin, webhook_seams=self.webhook_seams
+        )
         self._stack = AsyncExitStack()
         await self._stack.enter_async_context(self.app.router.lifespan_context(self.app))
 
@@ -87,8 +90,10 @@ class _CurrentApp(httpx.AsyncBaseTransport):
 
 
 @asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[Server]:
-    server = Server(settings)
+async def running(
+    settings: Settings, webhook_seams: WebhookSeams | None = None
+) -> AsyncIterator[Server]:
+    server = Server(settings, webhook_seams)
     await server.start()
     try:
         yield server

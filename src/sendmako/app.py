@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-import secrets
+import hashlib
+import random
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI
 
 from sendmako import __version__, accounts, log
 from sendmako.api import handlers
 from sendmako.api.deps import Services
 from sendmako.api.middleware import BodyLimit, RequestContext, TrailingSlash
-from sendmako.api.routes import health, keys, messages, sandbox, sessions
+from sendmako.api.routes import health, keys, messages, sandbox, sessions, webhooks
 from sendmako.bulk import BulkSender
 from sendmako.engines.registry import build_engines
 from sendmako.errors import BadRequest
@@ -27,6 +31,10 @@ from sendmako.settings import Settings
 from sendmako.storage.db import Database
 from sendmako.storage.records import UserRecord
 from sendmako.usage import DailyUsage
+from sendmako.webhooks.dispatcher import TIMEOUT_SECONDS, Dispatcher
+from sendmako.webhooks.endpoints import Endpoints
+from sendmako.webhooks.outbox import EndpointCache, WebhookOutbox
+from sendmako.webhooks.retry import RetryPolicy
 
 logger = log.get(__name__)
 
@@ -49,6 +57,30 @@ def announce_first_admin(user: UserRecord, key: str) -> None:
     )
 
 
+@dataclass(frozen=True)
+class WebhookSeams:
+    """What tests replace in the webhook dispatcher (STYLE.md 7): the HTTP client (an
+    httpx MockTransport receiver), the clock, the retry policy, the randomness, and whether
+    it delivers in the background or only when `run_once()` is called."""
+
+    client: httpx.AsyncClient | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    rng: random.Random | None = None
+    background: bool = True
+
+
+async def _no_guard(_url: str) -> None:
+    """Stands in until media/fetch.py's private-address guard lands."""
+
+
+def node_name(settings: Settings) -> str:
+    """Stable across restarts of the same server (so it can take back what it held before
+    it stopped), distinct between servers."""
+    digest = hashlib.sha256(str(settings.data_dir.resolve()).encode()).hexdigest()[:8]
+    return f"{socket.gethostname()}:{digest}"
+
+
 def credentials_epoch(settings: Settings) -> Path:
     """Touched by the CLI when it changes keys, users or plans behind the server's back."""
     return settings.data_dir / "credentials.epoch"
@@ -69,6 +101,7 @@ def create_app(
     *,
     on_first_admin: FirstAdminHook = announce_first_admin,
     downloader: Downloader | None = None,
+    webhook_seams: WebhookSeams | None = None,
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -83,10 +116,23 @@ def create_app(
         engines = build_engines(settings, db)
         for engine in engines.values():
             await engine.start()
-        node_id = f"{socket.gethostname()}-{secrets.token_hex(3)}"
+        node_id = node_name(settings)
         manager = SessionManager(
             db, engines, default_engine=settings.default_engine, node_id=node_id
         )
+        http = httpx.AsyncClient(follow_redirects=False, timeout=TIMEOUT_SECONDS)
+        seams = webhook_seams or WebhookSeams()
+        dispatcher = Dispatcher(
+            db,
+            seams.client or http,
+            node=node_id,
+            policy=seams.policy,
+            clock=seams.clock,
+            rng=seams.rng,
+        )
+        endpoint_cache = EndpointCache()
+        manager.recorders.append(WebhookOutbox(endpoint_cache, dispatcher.wake, seams.clock))
+        endpoints = Endpoints(db, endpoint_cache, dispatcher, guard=_no_guard, clock=seams.clock)
         message_log = MessageLog(db)
         manager.handlers.append(Inbox(db, message_log, manager.recorders))
         usage = DailyUsage(db)
@@ -101,7 +147,10 @@ def create_app(
             sessions=manager,
             sender=sender,
             bulk=bulk,
+            webhooks=endpoints,
+            dispatcher=dispatcher,
         )
+        await dispatcher.start(background=seams.background)
         await manager.start()
         await bulk.resume()
         logger.info("sendmako.started", version=__version__, engines=list(engines), node=node_id)
@@ -113,6 +162,8 @@ def create_app(
             for engine in engines.values():
                 await engine.stop()
             await message_log.close()
+            await dispatcher.stop()
+            await http.aclose()
             await db.close()
             logger.info("sendmako.stopped")
 
@@ -126,7 +177,7 @@ def create_app(
         redirect_slashes=False,
     )
     handlers.install(app)
-    for module in (sessions, messages, keys, sandbox, health):
+    for module in (sessions, messages, webhooks, keys, sandbox, health):
         app.include_router(module.router)
 
     def body_limit(path: str) -> int:

@@ -18,6 +18,8 @@ from sendmako.sessions import SessionManager
 from sendmako.settings import Settings
 from sendmako.storage.db import Database
 from sendmako.storage.records import UserRecord
+from sendmako.webhooks.dispatcher import Dispatcher
+from sendmako.webhooks.endpoints import Endpoints
 
 
 @dataclass
@@ -31,6 +33,8 @@ class Services:
     sessions: SessionManager
     sender: Sender
     bulk: BulkSender
+    webhooks: Endpoints
+    dispatcher: Dispatcher
 
 
 async def get_services(request: Request) -> Services:

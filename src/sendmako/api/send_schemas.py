@@ -137,3 +137,28 @@ class BulkJobOut(BaseModel):
     status: str = Field(description="queued, running, done or interrupted")
     summary: BulkSummaryOut
     results: list[BulkResultOut]
+
+
+class SandboxInboundIn(MessageFields):
+    sender: str = Field(alias="from", description="the number the message comes from")
+    from_name: str | None = Field(None, max_length=100, description="the sender's push name")
+    group_id: str | None = Field(None, description="a group JID: the message is from inside it")
+
+
+class SandboxInboundOut(BaseModel):
+    success: Literal[True] = True
+    session_id: str
+    message_id: str
+
+
+class SandboxSentItem(BaseModel):
+    message_id: str
+    to: str
+    type: str
+    text: str | None
+    sent_at: float
+
+
+class SandboxSentOut(BaseModel):
+    success: Literal[True] = True
+    messages: list[SandboxSentItem]

@@ -8,7 +8,7 @@ transaction; reads never wait. PostgreSQL needs no such lock.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -53,13 +53,19 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """A transaction: committed when the block ends, rolled back if it raises."""
+        """A transaction: committed when the block ends, rolled back if it raises.
+
+        Callbacks registered with `after_commit(session, ...)` run once it is committed.
+        """
         if self._write_lock is None:
-            async with self._sessions() as session, session.begin():
-                yield session
+            async with self._sessions() as session:
+                async with session.begin():
+                    yield session
+                _run_after_commit(session)
             return
         async with self._write_lock, self._sessions() as session, session.begin():
             yield session
+        _run_after_commit(session)
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
@@ -72,6 +78,19 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Run `callback` once the transaction of `session` is committed (never if it fails).
+    For waking up whoever acts on the rows (a dispatcher), never before they exist."""
+    callbacks: list[Callable[[], None]] = session.info.setdefault("after_commit", [])
+    if callback not in callbacks:
+        callbacks.append(callback)
+
+
+def _run_after_commit(session: AsyncSession) -> None:
+    for callback in session.info.pop("after_commit", []):
+        callback()
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -47,7 +47,7 @@ async def by_email(db: AsyncSession, email: str) -> UserRecord | None:
 
 async def list_all(db: AsyncSession) -> list[UserRecord]:
     rows = await db.execute(_with_plan().order_by(User.id))
-    return [to_record(user, plan) for user, plan in rows.tuples()]
+    return [to_record(user, plan) for user, plan in rows]
 
 
 async def password_hash(db: AsyncSession, user_id: int) -> str | None:

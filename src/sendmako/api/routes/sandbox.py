@@ -6,13 +6,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from sendmako.api.deps import CurrentUser, Sessions
+from sendmako.api.deps import CurrentUser, ServicesDep, Sessions
 from sendmako.api.routes.responses import errors
 from sendmako.api.schemas import SandboxDisconnectIn, SandboxScanIn, SandboxStateOut
+from sendmako.api.send_schemas import (
+    SandboxInboundIn,
+    SandboxInboundOut,
+    SandboxSentItem,
+    SandboxSentOut,
+)
 from sendmako.engines.base import Capability
 from sendmako.engines.sandbox import SandboxSession
 from sendmako.errors import BadRequest, NotFound
 from sendmako.ids import InvalidIdentifier, normalize_phone
+from sendmako.sending import check, parse_recipient
 from sendmako.sessions import SessionManager
 from sendmako.storage.records import UserRecord
 
@@ -54,6 +61,48 @@ async def scan(
             raise BadRequest(f"phone_number: {exc}", field="phone_number") from exc
         await handle.scan(phone, qr=body.qr, push_name=body.push_name)
     return _state(sessions, user, session_id)
+
+
+@router.post("/{session_id}/inbound", responses=errors(404, 413, 422, 503))
+async def inbound(
+    session_id: SessionIdPath, body: SandboxInboundIn, user: CurrentUser, services: ServicesDep
+) -> SandboxInboundOut:
+    """Simulate the outside world: a message of any type arrives on this sandbox session,
+    from `from` (and inside `group_id` when given). Same fields as send-message."""
+    handle = _simulator(services.sessions, user, session_id)
+    try:
+        sender_phone = normalize_phone(body.sender)
+    except InvalidIdentifier as exc:
+        raise BadRequest(f"from: {exc}", field="from") from exc
+    group = None
+    if body.group_id is not None:
+        group_jid = parse_recipient(body.group_id, field="group_id")
+        if not group_jid.is_group:
+            raise BadRequest("group_id: must be a group JID (…@g.us)", field="group_id")
+        group = str(group_jid)
+    request = body.to_request()
+    check(request)
+    content = await services.sender.content(request)
+    message_id = await handle.inject(
+        content, sender_phone=sender_phone, sender_name=body.from_name, group=group
+    )
+    return SandboxInboundOut(message_id=message_id, session_id=session_id)
+
+
+@router.get("/{session_id}/sent", responses=errors(404))
+async def sent(
+    session_id: SessionIdPath, user: CurrentUser, services: ServicesDep
+) -> SandboxSentOut:
+    """What this sandbox session put on the simulated wire, oldest first (the last 1,000)."""
+    handle = _simulator(services.sessions, user, session_id)
+    return SandboxSentOut(
+        messages=[
+            SandboxSentItem(
+                message_id=r.message_id, to=r.to, type=r.type, text=r.text, sent_at=r.sent_at
+            )
+            for r in handle.sent_log()
+        ]
+    )
 
 
 @router.post("/{session_id}/disconnect", responses=errors(404, 422))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import string
+import time
 from contextlib import suppress
 from typing import ClassVar
 
@@ -17,7 +18,7 @@ from sendmako.engines.base import (
     EventSink,
     SessionSpec,
 )
-from sendmako.engines.sandbox.network import SandboxNetwork, SentRecord
+from sendmako.engines.sandbox.network import SandboxNetwork, SentRecord, new_message_id
 from sendmako.engines.types import OutgoingMessage, SendResult
 from sendmako.errors import OperationFailed, Unavailable
 from sendmako.events import (
@@ -28,6 +29,7 @@ from sendmako.events import (
     SessionStatus,
     StatusChanged,
 )
+from sendmako.ids import Jid
 from sendmako.settings import SandboxSettings
 from sendmako.storage import sandbox_devices
 from sendmako.storage.db import Database
@@ -73,7 +75,9 @@ class SandboxSession(EngineSession):
         self.phone_number: str | None = None
         self.push_name: str | None = None
         # Incoming messages and receipts reach the manager one at a time, in order.
-        self._inbox: asyncio.Queue[MessageReceived | ReceiptReceived] = asyncio.Queue()
+        self._inbox: asyncio.Queue[
+            tuple[MessageReceived | ReceiptReceived, asyncio.Future[None]]
+        ] = asyncio.Queue()
         self._inbox_worker: asyncio.Task[None] | None = None
         self._qr_payload: str | None = None
         self._pair_code: tuple[str, str] | None = None  # (code, phone number)
@@ -129,24 +133,63 @@ class SandboxSession(EngineSession):
             )
         return await self.engine.network.send(self, phone, message)
 
-    def deliver(self, event: MessageReceived | ReceiptReceived) -> None:
-        """Called by the network: queue an incoming message or receipt for the manager."""
+    def deliver(self, event: MessageReceived | ReceiptReceived) -> asyncio.Future[None]:
+        """Called by the network: queue an incoming message or receipt for the manager.
+        The future resolves once the manager has stored it."""
+        handled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if self._stopped:
-            return
-        self._inbox.put_nowait(event)
+            handled.set_result(None)
+            return handled
+        self._inbox.put_nowait((event, handled))
         if self._inbox_worker is None:
             self._inbox_worker = asyncio.create_task(self._drain_inbox())
+        return handled
+
+    async def inject(
+        self,
+        message: OutgoingMessage,
+        *,
+        sender_phone: str,
+        sender_name: str | None,
+        group: str | None = None,
+    ) -> str:
+        """A message from the outside world (a person, or a person inside `group`) arrives
+        on this session. Returns its message id once the message is stored (and its
+        message.received event recorded)."""
+        if self.status != SessionStatus.CONNECTED:
+            raise Unavailable(
+                f"Session {self.spec.session_id} is not connected (status: {self.status}).",
+                code="session_not_connected",
+            )
+        message_id = new_message_id()
+        await self.deliver(
+            self.engine.network.incoming(
+                message,
+                message_id=message_id,
+                sender_phone=sender_phone,
+                sender_name=sender_name,
+                chat=group or str(Jid.user_jid(sender_phone)),
+                timestamp=int(time.time()),
+                is_group=group is not None,
+            )
+        )
+        return message_id
 
     def sent_log(self) -> list[SentRecord]:
         return self.engine.network.sent_by(self.spec.session_id)
 
     async def _drain_inbox(self) -> None:
         while True:
-            event = await self._inbox.get()
+            event, handled = await self._inbox.get()
             try:
                 await self.sink(event)
-            except Exception:  # noqa: BLE001 - the inbox must outlive one bad event
+            except Exception as exc:  # noqa: BLE001 - the inbox must outlive one bad event
                 self._log.exception("sandbox.inbox_event_failed", kind=type(event).__name__)
+                if not handled.done():
+                    handled.set_exception(exc)
+            else:
+                if not handled.done():
+                    handled.set_result(None)
 
     # -- simulator controls (the /api/sandbox API) --------------------------------------
 

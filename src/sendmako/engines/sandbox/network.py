@@ -99,7 +99,14 @@ class SandboxNetwork:
         now = utcnow()
         self._log(sender, message, message_id)
         self._later(0, self._notify_sent())
-        incoming = self._incoming(sender, phone, message, message_id, int(now.timestamp()))
+        incoming = self.incoming(
+            message,
+            message_id=message_id,
+            sender_phone=phone,
+            sender_name=sender.push_name,
+            chat=str(Jid.user_jid(phone)),
+            timestamp=int(now.timestamp()),
+        )
         for recipient in self.sessions_of(to.user):
             if recipient is not sender:
                 recipient.deliver(incoming)
@@ -138,27 +145,32 @@ class SandboxNetwork:
             )
         )
 
-    def _incoming(
+    def incoming(
         self,
-        sender: SandboxSession,
-        phone: str,
         message: OutgoingMessage,
+        *,
         message_id: str,
+        sender_phone: str,
+        sender_name: str | None,
+        chat: str,
         timestamp: int,
+        is_group: bool = False,
     ) -> MessageReceived:
+        """What the receiving side of `message` sees."""
         wa_type = WA_TYPES[message.type]
         if message.type == MessageType.TEXT and (message.mentions or message.quoted_message_id):
             wa_type = "extendedTextMessage"  # what WhatsApp uses once there is context
         location, contact = message.location, message.contact
         return MessageReceived(
             message_id=message_id,
-            chat=str(Jid.user_jid(phone)),
-            sender_phone=phone,
-            sender_jid=str(Jid.user_jid(phone)),
-            sender_name=sender.push_name,
+            chat=chat,
+            sender_phone=sender_phone,
+            sender_jid=str(Jid.user_jid(sender_phone)),
+            sender_name=sender_name,
             wa_type=wa_type,
             body=message.text,
             timestamp=timestamp,
+            is_group=is_group,
             quoted_message_id=message.quoted_message_id,
             mentions=tuple(jid.user for jid in message.mentions),
             latitude=location.latitude if location else None,

@@ -1,0 +1,422 @@
+"""Queries on webhook endpoints, the event outbox, deliveries and attempts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, exists, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from sendmako.storage.tables import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+    utcnow,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointRecord:
+    id: int
+    user_id: int
+    url: str
+    secret: str
+    enabled: bool
+    events: tuple[str, ...] | None
+    session_ids: tuple[str, ...] | None
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    def wants(self, event: str, session_id: str | None) -> bool:
+        if not self.enabled:
+            return False
+        if self.events is not None and event not in self.events:
+            return False
+        return self.session_ids is None or session_id is None or session_id in self.session_ids
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A delivery taken by a dispatcher, with what it needs to send it."""
+
+    id: int
+    event_id: str
+    event_name: str
+    endpoint_id: int
+    chain: str
+    attempts: int
+    retry_from: datetime
+    url: str
+    secret: str
+    enabled: bool
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one attempt gave; `status` is the delivery's new status."""
+
+    delivery_id: int
+    attempted_at: datetime
+    status_code: int | None
+    error: str | None
+    latency_ms: int
+    response_excerpt: str | None
+    status: str  # pending (retry later), succeeded, failed
+    next_attempt_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    attempted_at: datetime
+    status_code: int | None
+    error: str | None
+    latency_ms: int
+    response_excerpt: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    id: int
+    endpoint_id: int
+    event_id: str
+    event_name: str
+    session_id: str | None
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_status: int | None
+    last_error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    attempt_log: tuple[AttemptRecord, ...] = ()
+
+
+def _endpoint(row: WebhookEndpoint) -> EndpointRecord:
+    return EndpointRecord(
+        id=row.id,
+        user_id=row.user_id,
+        url=row.url,
+        secret=row.secret,
+        enabled=row.enabled,
+        events=tuple(row.events) if row.events is not None else None,
+        session_ids=tuple(row.session_ids) if row.session_ids is not None else None,
+        description=row.description,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+# -- endpoints -------------------------------------------------------------------------------
+
+
+async def create_endpoint(
+    db: AsyncSession,
+    user_id: int,
+    *,
+    url: str,
+    secret: str,
+    enabled: bool,
+    events: Sequence[str] | None,
+    session_ids: Sequence[str] | None,
+    description: str | None,
+) -> EndpointRecord:
+    row = WebhookEndpoint(
+        user_id=user_id,
+        url=url,
+        secret=secret,
+        enabled=enabled,
+        events=list(events) if events is not None else None,
+        session_ids=list(session_ids) if session_ids is not None else None,
+        description=description,
+    )
+    db.add(row)
+    await db.flush()
+    return _endpoint(row)
+
+
+async def endpoints_of(db: AsyncSession, user_id: int) -> list[EndpointRecord]:
+    rows = await db.scalars(
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.user_id == user_id)
+        .order_by(WebhookEndpoint.id)
+    )
+    return [_endpoint(row) for row in rows]
+
+
+async def endpoint(db: AsyncSession, endpoint_id: int) -> EndpointRecord | None:
+    row = await db.get(WebhookEndpoint, endpoint_id)
+    return _endpoint(row) if row else None
+
+
+async def update_endpoint(db: AsyncSession, endpoint_id: int, **values: object) -> EndpointRecord:
+    values["updated_at"] = utcnow()
+    for key in ("events", "session_ids"):
+        if key in values and values[key] is not None:
+            values[key] = list(values[key])  # type: ignore[call-overload]
+    await db.execute(
+        update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id).values(values)
+    )
+    row = await db.get(WebhookEndpoint, endpoint_id, populate_existing=True)
+    assert row is not None
+    return _endpoint(row)
+
+
+async def delete_endpoint(db: AsyncSession, endpoint_id: int) -> None:
+    await db.execute(delete(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id))
+
+
+# -- the outbox -----------------------------------------------------------------------------
+
+
+async def add_event(
+    db: AsyncSession,
+    *,
+    event_id: str,
+    user_id: int,
+    session_id: str | None,
+    name: str,
+    body: str,
+    created_at: datetime,
+    deliveries: Sequence[tuple[int, str]],  # (endpoint id, chain)
+) -> list[int]:
+    """Store the event and its deliveries; returns the deliveries' ids."""
+    await db.execute(
+        insert(WebhookEvent).values(
+            id=event_id,
+            user_id=user_id,
+            session_id=session_id,
+            name=name,
+            body=body,
+            created_at=created_at,
+        )
+    )
+    ids = await db.scalars(
+        insert(WebhookDelivery).returning(WebhookDelivery.id, sort_by_parameter_order=True),
+        [
+            {
+                "event_id": event_id,
+                "endpoint_id": endpoint_id,
+                "chain": chain,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": created_at,
+                "created_at": created_at,
+                "retry_from": created_at,
+            }
+            for endpoint_id, chain in deliveries
+        ],
+    )
+    return list(ids)
+
+
+async def claim(
+    db: AsyncSession, *, node: str, now: datetime, until: datetime, limit: int
+) -> list[Claimed]:
+    """Take due deliveries whose chain is not blocked (an earlier pending delivery of the
+    same endpoint and chain that is not due yet, or taken by someone else)."""
+    earlier = aliased(WebhookDelivery)
+    blocked = exists().where(
+        earlier.endpoint_id == WebhookDelivery.endpoint_id,
+        earlier.chain == WebhookDelivery.chain,
+        earlier.status == "pending",
+        earlier.id < WebhookDelivery.id,
+        or_(earlier.next_attempt_at > now, earlier.claimed_until >= now),
+    )
+    free = or_(WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until < now)
+    candidates = (
+        await db.scalars(
+            select(WebhookDelivery.id)
+            .where(
+                WebhookDelivery.status == "pending",
+                WebhookDelivery.next_attempt_at <= now,
+                free,
+                ~blocked,
+            )
+            .order_by(WebhookDelivery.id)
+            .limit(limit)
+        )
+    ).all()
+    if not candidates:
+        return []
+    taken = (
+        await db.scalars(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id.in_(candidates), WebhookDelivery.status == "pending", free)
+            .values(claimed_by=node, claimed_until=until)
+            .returning(WebhookDelivery.id)
+        )
+    ).all()
+    rows = await db.execute(
+        select(WebhookDelivery, WebhookEvent, WebhookEndpoint)
+        .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(WebhookDelivery.id.in_(taken))
+        .order_by(WebhookDelivery.id)
+    )
+    return [
+        Claimed(
+            id=delivery.id,
+            event_id=event.id,
+            event_name=event.name,
+            endpoint_id=endpoint_row.id,
+            chain=delivery.chain,
+            attempts=delivery.attempts,
+            retry_from=delivery.retry_from,
+            url=endpoint_row.url,
+            secret=endpoint_row.secret,
+            enabled=endpoint_row.enabled,
+            body=event.body,
+        )
+        for delivery, event, endpoint_row in rows
+    ]
+
+
+async def release(db: AsyncSession, delivery_ids: Sequence[int]) -> None:
+    if delivery_ids:
+        await db.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id.in_(delivery_ids))
+            .values(claimed_by=None, claimed_until=None)
+        )
+
+
+async def release_node(db: AsyncSession, node: str) -> int:
+    """A restarted node holds nothing it claimed before it stopped."""
+    result = await db.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.claimed_by == node)
+        .values(claimed_by=None, claimed_until=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def record(db: AsyncSession, outcomes: Sequence[Outcome]) -> None:
+    if not outcomes:
+        return
+    await db.execute(
+        insert(WebhookAttempt),
+        [
+            {
+                "delivery_id": o.delivery_id,
+                "attempted_at": o.attempted_at,
+                "status_code": o.status_code,
+                "error": o.error,
+                "latency_ms": o.latency_ms,
+                "response_excerpt": o.response_excerpt,
+            }
+            for o in outcomes
+        ],
+    )
+    for outcome in outcomes:
+        values: dict[str, object] = {
+            "status": outcome.status,
+            "attempts": WebhookDelivery.attempts + 1,
+            "last_status": outcome.status_code,
+            "last_error": outcome.error,
+            "claimed_by": None,
+            "claimed_until": None,
+        }
+        if outcome.next_attempt_at is not None:
+            values["next_attempt_at"] = outcome.next_attempt_at
+        if outcome.status in ("succeeded", "failed"):
+            values["finished_at"] = outcome.attempted_at
+        await db.execute(
+            update(WebhookDelivery).where(WebhookDelivery.id == outcome.delivery_id).values(values)
+        )
+
+
+# -- the delivery log ------------------------------------------------------------------------
+
+
+async def deliveries_of(
+    db: AsyncSession, endpoint_id: int, *, offset: int, limit: int
+) -> tuple[int, list[DeliveryRecord]]:
+    total = await db.scalar(select(func.count()).where(WebhookDelivery.endpoint_id == endpoint_id))
+    rows = (
+        await db.execute(
+            select(WebhookDelivery, WebhookEvent)
+            .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
+            .where(WebhookDelivery.endpoint_id == endpoint_id)
+            .order_by(WebhookDelivery.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+    ).all()
+    attempts: dict[int, list[AttemptRecord]] = {}
+    if rows:
+        found = await db.scalars(
+            select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id.in_([d.id for d, _ in rows]))
+            .order_by(WebhookAttempt.id)
+        )
+        for attempt in found:
+            attempts.setdefault(attempt.delivery_id, []).append(
+                AttemptRecord(
+                    attempt.attempted_at,
+                    attempt.status_code,
+                    attempt.error,
+                    attempt.latency_ms,
+                    attempt.response_excerpt,
+                )
+            )
+    return total or 0, [_delivery(d, e, attempts.get(d.id, [])) for d, e in rows]
+
+
+async def delivery(db: AsyncSession, delivery_id: int) -> tuple[DeliveryRecord, int] | None:
+    """The delivery and the id of the user who owns it."""
+    found = (
+        await db.execute(
+            select(WebhookDelivery, WebhookEvent)
+            .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
+            .where(WebhookDelivery.id == delivery_id)
+        )
+    ).first()
+    if found is None:
+        return None
+    row, event = found
+    return _delivery(row, event, []), event.user_id
+
+
+async def redeliver(db: AsyncSession, delivery_id: int, now: datetime) -> None:
+    await db.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == delivery_id)
+        .values(
+            status="pending",
+            next_attempt_at=now,
+            claimed_by=None,
+            claimed_until=None,
+            finished_at=None,
+            retry_from=now,  # a fresh retry window
+        )
+    )
+
+
+async def pending_count(db: AsyncSession) -> int:
+    return (await db.scalar(select(func.count()).where(WebhookDelivery.status == "pending"))) or 0
+
+
+def _delivery(
+    row: WebhookDelivery, event: WebhookEvent, attempts: list[AttemptRecord]
+) -> DeliveryRecord:
+    return DeliveryRecord(
+        id=row.id,
+        endpoint_id=row.endpoint_id,
+        event_id=row.event_id,
+        event_name=event.name,
+        session_id=event.session_id,
+        status=row.status,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_status=row.last_status,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+        attempt_log=tuple(attempts),
+    )

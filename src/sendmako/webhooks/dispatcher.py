@@ -1,0 +1,280 @@
+"""Delivers the outbox: claims due deliveries, posts them with one shared HTTP client,
+records every attempt, and reschedules or gives up by the retry policy.
+
+Deliveries are claimed by chain prefix (consecutive deliveries of one chat to one
+endpoint) with a lease, and each prefix is delivered in order by one task, so ordering
+costs no database round trip per event; different chains go out concurrently. A failed
+delivery stops its chain until its retry: later events of that chat wait behind it.
+The HTTP client, clock, policy and randomness are injected: tests drive `run_once()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
+from datetime import UTC, datetime, timedelta
+from itertools import groupby
+
+import httpx
+
+from sendmako import log
+from sendmako.errors import SendmakoError
+from sendmako.storage import webhooks
+from sendmako.storage.batching import BatchWriter
+from sendmako.storage.db import Database
+from sendmako.webhooks import signing
+from sendmako.webhooks.retry import RetryPolicy
+
+logger = log.get(__name__)
+
+TIMEOUT_SECONDS = 10.0
+EXCERPT_BYTES = 512
+UrlGuard = Callable[[str], Awaitable[None]]
+
+
+async def _no_guard(_url: str) -> None:
+    return None
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        db: Database,
+        client: httpx.AsyncClient,
+        *,
+        node: str,
+        policy: RetryPolicy | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rng: random.Random | None = None,
+        guard: UrlGuard = _no_guard,
+        concurrency: int = 16,
+        batch: int = 500,
+        lease: timedelta = timedelta(minutes=5),
+        poll_seconds: float = 1.0,
+        timeout: float = TIMEOUT_SECONDS,
+    ) -> None:
+        self.db = db
+        self.client = client
+        self.node = node
+        self.policy = policy or RetryPolicy()
+        self.clock = clock
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
+        self.guard = guard
+        self.batch = batch
+        self.lease = lease
+        self.poll_seconds = poll_seconds
+        self.timeout = timeout
+        self._requests = asyncio.Semaphore(concurrency)
+        self._wakeup = asyncio.Event()
+        self._loop: asyncio.Task[None] | None = None
+        self._chains: set[asyncio.Task[None]] = set()
+        self._results: BatchWriter[webhooks.Outcome] = BatchWriter(db, webhooks.record)
+
+    # -- lifetime ---------------------------------------------------------------------------
+
+    async def start(self, *, background: bool = True) -> None:
+        """Take back what this node held before a restart, then deliver in the background
+        (tests pass `background=False` and call `run_once()`)."""
+        async with self.db.write() as tx:
+            released = await webhooks.release_node(tx, self.node)
+        if released:
+            logger.info("webhooks.claims_released", count=released)
+        if background:
+            self._loop = asyncio.create_task(self._run(), name="webhook-dispatcher")
+
+    async def stop(self) -> None:
+        loop, self._loop = self._loop, None
+        if loop is not None:
+            loop.cancel()
+            with suppress(asyncio.CancelledError):
+                await loop
+        chains = list(self._chains)
+        for chain in chains:
+            chain.cancel()
+        await asyncio.gather(*chains, return_exceptions=True)
+        await self._results.close()
+
+    def wake(self) -> None:
+        """New deliveries are committed: look now rather than at the next poll."""
+        self._wakeup.set()
+
+    # -- one pass (tests call this directly) ---------------------------------------------------
+
+    async def run_once(self) -> int:
+        """Claim what is due, deliver it, store the outcomes. Returns the attempts made."""
+        claimed = await self._claim()
+        await asyncio.gather(*(self._deliver_chain(chain) for chain in _chains(claimed)))
+        await self._results.flush()
+        return len(claimed)
+
+    async def deliver_now(self, delivery_id: int) -> webhooks.Outcome | None:
+        """Attempt one delivery at once, out of turn (the "send test event" button)."""
+        now = self.clock()
+        async with self.db.write() as tx:
+            claimed = [
+                c
+                for c in await webhooks.claim(
+                    tx, node=self.node, now=now, until=now + self.lease, limit=self.batch
+                )
+                if c.id == delivery_id
+            ]
+        if not claimed:
+            return None
+        outcome = await self._attempt(claimed[0])
+        await self._results.add(outcome)
+        self.wake()
+        return outcome
+
+    # -- internals ----------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            self._wakeup.clear()
+            try:
+                for chain in _chains(await self._claim()):
+                    task = asyncio.create_task(self._deliver_chain(chain))
+                    self._chains.add(task)
+                    task.add_done_callback(self._chain_done)
+            except Exception:
+                logger.exception("webhooks.claim_failed")
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), self.poll_seconds)
+
+    def _chain_done(self, task: asyncio.Task[None]) -> None:
+        self._chains.discard(task)
+        self.wake()  # the chain's next events (or others) may now be due
+
+    async def _claim(self) -> list[webhooks.Claimed]:
+        now = self.clock()
+        async with self.db.write() as tx:
+            return await webhooks.claim(
+                tx, node=self.node, now=now, until=now + self.lease, limit=self.batch
+            )
+
+    async def _deliver_chain(self, chain: Sequence[webhooks.Claimed]) -> None:
+        pending: list[asyncio.Future[None]] = []
+        for index, delivery in enumerate(chain):
+            outcome = await self._attempt(delivery)
+            pending.append(self._results.add_nowait(outcome))
+            if outcome.status != "succeeded":
+                # The rest of the chain waits behind this one: hand it back.
+                rest = [later.id for later in chain[index + 1 :]]
+                if rest:
+                    async with self.db.write() as tx:
+                        await webhooks.release(tx, rest)
+                break
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _attempt(self, delivery: webhooks.Claimed) -> webhooks.Outcome:
+        now = self.clock()
+        attempts = delivery.attempts + 1
+        bound = logger.bind(delivery_id=delivery.id, event_id=delivery.event_id, attempt=attempts)
+        if not delivery.enabled:
+            return self._outcome(
+                delivery, now, error="the endpoint is disabled", ok=False, final=True
+            )
+        body = delivery.body.encode()
+        headers = signing.headers(
+            secret=delivery.secret,
+            event_id=delivery.event_id,
+            event_name=delivery.event_name,
+            timestamp=int(now.timestamp()),
+            body_bytes=body,
+        )
+        started = time.perf_counter()
+        status: int | None = None
+        excerpt: str | None = None
+        error: str | None = None
+        try:
+            await self.guard(delivery.url)
+            async with (
+                self._requests,
+                self.client.stream(
+                    "POST", delivery.url, content=body, headers=headers, timeout=self.timeout
+                ) as response,
+            ):
+                status = response.status_code
+                excerpt = await _excerpt(response)
+        except httpx.TimeoutException:
+            error = f"no answer within {self.timeout:g} s"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        except SendmakoError as exc:  # the address guard refused the URL
+            error = exc.message
+        latency = round((time.perf_counter() - started) * 1000)
+        ok = status is not None and 200 <= status < 300
+        if ok:
+            bound.info("webhooks.delivered", status=status, ms=latency)
+        else:
+            bound.warning("webhooks.attempt_failed", status=status, error=error, ms=latency)
+        if error is None and not ok:
+            error = f"HTTP {status}"
+        return self._outcome(
+            delivery,
+            now,
+            status=status,
+            error=error,
+            latency=latency,
+            excerpt=excerpt,
+            ok=ok,
+            final=False,
+        )
+
+    def _outcome(
+        self,
+        delivery: webhooks.Claimed,
+        now: datetime,
+        *,
+        ok: bool,
+        final: bool,
+        status: int | None = None,
+        error: str | None = None,
+        latency: int = 0,
+        excerpt: str | None = None,
+    ) -> webhooks.Outcome:
+        """The delivery's fate after this attempt: done, retried later, or given up
+        (`final` gives up at once, e.g. for a disabled endpoint)."""
+        if ok:
+            new_status, next_at = "succeeded", None
+        else:
+            next_at = (
+                None
+                if final
+                else self.policy.next_attempt(
+                    attempts=delivery.attempts + 1,
+                    retry_from=delivery.retry_from,
+                    now=now,
+                    rng=self.rng,
+                )
+            )
+            new_status = "pending" if next_at is not None else "failed"
+            if new_status == "failed":
+                logger.warning("webhooks.gave_up", delivery_id=delivery.id, error=error)
+        return webhooks.Outcome(
+            delivery_id=delivery.id,
+            attempted_at=now,
+            status_code=status,
+            error=None if ok else error,
+            latency_ms=latency,
+            response_excerpt=excerpt,
+            status=new_status,
+            next_attempt_at=next_at,
+        )
+
+
+def _chains(claimed: Sequence[webhooks.Claimed]) -> list[list[webhooks.Claimed]]:
+    ordered = sorted(claimed, key=lambda d: (d.endpoint_id, d.chain, d.id))
+    return [list(group) for _, group in groupby(ordered, key=lambda d: (d.endpoint_id, d.chain))]
+
+
+async def _excerpt(response: httpx.Response) -> str:
+    """The first bytes of the answer, never the whole of a large one."""
+    collected = b""
+    async for chunk in response.aiter_bytes():
+        collected += chunk
+        if len(collected) >= EXCERPT_BYTES:
+            break
+    return collected[:EXCERPT_BYTES].decode("utf-8", errors="replace")
