@@ -18,10 +18,22 @@ from sendmako import __version__, accounts, log
 from sendmako.api import handlers
 from sendmako.api.deps import Services
 from sendmako.api.middleware import BodyLimit, RequestContext, TrailingSlash
-from sendmako.api.routes import health, keys, messages, sandbox, sessions, webhooks
+from sendmako.api.routes import (
+    contacts,
+    groups,
+    health,
+    keys,
+    messages,
+    sandbox,
+    sessions,
+    webhooks,
+)
 from sendmako.bulk import BulkSender
+from sendmako.contacts import ContactBook
 from sendmako.engines.registry import build_engines
 from sendmako.errors import BadRequest
+from sendmako.group_cache import GroupCache
+from sendmako.groups import Groups
 from sendmako.inbox import Inbox
 from sendmako.media.outgoing import Downloaded, Downloader
 from sendmako.message_log import MessageLog
@@ -96,7 +108,7 @@ class _NoDownloads:
         )
 
 
-def create_app(
+def create_app(  # noqa: PLR0915 - the lifespan starts and stops every service in one sequence
     settings: Settings,
     *,
     on_first_admin: FirstAdminHook = announce_first_admin,
@@ -135,6 +147,10 @@ def create_app(
         endpoints = Endpoints(db, endpoint_cache, dispatcher, guard=_no_guard, clock=seams.clock)
         message_log = MessageLog(db)
         manager.handlers.append(Inbox(db, message_log, manager.recorders))
+        # Contacts and the group cache follow engine events and sync when a session connects.
+        contact_book, group_cache = ContactBook(db, manager), GroupCache(db, manager)
+        manager.handlers.extend([contact_book, group_cache])
+        manager.recorders.extend([contact_book, group_cache])
         usage = DailyUsage(db)
         sender = Sender(manager, usage, message_log, downloader)
         bulk = BulkSender(db, sender, manager, usage, settings.data_dir / "spool" / "bulk")
@@ -149,6 +165,8 @@ def create_app(
             bulk=bulk,
             webhooks=endpoints,
             dispatcher=dispatcher,
+            contacts=contact_book,
+            groups=Groups(manager, group_cache),
         )
         await dispatcher.start(background=seams.background)
         await manager.start()
@@ -159,6 +177,8 @@ def create_app(
         finally:
             await bulk.stop()
             await manager.stop()
+            await contact_book.background.close()
+            await group_cache.background.close()
             for engine in engines.values():
                 await engine.stop()
             await message_log.close()
@@ -177,7 +197,7 @@ def create_app(
         redirect_slashes=False,
     )
     handlers.install(app)
-    for module in (sessions, messages, webhooks, keys, sandbox, health):
+    for module in (sessions, messages, contacts, groups, webhooks, keys, sandbox, health):
         app.include_router(module.router)
 
     def body_limit(path: str) -> int:

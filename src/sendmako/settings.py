@@ -41,8 +41,17 @@ class SandboxSettings(BaseModel):
         default_factory=lambda: ["0000"],
         description="numbers ending with one of these are not on the simulated WhatsApp",
     )
+    invite_required_suffixes: CsvList = Field(
+        default_factory=lambda: ["9999"],
+        description=(
+            "numbers ending with one of these have privacy settings that let nobody add them "
+            "to a group: adding them fails with 403, they join only with an invite link"
+        ),
+    )
 
-    _split = field_validator("not_on_whatsapp_suffixes", mode="before")(_split_csv)
+    _split = field_validator("not_on_whatsapp_suffixes", "invite_required_suffixes", mode="before")(
+        _split_csv
+    )
 
 
 class NeonizeSettings(BaseModel):

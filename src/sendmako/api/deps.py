@@ -12,7 +12,9 @@ from fastapi import Depends, Header, Request
 
 from sendmako import accounts
 from sendmako.bulk import BulkSender
+from sendmako.contacts import ContactBook
 from sendmako.engines.base import Engine
+from sendmako.groups import Groups
 from sendmako.sending import Sender
 from sendmako.sessions import SessionManager
 from sendmako.settings import Settings
@@ -35,6 +37,8 @@ class Services:
     bulk: BulkSender
     webhooks: Endpoints
     dispatcher: Dispatcher
+    contacts: ContactBook
+    groups: Groups
 
 
 async def get_services(request: Request) -> Services:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -249,3 +250,106 @@ class WebhookAttempt(Base):
     error: Mapped[str | None] = mapped_column(Text)
     latency_ms: Mapped[int] = mapped_column(Integer)
     response_excerpt: Mapped[str | None] = mapped_column(Text)
+
+
+# -- contacts and groups -------------------------------------------------------------------
+
+
+class SessionContact(Base):
+    """A contact as a session's phone knows it, kept current by the engine's reports."""
+
+    __tablename__ = "contacts"
+
+    session_pk: Mapped[int] = mapped_column(
+        ForeignKey("wa_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    jid: Mapped[str] = mapped_column(String(128), primary_key=True)
+    phone: Mapped[str] = mapped_column(String(32))
+    saved_name: Mapped[str | None] = mapped_column(String(256))  # the phone's address book
+    push_name: Mapped[str | None] = mapped_column(String(256))  # the name the contact chose
+    business_name: Mapped[str | None] = mapped_column(String(256))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CachedGroup(Base):
+    """What a session last learned about one of its groups, so reads need not ask WhatsApp.
+
+    A group event bumps `generation` and sets `stale`; a refresh clears `stale` only if no
+    event arrived while it was asking WhatsApp (the generation it read is still current).
+    """
+
+    __tablename__ = "group_cache"
+
+    session_pk: Mapped[int] = mapped_column(
+        ForeignKey("wa_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    jid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(256))
+    description: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(128))
+    creation: Mapped[int] = mapped_column(Integer)  # unix seconds
+    announce: Mapped[bool] = mapped_column(Boolean)  # only admins send
+    locked: Mapped[bool] = mapped_column(Boolean)  # "restrict": only admins edit the info
+    # [{"jid", "phone", "role"}] in WhatsApp's order.
+    participants: Mapped[list[dict[str, str | None]]] = mapped_column(JSON)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    stale: Mapped[bool] = mapped_column(Boolean, default=False)
+    # None until WhatsApp was first asked: an event about a group not seen yet leaves a
+    # stale placeholder, which reads refresh and never show as it is.
+    refreshed_at: Mapped[datetime | None]
+
+
+class SessionSync(Base):
+    """When a session's whole contact list and group list were last read from WhatsApp."""
+
+    __tablename__ = "session_syncs"
+
+    session_pk: Mapped[int] = mapped_column(
+        ForeignKey("wa_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    contacts_synced_at: Mapped[datetime | None]
+    groups_synced_at: Mapped[datetime | None]
+
+
+class SandboxContact(Base):
+    """An entry of a sandbox session's simulated address book."""
+
+    __tablename__ = "sandbox_contacts"
+
+    session_pk: Mapped[int] = mapped_column(
+        ForeignKey("wa_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    phone: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(256))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SandboxGroup(Base):
+    """A group of the simulated network. Groups belong to phone numbers, not sessions:
+    every sandbox session linked to a member's number sees it."""
+
+    __tablename__ = "sandbox_groups"
+
+    jid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(256))
+    description: Mapped[str | None] = mapped_column(Text)
+    owner_phone: Mapped[str | None] = mapped_column(String(32))
+    creation: Mapped[int] = mapped_column(Integer)  # unix seconds
+    announce: Mapped[bool] = mapped_column(Boolean, default=False)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    invite_code: Mapped[str | None] = mapped_column(String(32), unique=True)
+
+
+class SandboxGroupMember(Base):
+    """A number in a sandbox group. `id` grows with each join: the smallest is the
+    longest-standing member (promoted when the last admin leaves)."""
+
+    __tablename__ = "sandbox_group_members"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_jid: Mapped[str] = mapped_column(ForeignKey("sandbox_groups.jid", ondelete="CASCADE"))
+    phone: Mapped[str] = mapped_column(String(32), index=True)
+    role: Mapped[str] = mapped_column(String(12))  # member, admin, superadmin
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("group_jid", "phone", name="uq_sandbox_group_member"),)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
+from sendmako.api.contact_schemas import SandboxContactsIn, SandboxContactsOut
 from sendmako.api.deps import CurrentUser, ServicesDep, Sessions
 from sendmako.api.routes.responses import errors
 from sendmako.api.schemas import SandboxDisconnectIn, SandboxScanIn, SandboxStateOut
@@ -22,6 +23,7 @@ from sendmako.ids import InvalidIdentifier, normalize_phone
 from sendmako.sending import check, parse_recipient
 from sendmako.sessions import SessionManager
 from sendmako.storage.records import UserRecord
+from sendmako.storage.sandbox_contacts import Entry
 
 router = APIRouter(prefix="/api/sandbox/sessions", tags=["sandbox"])
 
@@ -114,3 +116,46 @@ async def disconnect(
     handle = _simulator(sessions, user, session_id)
     await handle.simulate_disconnect(body.reason, body.reconnect_after)
     return _state(sessions, user, session_id)
+
+
+@router.put("/{session_id}/contacts", responses=errors(404, 503))
+async def set_contacts(
+    session_id: SessionIdPath, body: SandboxContactsIn, user: CurrentUser, sessions: Sessions
+) -> SandboxContactsOut:
+    """Replace the simulated phone's address book. The session's contact list follows (its
+    saved names, and the push names of numbers linked to sandbox sessions); numbers that
+    are not on WhatsApp stay in the address book but not in the contact list."""
+    return await _change_contacts(sessions, user, session_id, body, replace=True)
+
+
+@router.post("/{session_id}/contacts", responses=errors(404, 503))
+async def add_contacts(
+    session_id: SessionIdPath, body: SandboxContactsIn, user: CurrentUser, sessions: Sessions
+) -> SandboxContactsOut:
+    """Add numbers (sandbox numbers or any other) to the simulated phone's address book; a
+    number already there takes the new name."""
+    return await _change_contacts(sessions, user, session_id, body, replace=False)
+
+
+async def _change_contacts(
+    sessions: SessionManager,
+    user: UserRecord,
+    session_id: str,
+    body: SandboxContactsIn,
+    *,
+    replace: bool,
+) -> SandboxContactsOut:
+    handle = _simulator(sessions, user, session_id)
+    entries = []
+    for index, contact in enumerate(body.contacts):
+        try:
+            entries.append(Entry(normalize_phone(contact.phone), contact.name))
+        except InvalidIdentifier as exc:
+            field = f"contacts[{index}].phone"
+            raise BadRequest(f"{field}: {exc}", field=field) from exc
+    await handle.set_contacts(entries, replace=replace)
+    known = await handle.engine.address_books.entries(handle.spec.row_id)
+    network = handle.engine.network
+    return SandboxContactsOut.of(
+        session_id, known, {k.phone for k in known if network.on_whatsapp(k.phone)}
+    )

@@ -1,4 +1,5 @@
-"""Sandbox engine and sessions: QR login, pairing codes, simulated disconnections."""
+"""Sandbox engine and sessions: QR login, pairing codes, simulated disconnections; contacts
+and groups live in `contacts.py` and `groups.py`."""
 
 from __future__ import annotations
 
@@ -18,10 +19,22 @@ from sendmako.engines.base import (
     EventSink,
     SessionSpec,
 )
+from sendmako.engines.sandbox.contacts import SandboxAddressBooks
+from sendmako.engines.sandbox.groups import SandboxGroups
 from sendmako.engines.sandbox.network import SandboxNetwork, SentRecord, new_message_id
-from sendmako.engines.types import OutgoingMessage, SendResult
+from sendmako.engines.types import (
+    Contact,
+    GroupInfo,
+    GroupSettingsChange,
+    OutgoingMessage,
+    ParticipantAction,
+    ParticipantResult,
+    SendResult,
+)
 from sendmako.errors import OperationFailed, Unavailable
 from sendmako.events import (
+    ContactsChanged,
+    GroupChanged,
     MessageReceived,
     PairCodeIssued,
     QrCodeChanged,
@@ -33,10 +46,14 @@ from sendmako.ids import Jid
 from sendmako.settings import SandboxSettings
 from sendmako.storage import sandbox_devices
 from sendmako.storage.db import Database
+from sendmako.storage.sandbox_contacts import Entry
 
 _PAIR_ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits if c not in "0O1I")
 
 logger = log.get(__name__)
+
+# What the simulated network hands a session, to pass on to the manager in order.
+Delivery = MessageReceived | ReceiptReceived | ContactsChanged | GroupChanged
 
 
 class SandboxEngine(Engine):
@@ -46,6 +63,8 @@ class SandboxEngine(Engine):
             Capability.QR_LOGIN,
             Capability.PAIR_CODE,
             Capability.SIMULATOR,
+            Capability.CONTACTS,
+            Capability.GROUPS,
             *SEND_CAPABILITY.values(),
         }
     )
@@ -54,6 +73,8 @@ class SandboxEngine(Engine):
         self.db = db
         self.settings = settings
         self.network = SandboxNetwork(settings)
+        self.groups = SandboxGroups(db, settings, self.network)
+        self.address_books = SandboxAddressBooks(db, self.network)
 
     def open_session(self, spec: SessionSpec, sink: EventSink) -> SandboxSession:
         return SandboxSession(spec, sink, self)
@@ -75,9 +96,7 @@ class SandboxSession(EngineSession):
         self.phone_number: str | None = None
         self.push_name: str | None = None
         # Incoming messages and receipts reach the manager one at a time, in order.
-        self._inbox: asyncio.Queue[
-            tuple[MessageReceived | ReceiptReceived, asyncio.Future[None]]
-        ] = asyncio.Queue()
+        self._inbox: asyncio.Queue[tuple[Delivery, asyncio.Future[None]]] = asyncio.Queue()
         self._inbox_worker: asyncio.Task[None] | None = None
         self._qr_payload: str | None = None
         self._pair_code: tuple[str, str] | None = None  # (code, phone number)
@@ -125,17 +144,15 @@ class SandboxSession(EngineSession):
     # -- messages -----------------------------------------------------------------------
 
     async def send(self, message: OutgoingMessage) -> SendResult:
-        phone = self.phone_number
-        if self.status != SessionStatus.CONNECTED or phone is None:
-            raise Unavailable(
-                f"Session {self.spec.session_id} is not connected (status: {self.status}).",
-                code="session_not_connected",
-            )
+        phone = self._connected_phone()
+        if message.to.is_group:
+            audience = await self.engine.groups.audience(phone, message.to)
+            return await self.engine.network.send_to_group(self, phone, message, audience)
         return await self.engine.network.send(self, phone, message)
 
-    def deliver(self, event: MessageReceived | ReceiptReceived) -> asyncio.Future[None]:
-        """Called by the network: queue an incoming message or receipt for the manager.
-        The future resolves once the manager has stored it."""
+    def deliver(self, event: Delivery) -> asyncio.Future[None]:
+        """Called by the network: queue an incoming message, receipt, contact or group
+        change for the manager. The future resolves once the manager has stored it."""
         handled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if self._stopped:
             handled.set_result(None)
@@ -174,6 +191,46 @@ class SandboxSession(EngineSession):
             )
         )
         return message_id
+
+    # -- contacts and groups (contacts.py, groups.py) ------------------------------------
+
+    async def contacts(self) -> list[Contact]:
+        self._connected_phone()
+        return await self.engine.address_books.contacts(self.spec.row_id)
+
+    async def groups(self) -> list[GroupInfo]:
+        return await self.engine.groups.groups_of(self._connected_phone())
+
+    async def group_info(self, group: Jid) -> GroupInfo:
+        return await self.engine.groups.info(self._connected_phone(), group)
+
+    async def create_group(self, subject: str, participants: list[Jid]) -> GroupInfo:
+        return await self.engine.groups.create(self._connected_phone(), subject, participants)
+
+    async def update_participants(
+        self, group: Jid, participants: list[Jid], action: ParticipantAction
+    ) -> list[ParticipantResult]:
+        phone = self._connected_phone()
+        return await self.engine.groups.update_participants(phone, group, participants, action)
+
+    async def update_group_settings(self, group: Jid, change: GroupSettingsChange) -> GroupInfo:
+        return await self.engine.groups.update_settings(self._connected_phone(), group, change)
+
+    async def invite_code(self, group: Jid, *, reset: bool = False) -> str:
+        return await self.engine.groups.invite_code(self._connected_phone(), group, reset=reset)
+
+    async def invite_info(self, code: str) -> GroupInfo:
+        self._connected_phone()
+        return await self.engine.groups.invite_info(code)
+
+    async def join_with_invite(self, code: str) -> Jid:
+        return await self.engine.groups.join(self._connected_phone(), code)
+
+    async def group_picture_url(self, group: Jid) -> str | None:
+        return await self.engine.groups.picture_url(self._connected_phone(), group)
+
+    async def leave_group(self, group: Jid) -> None:
+        await self.engine.groups.leave(self._connected_phone(), group)
 
     def sent_log(self) -> list[SentRecord]:
         return self.engine.network.sent_by(self.spec.session_id)
@@ -241,7 +298,24 @@ class SandboxSession(EngineSession):
             )
             self._task = asyncio.create_task(self._reconnect_after(delay))
 
+    async def set_contacts(self, entries: list[Entry], *, replace: bool) -> None:
+        """Change the simulated phone's address book (the whole of it with `replace`).
+        Works in any status, like a phone's address book; a connected session is told."""
+        if replace:
+            await self.engine.address_books.replace(self, entries)
+        else:
+            await self.engine.address_books.add(self, entries)
+
     # -- internals ------------------------------------------------------------------------
+
+    def _connected_phone(self) -> str:
+        phone = self.phone_number
+        if self.status != SessionStatus.CONNECTED or phone is None:
+            raise Unavailable(
+                f"Session {self.spec.session_id} is not connected (status: {self.status}).",
+                code="session_not_connected",
+            )
+        return phone
 
     def _require(self, status: SessionStatus, action: str) -> None:
         if self.status != status:

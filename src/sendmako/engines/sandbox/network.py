@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sendmako import log
 from sendmako.engines.types import MessageType, OutgoingMessage, SendResult
 from sendmako.errors import OperationFailed
-from sendmako.events import MessageReceived, ReceiptReceived
+from sendmako.events import GroupChanged, MessageReceived, ReceiptReceived
 from sendmako.ids import Jid
 from sendmako.settings import SandboxSettings
 from sendmako.storage.tables import utcnow
@@ -87,7 +87,7 @@ class SandboxNetwork:
         self, sender: SandboxSession, phone: str, message: OutgoingMessage
     ) -> SendResult:
         to = message.to
-        if to.is_group:
+        if to.is_group:  # groups go through send_to_group, after the group rules
             raise OperationFailed(
                 f"Group {to} does not exist in the sandbox.", code="group_not_found"
             )
@@ -112,6 +112,34 @@ class SandboxNetwork:
                 recipient.deliver(incoming)
         self._receipts(sender, [message_id], str(to))
         return SendResult(message_id=message_id, timestamp=now)
+
+    async def send_to_group(
+        self, sender: SandboxSession, phone: str, message: OutgoingMessage, audience: list[str]
+    ) -> SendResult:
+        """A message to a group reaches every session of every other member (`audience`,
+        checked by the group rules), with its mentions; the sender gets the receipts."""
+        message_id = message.message_id or new_message_id()
+        now = utcnow()
+        self._log(sender, message, message_id)
+        self._later(0, self._notify_sent())
+        incoming = self.incoming(
+            message,
+            message_id=message_id,
+            sender_phone=phone,
+            sender_name=sender.push_name,
+            chat=str(message.to),
+            timestamp=int(now.timestamp()),
+            is_group=True,
+        )
+        for member in audience:
+            for recipient in self.sessions_of(member):
+                recipient.deliver(incoming)
+        self._receipts(sender, [message_id], str(message.to))
+        return SendResult(message_id=message_id, timestamp=now)
+
+    def notify(self, phone: str, event: GroupChanged) -> list[asyncio.Future[None]]:
+        """Tell every session linked to `phone`; each future resolves once it is stored."""
+        return [session.deliver(event) for session in self.sessions_of(phone)]
 
     def sent_by(self, session_id: str) -> list[SentRecord]:
         return list(self._sent.get(session_id, ()))

@@ -1,0 +1,64 @@
+"""Sandbox address books: the contacts each simulated phone has saved, in the database.
+
+What `contacts()` returns is what WhatsApp would: the saved numbers that are on WhatsApp,
+with the saved name and, for numbers linked to a sandbox session, the push name that
+session chose. Changing an address book tells the session with `ContactsChanged`, the way
+a phone tells its linked devices; a session that is not connected reads the address book
+when it connects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from sendmako.engines.sandbox.network import SandboxNetwork
+from sendmako.engines.types import Contact
+from sendmako.events import ContactsChanged, SessionStatus
+from sendmako.ids import Jid
+from sendmako.storage import sandbox_contacts
+from sendmako.storage.db import Database
+from sendmako.storage.sandbox_contacts import Entry, Known
+
+if TYPE_CHECKING:
+    from sendmako.engines.sandbox.engine import SandboxSession
+
+
+class SandboxAddressBooks:
+    def __init__(self, db: Database, network: SandboxNetwork) -> None:
+        self.db = db
+        self.network = network
+
+    async def contacts(self, session_pk: int, phones: Sequence[str] | None = None) -> list[Contact]:
+        async with self.db.read() as db:
+            known = await sandbox_contacts.list_for(db, session_pk, phones)
+        return [_contact(entry) for entry in known if self.network.on_whatsapp(entry.phone)]
+
+    async def entries(self, session_pk: int) -> list[Known]:
+        """The whole address book, numbers not on WhatsApp included."""
+        async with self.db.read() as db:
+            return await sandbox_contacts.list_for(db, session_pk)
+
+    async def replace(self, session: SandboxSession, entries: Sequence[Entry]) -> None:
+        async with self.db.write() as tx:
+            await sandbox_contacts.replace(tx, session.spec.row_id, entries)
+        if session.status is SessionStatus.CONNECTED:
+            everyone = await self.contacts(session.spec.row_id)
+            await session.deliver(ContactsChanged(tuple(everyone), complete=True))
+
+    async def add(self, session: SandboxSession, entries: Sequence[Entry]) -> None:
+        async with self.db.write() as tx:
+            await sandbox_contacts.add(tx, session.spec.row_id, entries)
+        if session.status is SessionStatus.CONNECTED:
+            added = await self.contacts(session.spec.row_id, [entry.phone for entry in entries])
+            if added:
+                await session.deliver(ContactsChanged(tuple(added)))
+
+
+def _contact(entry: Known) -> Contact:
+    return Contact(
+        jid=Jid.user_jid(entry.phone),
+        phone=entry.phone,
+        saved_name=entry.name,
+        push_name=entry.push_name,
+    )

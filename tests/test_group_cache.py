@@ -1,0 +1,123 @@
+"""The group cache serves reads without asking the engine, is refreshed on demand and by
+group events, is read whole when a session connects; sandbox groups survive restarts."""
+
+from __future__ import annotations
+
+import pytest
+
+from sendmako.engines.base import Capability
+from sendmako.engines.sandbox import SandboxSession
+from sendmako.events import GroupChanged, SessionStatus
+from sendmako.group_cache import GroupCache
+from sendmako.storage import groups, sandbox_groups, session_syncs
+from sendmako.storage.db import Database
+from tests.harness import Server
+from tests.people import People, meet
+
+
+@pytest.fixture
+async def people(server: Server) -> People:
+    return await meet(server)
+
+
+def db_of(server: Server) -> Database:
+    assert server.app is not None
+    db: Database = server.app.state.services.db
+    return db
+
+
+def cache_of(server: Server) -> GroupCache:
+    assert server.app is not None
+    cache: GroupCache = server.app.state.services.groups.cache
+    return cache
+
+
+async def rename_behind_the_back(server: Server, group: str, subject: str) -> None:
+    """Change the simulated group without any event: only asking the engine shows it."""
+    async with db_of(server).write() as tx:
+        await sandbox_groups.change(tx, group, subject=subject)
+
+
+async def test_reads_come_from_the_cache_until_refreshed(server: Server, people: People) -> None:
+    alice = people.alice
+    group = await alice.create_group("Famille", people.bob)
+    assert (await alice.metadata(group))["subject"] == "Famille"
+    await rename_behind_the_back(server, group, "Cousins")
+
+    assert (await alice.metadata(group))["subject"] == "Famille"
+    listed = await alice.call("GET", "/api/groups")
+    assert [g["subject"] for g in listed["groups"]] == ["Famille"]
+
+    assert (await alice.metadata(group, refresh="true"))["subject"] == "Cousins"
+    await rename_behind_the_back(server, group, "Oncles")
+    listed = await alice.call("GET", "/api/groups", params={"refresh": "true"})
+    assert [g["subject"] for g in listed["groups"]] == ["Oncles"]
+
+
+async def test_a_group_event_refreshes_the_cache_by_itself(server: Server, people: People) -> None:
+    """WhatsApp says the group changed: the cached row is refreshed in the background,
+    before anyone reads it."""
+    bob = people.bob
+    group = await people.alice.create_group("Famille", bob)
+    await bob.metadata(group)
+    await rename_behind_the_back(server, group, "Cousins")
+    handle = server.sessions.engine_session(bob.account.user, bob.session_id, Capability.GROUPS)
+    assert isinstance(handle, SandboxSession)
+    await handle.deliver(GroupChanged(group_jid=group))
+    await cache_of(server).background.idle()
+    pk = server.sessions.get(bob.account.user, bob.session_id).id
+    async with db_of(server).read() as db:
+        cached = await groups.get(db, pk, group)
+    assert cached is not None
+    assert (cached.info.subject, cached.stale) == ("Cousins", False)
+
+
+async def test_the_group_list_is_read_when_a_session_connects(
+    server: Server, people: People
+) -> None:
+    bob = people.bob
+    group = await people.alice.create_group("Famille", bob)
+    pk = server.sessions.get(bob.account.user, bob.session_id).id
+    async with db_of(server).write() as tx:
+        await groups.forget(tx, pk, group)
+        await session_syncs.forget(tx, pk, "groups")
+    await bob.call(
+        "POST",
+        f"/api/sandbox/sessions/{bob.session_id}/disconnect",
+        json={"reason": "connection_lost", "reconnect_after": 0},
+    )
+    await server.sessions.wait_until(
+        bob.session_id, lambda view: view.status is SessionStatus.CONNECTED, 5
+    )
+    await cache_of(server).background.idle()
+    async with db_of(server).read() as db:
+        assert await session_syncs.synced_at(db, pk, "groups") is not None
+        assert [c.info.subject for c in await groups.list_for(db, pk)] == ["Famille"]
+
+
+@pytest.mark.usefixtures("backend")
+async def test_sandbox_groups_survive_a_restart(server: Server, people: People) -> None:
+    """Members, roles, settings and the invite code are in the database."""
+    alice, bob, carol = people.alice, people.bob, people.carol
+    group = await alice.create_group("Famille", bob, carol)
+    await alice.participants(group, "promote", bob)
+    await alice.call("PUT", f"/api/groups/{group}/settings", json={"announce": True})
+    code = (await alice.call("GET", f"/api/groups/{group}/invite-link"))["invite_code"]
+
+    await server.restart()
+    for person in (alice, bob, carol):
+        await server.sessions.wait_for(person.session_id, [SessionStatus.CONNECTED], 5)
+
+    metadata = await carol.metadata(group, refresh="true")
+    assert metadata["announce"] is True
+    assert await carol.roles(group) == {
+        alice.phone: "superadmin",
+        bob.phone: "admin",
+        carol.phone: None,
+    }
+    assert (await alice.call("GET", f"/api/groups/{group}/invite-link"))["invite_code"] == code
+    refused = await carol.call(
+        "POST", "/api/send-message", 422, json={"to": group, "type": "text", "text": "x"}
+    )
+    assert refused["code"] == "not_admin"
+    await bob.call("POST", "/api/send-message", json={"to": group, "type": "text", "text": "x"})
