@@ -1,5 +1,5 @@
 """The group cache serves reads without asking the engine, is refreshed on demand and by
-group events, is read whole when a session connects; sandbox groups survive restarts."""
+group events, and is read whole when a session connects."""
 
 from __future__ import annotations
 
@@ -93,31 +93,3 @@ async def test_the_group_list_is_read_when_a_session_connects(
     async with db_of(server).read() as db:
         assert await session_syncs.synced_at(db, pk, "groups") is not None
         assert [c.info.subject for c in await groups.list_for(db, pk)] == ["Famille"]
-
-
-@pytest.mark.usefixtures("backend")
-async def test_sandbox_groups_survive_a_restart(server: Server, people: People) -> None:
-    """Members, roles, settings and the invite code are in the database."""
-    alice, bob, carol = people.alice, people.bob, people.carol
-    group = await alice.create_group("Famille", bob, carol)
-    await alice.participants(group, "promote", bob)
-    await alice.call("PUT", f"/api/groups/{group}/settings", json={"announce": True})
-    code = (await alice.call("GET", f"/api/groups/{group}/invite-link"))["invite_code"]
-
-    await server.restart()
-    for person in (alice, bob, carol):
-        await server.sessions.wait_for(person.session_id, [SessionStatus.CONNECTED], 5)
-
-    metadata = await carol.metadata(group, refresh="true")
-    assert metadata["announce"] is True
-    assert await carol.roles(group) == {
-        alice.phone: "superadmin",
-        bob.phone: "admin",
-        carol.phone: None,
-    }
-    assert (await alice.call("GET", f"/api/groups/{group}/invite-link"))["invite_code"] == code
-    refused = await carol.call(
-        "POST", "/api/send-message", 422, json={"to": group, "type": "text", "text": "x"}
-    )
-    assert refused["code"] == "not_admin"
-    await bob.call("POST", "/api/send-message", json={"to": group, "type": "text", "text": "x"})

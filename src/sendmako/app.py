@@ -176,9 +176,9 @@ def create_app(  # noqa: PLR0915 - the lifespan starts and stops every service i
             yield
         finally:
             await bulk.stop()
-            await manager.stop()
-            await contact_book.background.close()
+            await contact_book.background.close()  # syncs need the sessions: stop them first
             await group_cache.background.close()
+            await manager.stop()
             for engine in engines.values():
                 await engine.stop()
             await message_log.close()

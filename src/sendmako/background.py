@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
-from contextlib import suppress
 from typing import Any
 
 from sendmako import log
@@ -26,10 +25,12 @@ class Background:
         if self._closed:
             work.close()
             return
-        task = asyncio.create_task(self._run(work, context))
+        # The coroutine itself is the task: cancelled before its first step, it is still
+        # closed properly (a wrapper would leave it never awaited).
+        task = asyncio.create_task(work)
         self._tasks.add(task)
         self._idle.clear()
-        task.add_done_callback(self._done)
+        task.add_done_callback(lambda done: self._done(done, context))
 
     async def idle(self, timeout: float = 10) -> None:
         """Wait until no work is running (for tests and orderly shutdowns)."""
@@ -41,17 +42,11 @@ class Background:
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with suppress(asyncio.CancelledError):
-                await task
+        await asyncio.gather(*tasks, return_exceptions=True)  # failures are logged already
 
-    async def _run(self, work: Coroutine[Any, Any, None], context: dict[str, object]) -> None:
-        try:
-            await work
-        except Exception:
-            logger.exception(f"{self.name}.failed", **context)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
+    def _done(self, task: asyncio.Task[None], context: dict[str, object]) -> None:
         self._tasks.discard(task)
         if not self._tasks:
             self._idle.set()
+        if not task.cancelled() and (error := task.exception()) is not None:
+            logger.error(f"{self.name}.failed", exc_info=error, **context)

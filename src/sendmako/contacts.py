@@ -101,10 +101,11 @@ class ContactBook:
             return
         try:
             handle = self.sessions.engine_session(user, session_id, Capability.CONTACTS)
-            view = self.sessions.get(user, session_id)
-        except (NotFound, Unavailable, OperationFailed):
-            return  # deleted or stopped meanwhile, or an engine without contacts
-        await self._sync(view.id, handle)
+            await self._sync(handle.spec.row_id, handle)
+        except (NotFound, Unavailable, OperationFailed) as exc:
+            # Deleted or disconnected meanwhile, or an engine without contacts: the next
+            # connection (or the first read) syncs.
+            logger.info("contacts.sync_skipped", session_id=session_id, reason=exc.message)
 
     async def _sync(self, session_pk: int, handle: EngineSession) -> None:
         lock = self._locks[session_pk]

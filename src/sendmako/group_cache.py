@@ -158,8 +158,13 @@ class GroupCache:
 
     async def _sync_connected(self, user_id: int, session_id: str) -> None:
         handle = await self._handle_of(user_id, session_id)
-        if handle is not None:
+        if handle is None:
+            return
+        try:
             await self.sync(handle.spec.row_id, handle)
+        except (Unavailable, OperationFailed) as exc:
+            # Disconnected meanwhile: the next connection (or the first read) syncs.
+            logger.info("groups.sync_skipped", session_id=session_id, reason=exc.message)
 
     async def _refresh(self, session: SessionRecord, group_jid: str) -> None:
         handle = await self._handle_of(session.user_id, session.session_id)
