@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -93,7 +94,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         f"(API docs: {settings.effective_public_url}/docs, data: {settings.data_dir.resolve()})",
         flush=True,
     )
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
         port=settings.port,
@@ -101,7 +102,24 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         access_log=False,
         timeout_graceful_shutdown=10,
     )
+    _AnnouncingServer(config).run()
     return 0
+
+
+class _AnnouncingServer:
+    """uvicorn's server, plus one line on stdout once the socket accepts connections, so
+    scripts (and tests) can wait for it instead of polling the port."""
+
+    def __new__(cls, config: Any) -> Any:
+        import uvicorn
+
+        class Server(uvicorn.Server):
+            async def startup(self, sockets: Any = None) -> None:
+                await super().startup(sockets)
+                if self.started:
+                    print(f"Sendmako ready on http://{config.host}:{config.port}", flush=True)
+
+        return Server(config)
 
 
 async def _with_db(
