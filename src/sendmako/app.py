@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from sendmako import __version__, accounts, log
+from sendmako import __version__, accounts, dashboard, log
 from sendmako.api import handlers
 from sendmako.api.deps import Services
 from sendmako.api.middleware import BodyLimit, RequestContext, TrailingSlash
@@ -27,17 +27,20 @@ logger = log.get(__name__)
 LARGE_BODY_PATHS = ("/api/send-message", "/api/send-bulk", "/api/sandbox/sessions/")
 LARGE_BODY_BYTES = 100 * 1024 * 1024
 
-FirstAdminHook = Callable[[UserRecord, str], None]
+# Called with the first admin, its API key and its dashboard password (shown only once).
+FirstAdminHook = Callable[[UserRecord, str, str], None]
 
 
-def announce_first_admin(user: UserRecord, key: str) -> None:
+def announce_first_admin(user: UserRecord, key: str, password: str) -> None:
     """Printed once, on the first start with an empty database (stdout, not the log)."""
     line = "=" * 72
     print(  # the one message meant for the operator's eyes, not the log
         f"\n{line}\n  Sendmako: first start, an admin account was created.\n\n"
-        f"    email:   {user.email}\n    API key: {key}\n\n"
-        f"  The key is shown only this once; keep it somewhere safe.\n"
-        f"  More keys: sendmako keys create {user.email}\n{line}\n",
+        f"    email:    {user.email}\n    API key:  {key}\n    password: {password}\n\n"
+        f"  The key and the password are shown only this once; keep them somewhere safe.\n"
+        f"  Dashboard: log in with the email and password above.\n"
+        f"  More keys: sendmako keys create {user.email}\n"
+        f"  New password: sendmako users passwd {user.email}\n{line}\n",
         flush=True,
     )
 
@@ -57,7 +60,7 @@ def create_app(
         await db.migrate()
         first = await accounts.bootstrap_admin(db, settings.admin_email)
         if first is not None:
-            on_first_admin(first[0], first[1].secret)
+            on_first_admin(first.user, first.key.secret, first.password)
         engines = build_engines(settings, db)
         for engine in engines.values():
             await engine.start()
@@ -69,6 +72,7 @@ def create_app(
         app.state.services = Services(
             settings=settings, db=db, auth=auth, engines=engines, sessions=manager
         )
+        app.state.dashboard = dashboard.DashboardState.load(settings)
         await manager.start()
         logger.info("sendmako.started", version=__version__, engines=list(engines), node=node_id)
         try:
@@ -92,6 +96,7 @@ def create_app(
     handlers.install(app)
     for module in (sessions, keys, sandbox, health):
         app.include_router(module.router)
+    dashboard.mount(app)
 
     def body_limit(path: str) -> int:
         if path.startswith(LARGE_BODY_PATHS):
