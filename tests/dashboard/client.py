@@ -61,7 +61,11 @@ class Dashboard:
 
     async def login(self, email: str, password: str = PASSWORD) -> Page:
         await self.get("/dashboard/login")
-        return await self.post("/dashboard/login", {"email": email, "password": password})
+        page = await self.post("/dashboard/login", {"email": email, "password": password})
+        if page.status == 303:
+            # Logging in gives a new CSRF token: read it as a browser would, on the next page.
+            await self.get(page.response.headers["location"])
+        return page
 
     async def follow(self, page: Page) -> Page:
         """The page a 303 after a form points to."""

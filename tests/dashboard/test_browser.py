@@ -178,8 +178,41 @@ def test_main_pages_fit_desktop_and_phone_screens(browser: Browser, live: LiveSe
                 _fits(page, device, name)
                 if target is not None and (device == "desktop" or on_phone):
                     page.screenshot(path=target / f"{device}-{name}.png", full_page=True)
+            # Pages that show a secret once, right after the form that made it.
+            page.goto("/dashboard/keys")
+            page.get_by_label("Name").fill(f"{device} app")
+            page.get_by_role("button", name="Create key").click()
+            expect(page.locator("[data-test=new-key]")).to_be_visible()
+            _fits(page, device, "new key")
+            if target is not None:
+                page.screenshot(path=target / f"{device}-keys-new.png", full_page=True)
+            page.goto("/dashboard/admin/users")
+            page.locator("#f-email").fill(f"fatou.{device}@example.com")
+            page.locator("#f-plan").select_option("pro")
+            page.get_by_role("button", name="Create user").click()
+            expect(page.locator("[data-test=user-created]")).to_be_visible()
+            _fits(page, device, "user created")
+            if target is not None and device == "desktop":
+                page.screenshot(path=target / f"{device}-admin-user-created.png", full_page=True)
         finally:
             context.close()
+    french = browser.new_context(base_url=live.url, locale="fr-FR", viewport=DESKTOP)
+    french.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = french.new_page()
+        page.goto("/dashboard/login")
+        page.get_by_label("E-mail").fill(ADMIN_EMAIL)
+        page.get_by_label("Mot de passe").fill(ADMIN_PASSWORD)
+        page.get_by_role("button", name="Se connecter").click()
+        expect(page.locator("main h1")).to_have_text("Sessions")
+        if target is not None:
+            page.screenshot(path=target / "desktop-fr-sessions.png", full_page=True)
+        page.goto(f"/dashboard/sessions/{waiting['session_id']}")
+        expect(page.locator("main h2").first).to_have_text("Scannez ce QR code avec WhatsApp")
+        if target is not None:
+            page.screenshot(path=target / "desktop-fr-session-qr.png", full_page=True)
+    finally:
+        french.close()
 
 
 def _fits(page: Page, device: str, name: str) -> None:

@@ -236,6 +236,7 @@ MESSAGES: dict[str, str] = {
     "plans.title": "Plans",
     "plans.intro": "Limits of each plan. Changes apply at once to every user on the plan.",
     "plans.name": "Name",
+    "plans.name_placeholder": "team",
     "plans.name_hint": "Lowercase letters, digits, - and _.",
     "plans.bad_name": "{field}: use lowercase letters, digits, - and _ (40 at most).",
     "plans.exists": "A plan named {name} already exists: change it above.",

@@ -258,6 +258,7 @@ MESSAGES: dict[str, str] = {
         "Limites de chaque forfait. Les changements s'appliquent aussitôt à tous ses utilisateurs."
     ),
     "plans.name": "Nom",
+    "plans.name_placeholder": "equipe",
     "plans.name_hint": "Minuscules, chiffres, - et _.",
     "plans.bad_name": "{field} : minuscules, chiffres, - et _ (40 au plus).",
     "plans.exists": "Un forfait nommé {name} existe déjà : modifiez-le ci-dessus.",
