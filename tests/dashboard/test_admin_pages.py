@@ -78,8 +78,9 @@ async def test_user_form_errors_name_the_field(server: Server) -> None:
     assert "email: a user with this email already exists." in taken.text
 
 
-async def test_plan_changes_and_disabling_apply_at_once(server: Server) -> None:
-    """The user's cached API key sees the new plan and the disabling on its next request."""
+async def test_plan_changes_and_disabling_apply_at_once(server: Server, backend: str) -> None:
+    """The user's cached API key sees the new plan and the disabling on its next request
+    (SQLite and PostgreSQL)."""
     _, admin = await member(server, "root@example.com", admin=True)
     alice = await server.account("alice@example.com", plan="free")
     assert (await alice.client.get("/api/whatsapp/sessions/")).status_code == 200  # cached now
@@ -116,8 +117,9 @@ async def test_a_new_password_is_shown_once_and_replaces_the_old(server: Server)
     assert (await Dashboard(server).login("alice@example.com", new[1])).status == 303
 
 
-async def test_plans_are_created_and_edited(server: Server) -> None:
-    """A new plan, then a tighter limit: it applies to its users' next session at once."""
+async def test_plans_are_created_and_edited(server: Server, backend: str) -> None:
+    """A new plan, then a tighter limit: it applies to its users' next session at once
+    (SQLite and PostgreSQL)."""
     _, admin = await member(server, "root@example.com", admin=True)
     created = await admin.post(
         "/dashboard/admin/plans",

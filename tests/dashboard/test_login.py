@@ -18,8 +18,9 @@ from tests.dashboard.client import PASSWORD, Dashboard, member
 from tests.harness import Server, running
 
 
-async def test_login_opens_a_session_and_logout_closes_it(server: Server) -> None:
-    """A right password leads to the sessions page; logging out sends back to the login."""
+async def test_login_opens_a_session_and_logout_closes_it(server: Server, backend: str) -> None:
+    """A right password leads to the sessions page; logging out sends back to the login
+    (SQLite and PostgreSQL)."""
     _, dashboard = await member(server, "alice@example.com")
     page = await dashboard.get("/dashboard/sessions")
     assert page.status == 200

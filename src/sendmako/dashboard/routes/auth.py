@@ -96,8 +96,8 @@ async def language(visit: Visitor, form: CheckedForm) -> Response:
     lang = form.raw("lang")
     if lang in CATALOGUES:
         visit.switch_language(lang)
-    back = form.raw("next")
-    return redirect(back if safe_next(back) or back == f"{PREFIX}/login" else HOME)
+    back = form.raw("next")  # the page the switch was on
+    return redirect(back if safe_next(back) else HOME)
 
 
 def _login_form(
