@@ -87,8 +87,12 @@ def _ready(process: subprocess.Popen[str], port: int) -> str:
         if "API key:" in line:
             key = line.split("API key:")[1].strip()
         if f"Sendmako ready on http://127.0.0.1:{port}" in line:
-            stdout = process.stdout
             # Keep draining output so the server never blocks on a full pipe.
-            threading.Thread(target=lambda: [None for _ in stdout], daemon=True).start()
+            threading.Thread(target=_drain, args=(process.stdout,), daemon=True).start()
             return key
     raise RuntimeError("server did not start")
+
+
+def _drain(stream: object) -> None:
+    for _line in stream:  # type: ignore[attr-defined]
+        pass

@@ -30,12 +30,14 @@ class Server:
     webhook_seams: WebhookSeams | None = None
     app: FastAPI | None = None
     admin_key: str | None = None
+    admin_password: str | None = None
     _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     _clients: list[httpx.AsyncClient] = field(default_factory=list)
 
     async def start(self) -> None:
-        def remember_admin(_user: UserRecord, key: str) -> None:
+        def remember_admin(_user: UserRecord, key: str, password: str) -> None:
             self.admin_key = key
+            self.admin_password = password
 
         self.app = create_app(
             self.settings, on_first_admin=remember_admin, webhook_seams=self.webhook_seams

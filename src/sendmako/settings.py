@@ -11,7 +11,7 @@ import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 KNOWN_ENGINES = ("neonize", "sandbox")
@@ -20,6 +20,8 @@ KNOWN_ENGINES = ("neonize", "sandbox")
 DEFAULT_MEDIA_HOSTS = ("mmg.whatsapp.net", "*.whatsapp.net")
 
 CsvList = Annotated[list[str], NoDecode]
+
+MIN_SECRET_LENGTH = 32
 
 
 def _split_csv(value: object) -> object:
@@ -78,6 +80,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1 << 20, ge=1024)
     # First start with an empty database: create this admin and print a first API key.
     admin_email: str = "admin@localhost"
+    # Signs the dashboard's session cookies. Unset: a random key is generated into
+    # `<data_dir>/secret_key` on the first start and reused (several nodes must share one).
+    secret_key: SecretStr | None = None
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     neonize: NeonizeSettings = Field(default_factory=NeonizeSettings)
 
@@ -96,6 +101,19 @@ class Settings(BaseSettings):
         if not engines:
             raise ValueError("enable at least one engine")
         return list(dict.fromkeys(engines))
+
+    @field_validator("secret_key")
+    @classmethod
+    def _strong_secret(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is None or secret.get_secret_value() == "":
+            return None
+        if len(secret.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"use at least {MIN_SECRET_LENGTH} random characters "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
+                "or leave it unset to have one generated into the data directory"
+            )
+        return secret
 
     @field_validator("allow_private_hosts")
     @classmethod

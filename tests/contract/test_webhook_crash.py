@@ -113,6 +113,5 @@ def test_sigkill_twice_while_delivering_loses_nothing(
     assert wanted <= set(by_event), "no event is lost"
     assert all(len(ids) == 1 for ids in by_event.values()), "a duplicate keeps its delivery id"
     duplicates = len(received.deliveries) - len(by_event)
-    print(
-        f"{len(received.deliveries)} deliveries for {len(by_event)} events ({duplicates} duplicates)"
-    )
+    total = len(received.deliveries)
+    print(f"{total} deliveries for {len(by_event)} events ({duplicates} duplicates)")

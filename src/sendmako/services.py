@@ -1,0 +1,181 @@
+"""The running server's parts, built once at start-up, and their start and stop order.
+
+Routes and dashboard pages reach everything through `Services`. Test seams are explicit
+arguments (STYLE.md 7): the media downloader and the webhook dispatcher's HTTP client,
+clock, retry policy, randomness, and whether it delivers in the background.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from sendmako import __version__, accounts, log
+from sendmako.bulk import BulkSender
+from sendmako.engines.base import Engine
+from sendmako.engines.registry import build_engines
+from sendmako.errors import BadRequest
+from sendmako.inbox import Inbox
+from sendmako.media.outgoing import Downloaded, Downloader
+from sendmako.message_log import MessageLog
+from sendmako.sending import Sender
+from sendmako.sessions import SessionManager
+from sendmako.settings import Settings
+from sendmako.storage.db import Database
+from sendmako.storage.records import UserRecord
+from sendmako.usage import DailyUsage
+from sendmako.webhooks.dispatcher import TIMEOUT_SECONDS, Dispatcher
+from sendmako.webhooks.endpoints import Endpoints
+from sendmako.webhooks.outbox import EndpointCache, WebhookOutbox
+from sendmako.webhooks.retry import RetryPolicy
+
+logger = log.get(__name__)
+
+# Called with the first admin, its API key and its dashboard password (shown only once).
+FirstAdminHook = Callable[[UserRecord, str, str], None]
+
+
+@dataclass(frozen=True)
+class WebhookSeams:
+    """What tests replace in the webhook dispatcher: the HTTP client (an httpx
+    MockTransport receiver), the clock, the retry policy, the randomness, and whether it
+    delivers in the background or only when `run_once()` is called."""
+
+    client: httpx.AsyncClient | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    rng: random.Random | None = None
+    background: bool = True
+
+
+@dataclass
+class Services:
+    """Everything a request may need."""
+
+    settings: Settings
+    db: Database
+    auth: accounts.Authenticator
+    engines: dict[str, Engine]
+    sessions: SessionManager
+    sender: Sender
+    bulk: BulkSender
+    webhooks: Endpoints
+    dispatcher: Dispatcher
+    usage: DailyUsage
+    message_log: MessageLog
+    http: httpx.AsyncClient
+
+
+def node_name(settings: Settings) -> str:
+    """Stable across restarts of the same server (so it can take back what it held before
+    it stopped), distinct between servers."""
+    digest = hashlib.sha256(str(settings.data_dir.resolve()).encode()).hexdigest()[:8]
+    return f"{socket.gethostname()}:{digest}"
+
+
+def credentials_epoch(settings: Settings) -> Path:
+    """Touched by the CLI when it changes keys, users or plans behind the server's back."""
+    return settings.data_dir / "credentials.epoch"
+
+
+async def start(
+    settings: Settings,
+    *,
+    on_first_admin: FirstAdminHook,
+    downloader: Downloader | None = None,
+    webhook_seams: WebhookSeams | None = None,
+) -> Services:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.effective_database_url)
+    await db.migrate()
+    first = await accounts.bootstrap_admin(db, settings.admin_email)
+    if first is not None:
+        on_first_admin(first.user, first.key.secret, first.password)
+    engines = build_engines(settings, db)
+    for engine in engines.values():
+        await engine.start()
+    services = _assemble(settings, db, engines, downloader, webhook_seams or WebhookSeams())
+    await services.dispatcher.start(background=(webhook_seams or WebhookSeams()).background)
+    await services.sessions.start()
+    await services.bulk.resume()
+    logger.info(
+        "sendmako.started",
+        version=__version__,
+        engines=list(engines),
+        node=services.sessions.node_id,
+    )
+    return services
+
+
+async def stop(services: Services) -> None:
+    """The reverse of `start`: nothing stops before what depends on it."""
+    await services.bulk.stop()
+    await services.sessions.stop()
+    for engine in services.engines.values():
+        await engine.stop()
+    await services.message_log.close()
+    await services.dispatcher.stop()
+    await services.http.aclose()
+    await services.db.close()
+    logger.info("sendmako.stopped")
+
+
+def _assemble(
+    settings: Settings,
+    db: Database,
+    engines: dict[str, Engine],
+    downloader: Downloader | None,
+    seams: WebhookSeams,
+) -> Services:
+    node_id = node_name(settings)
+    sessions = SessionManager(db, engines, default_engine=settings.default_engine, node_id=node_id)
+    http = httpx.AsyncClient(follow_redirects=False, timeout=TIMEOUT_SECONDS)
+    dispatcher = Dispatcher(
+        db,
+        seams.client or http,
+        node=node_id,
+        policy=seams.policy,
+        clock=seams.clock,
+        rng=seams.rng,
+    )
+    endpoint_cache = EndpointCache()
+    sessions.recorders.append(WebhookOutbox(endpoint_cache, dispatcher.wake, seams.clock))
+    message_log = MessageLog(db)
+    sessions.handlers.append(Inbox(db, message_log, sessions.recorders))
+    usage = DailyUsage(db)
+    sender = Sender(sessions, usage, message_log, downloader or _NoDownloads())
+    return Services(
+        settings=settings,
+        db=db,
+        auth=accounts.Authenticator(db, accounts.CredentialsEpoch(credentials_epoch(settings))),
+        engines=engines,
+        sessions=sessions,
+        sender=sender,
+        bulk=BulkSender(db, sender, sessions, usage, settings.data_dir / "spool" / "bulk"),
+        webhooks=Endpoints(db, endpoint_cache, dispatcher, guard=_no_guard, clock=seams.clock),
+        dispatcher=dispatcher,
+        usage=usage,
+        message_log=message_log,
+        http=http,
+    )
+
+
+async def _no_guard(_url: str) -> None:
+    """Stands in until media/fetch.py's private-address guard lands."""
+
+
+class _NoDownloads:
+    """Stands in until media/fetch.py lands: URL media are refused, base64 works."""
+
+    async def download(self, url: str, *, field: str, max_bytes: int) -> Downloaded:
+        inline = field.replace("Url", "Base64")
+        raise BadRequest(
+            f"{field}: downloads by URL are not available yet; send {inline}", field=field
+        )
