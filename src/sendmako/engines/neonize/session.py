@@ -229,7 +229,7 @@ class NeonizeSession(EngineSession):
             )
         else:
             reason = outcome.ended.reason if outcome.ended is not None else "the worker stopped"
-        when = f"; retrying in {restart_in:.0f} s" if restart_in >= 1 else ""
+        when = f"; retrying in {_seconds(restart_in)}" if restart_in > 0 else ""
         status = SessionStatus.DISCONNECTED if self._was_connected else SessionStatus.CONNECTING
         await self._report(StatusChanged(status, reason + when))
 
@@ -279,6 +279,10 @@ def _typed(value: object, cls: type[T]) -> T:
             f"the WhatsApp worker answered {type(value).__name__}, not {cls.__name__}"
         )
     return value
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
 
 
 def _unlink(path: Path) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import time
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -103,7 +104,11 @@ class Supervisor:
 
     def start(self) -> None:
         if self._task is None:
-            self._task = asyncio.create_task(self._run(), name=f"neonize-{self.session_id}")
+            # A fresh context: the loop outlives the request that started it, whose log
+            # context (request_id) must not tag every later log line of this session.
+            self._task = asyncio.create_task(
+                self._run(), name=f"neonize-{self.session_id}", context=contextvars.Context()
+            )
 
     async def stop(self) -> None:
         """Stop the worker (killing it after the grace period) and the loop; no restart."""
@@ -134,7 +139,7 @@ class Supervisor:
         worker = self.worker
         if worker is None:
             raise Unavailable(
-                f"Session {self.session_id} is not connected (its WhatsApp worker is restarting).",
+                f"Session {self.session_id} is not connected (its WhatsApp worker is starting).",
                 code="session_not_connected",
             )
         return await worker.request(op, args, timeout=timeout)

@@ -206,6 +206,9 @@ def _forward_logs(channel: FrameSocket, level: str) -> None:
     root.handlers[:] = [Forwarder()]
     # whatsmeow's INFO narrates every node; its warnings are what an operator needs.
     root.setLevel(max(_LEVELS[level], logging.WARNING))
+    # neonize warns at every connect that ffmpeg is missing: only its own media helpers
+    # need it, and workers build media messages themselves.
+    logging.getLogger("neonize.utils.ffmpeg").setLevel(logging.ERROR)
 
 
 def _plain(value: Any) -> Any:
