@@ -37,7 +37,7 @@ def commands(client: FakeClient, *, ready: bool = True, spool: Path | None = Non
         ready=lambda: ready,
         recent=RecentMessages(),
         spool_dir=spool,
-        own_jid=lambda: f"{ME}:7@s.whatsapp.net",
+        own_jid=lambda: f"{ME}@s.whatsapp.net",
     )
 
 
@@ -97,6 +97,20 @@ def test_reply_quotes_a_remembered_message_with_its_sender_and_content() -> None
     assert context.stanzaID == "3EB0ORIGINAL"
     assert context.participant == f"{MARIA}@s.whatsapp.net"
     assert context.quotedMessage.conversation == "Prix ?"
+
+
+def test_a_reply_to_our_own_sent_message_quotes_it_too() -> None:
+    client = FakeClient()
+    cmds = commands(client)
+    sent = cmds.send(OutgoingMessage(to=TO, type=MessageType.TEXT, text="Commande prête"))
+    cmds.send(
+        OutgoingMessage(
+            to=TO, type=MessageType.TEXT, text="Rappel", quoted_message_id=sent.message_id
+        )
+    )
+    context = last(client).extendedTextMessage.contextInfo
+    assert context.participant == f"{ME}@s.whatsapp.net"
+    assert context.quotedMessage.conversation == "Commande prête"
 
 
 def test_reply_to_an_unknown_message_sends_its_id_only() -> None:

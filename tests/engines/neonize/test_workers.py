@@ -141,3 +141,24 @@ async def test_an_unscanned_qr_restarts_the_login_in_a_fresh_worker(tmp_path: Pa
             second = await started_worker_pid(session)
             assert second != first
             await session.stop()
+
+
+async def test_a_hung_worker_is_killed_and_restarted(tmp_path: Path) -> None:
+    """A worker that stops answering its heartbeat (here: SIGSTOP) is killed, then replaced."""
+    recorder = Recorder()
+    with blackhole_proxy() as proxy:
+        settings = neonize_settings(proxy, heartbeat_seconds=0.2, heartbeat_timeout_seconds=1.0)
+        async with neonize_engine(tmp_path, settings) as engine:
+            session = open_session(engine, recorder, 1)
+            await session.start()
+            frozen = await started_worker_pid(session)
+            with structlog.testing.capture_logs() as logs:
+                os.kill(frozen, signal.SIGSTOP)
+                async with asyncio.timeout(20):
+                    while (worker := session.supervisor.worker) is None or worker.pid == frozen:  # noqa: ASYNC110 - watching the supervisor
+                        await asyncio.sleep(0.05)
+            crash = next(log for log in logs if log["event"] == "neonize.worker_crashed")
+            assert crash["cause"] == "stopped answering its heartbeat, killed"
+            with pytest.raises(ProcessLookupError):
+                os.kill(frozen, 0)
+            await session.stop()

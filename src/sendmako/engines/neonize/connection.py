@@ -63,6 +63,7 @@ from sendmako.events import (
     SessionStatus,
     StatusChanged,
 )
+from sendmako.ids import USER_SERVER
 
 logger = log.get(__name__)
 
@@ -209,6 +210,11 @@ class Connection:
 
     def ready(self) -> bool:
         return self.state is State.CONNECTED
+
+    @property
+    def own_jid(self) -> str | None:
+        """This number's JID without the device part: how others' phones name our messages."""
+        return f"{self.phone}@{USER_SERVER}" if self.phone else None
 
     def pair_code(self, phone: str) -> str:
         if self.state is not State.QR:

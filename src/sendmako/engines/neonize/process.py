@@ -165,14 +165,17 @@ class WorkerProcess:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
         try:
-            self._writer.write(pack(Request(request_id, op, args or {})))
-            await self._writer.drain()
+            try:
+                self._writer.write(pack(Request(request_id, op, args or {})))
+                await self._writer.drain()
+            except (ConnectionError, OSError) as exc:
+                raise Unavailable(
+                    f"Session {self.session_id}: its WhatsApp worker is gone.",
+                    code="worker_exited",
+                ) from exc
+            # TimeoutError is an OSError: it must stay out of the clause above.
             async with asyncio.timeout(timeout):
                 return await future
-        except (ConnectionError, OSError) as exc:
-            raise Unavailable(
-                f"Session {self.session_id}: its WhatsApp worker is gone.", code="worker_exited"
-            ) from exc
         finally:
             self._pending.pop(request_id, None)
 

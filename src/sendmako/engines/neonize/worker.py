@@ -163,7 +163,7 @@ class Worker:
             ready=connection.ready,
             recent=connection.recent,
             spool_dir=Path(args["spool_dir"]),
-            own_jid=lambda: connection.device_jid,
+            own_jid=lambda: connection.own_jid,
         )
         threading.Thread(target=connection.run, name="connect", daemon=True).start()
         return {"resumed": resumed, "pid": os.getpid()}
