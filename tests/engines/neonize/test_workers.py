@@ -14,11 +14,15 @@ from pathlib import Path
 import pytest
 import structlog
 
+from sendmako.engines.neonize.engine import NeonizeEngine
+from sendmako.engines.neonize.process import WorkerCommand
 from sendmako.engines.neonize.protocol import EventFrame
 from sendmako.engines.types import MessageType, OutgoingMessage
 from sendmako.errors import OperationFailed, Unavailable
 from sendmako.events import QrCodeChanged, SessionStatus
 from sendmako.ids import Jid
+from sendmako.settings import Settings
+from sendmako.storage.db import Database
 from tests.engines.neonize.workers import (
     Recorder,
     blackhole_proxy,
@@ -162,3 +166,46 @@ async def test_a_hung_worker_is_killed_and_restarted(tmp_path: Path) -> None:
             with pytest.raises(ProcessLookupError):
                 os.kill(frozen, 0)
             await session.stop()
+
+
+async def test_a_crash_looping_worker_is_logged_with_its_output_and_degrades_health(
+    tmp_path: Path,
+) -> None:
+    """A worker that dies like a Go abort, again and again: each crash is logged with the
+    cause and the last output lines, and /health reports the loop."""
+    fake_python = tmp_path / "python"
+    fake_python.write_text(
+        "#!/bin/sh\necho 'fatal error: concurrent map writes'\necho 'goroutine 1 [running]:'\n"
+        "exit 2\n"
+    )
+    fake_python.chmod(0o755)
+    settings = neonize_settings(closed_port_proxy())
+    app_settings = Settings(data_dir=tmp_path / "data", neonize=settings)
+    db = Database(app_settings.effective_database_url)
+    command = WorkerCommand(cwd=tmp_path, python=str(fake_python))
+    engine = NeonizeEngine(db, app_settings, worker_command=command)
+    await engine.start()
+    recorder = Recorder()
+    try:
+        session = open_session(engine, recorder, 1)
+        with structlog.testing.capture_logs() as logs:
+            await session.start()
+            async with asyncio.timeout(20):
+                while session.supervisor.crash_streak < 3:  # noqa: ASYNC110 - watching the supervisor
+                    await asyncio.sleep(0.05)
+        crash = next(log for log in logs if log["event"] == "neonize.worker_crashed")
+        assert (
+            crash["cause"]
+            == "the WhatsApp worker could not start (Go runtime aborted (exit code 2))"
+        )
+        assert crash["last_output"] == [
+            "fatal error: concurrent map writes",
+            "goroutine 1 [running]:",
+        ]
+        health = await engine.health()
+        assert not health.ok
+        assert health.detail.startswith("1 of 1 workers crash-looping: user_1")
+        await session.stop()
+    finally:
+        await engine.stop()
+        await db.close()

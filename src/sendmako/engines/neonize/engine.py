@@ -51,7 +51,10 @@ class NeonizeEngine(Engine):
         }
     )
 
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(
+        self, db: Database, settings: Settings, *, worker_command: WorkerCommand | None = None
+    ) -> None:
+        """`worker_command` replaces how workers start (tests start broken ones)."""
         self.db = db
         self.settings = settings.neonize
         self.root = (settings.data_dir / keys.STORE_DIR).resolve()
@@ -61,7 +64,9 @@ class NeonizeEngine(Engine):
         self.store_url = (
             (self.settings.store_url or keys.libpq_url(db.url)) if self.shared_store else None
         )
-        self.worker_command = WorkerCommand(cwd=self.root, log_level=settings.log_level)
+        self.worker_command = worker_command or WorkerCommand(
+            cwd=self.root, log_level=settings.log_level
+        )
         self.policy = Policy(
             backoff=Backoff(
                 initial=self.settings.restart_initial_seconds,

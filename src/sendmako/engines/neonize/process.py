@@ -76,7 +76,7 @@ class Exit:
         return self.start_failed or (not self.stopped and self.ended is None)
 
     @property
-    def cause(self) -> str:  # noqa: PLR0911 - one phrase per way to die
+    def cause(self) -> str:
         if self.start_failed and self.ended is not None:
             return self.ended.reason
         if self.hung:
@@ -86,12 +86,15 @@ class Exit:
             return "unknown exit"
         if code < 0:
             try:
-                return f"killed by {signal.Signals(-code).name}"
+                how = signal.Signals(-code).name
             except ValueError:
-                return f"killed by signal {-code}"
-        if code == 2 and any("fatal error" in line or "panic" in line for line in self.output_tail):
-            return "Go runtime aborted (exit code 2)"
-        return f"exit code {code}"
+                how = f"signal {-code}"
+        else:
+            how = f"exit code {code}"
+        # A Go `fatal error` or `panic` (neonize's crashes) prints its reason, then aborts.
+        if any(line.startswith(("fatal error", "panic:")) for line in self.output_tail):
+            return f"Go runtime aborted ({how})"
+        return f"killed by {how}" if code < 0 else how
 
 
 class WorkerProcess:

@@ -213,8 +213,11 @@ class Supervisor:
                 return Exit(
                     pid=0, returncode=None, ended=Ended(reason, retry=True), start_failed=True
                 )
+            died = isinstance(exc, Unavailable) and exc.code == "worker_exited"
             outcome = await worker.stop(self.policy.stop_grace)
             self._worker = None
+            if died:  # it exited by itself: how says more than "it exited"
+                reason = f"the WhatsApp worker could not start ({outcome.cause})"
             return replace(outcome, ended=Ended(reason, retry=True), start_failed=True)
         self._accepted = True
         worker.start_heartbeat(self.policy.heartbeat_interval, self.policy.heartbeat_timeout)
