@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sendmako import log
 from sendmako.engines.base import SessionSpec
 from sendmako.engines.neonize.engine import NeonizeEngine
 from sendmako.events import EngineEvent
@@ -100,6 +101,7 @@ async def measure(count: int, proxy: str) -> tuple[float, list[tuple[int, int]],
 
 
 def main() -> None:
+    log.configure("warning")
     port, server = blackhole()
     proxy = f"http://127.0.0.1:{port}"
     print(f"idle neonize workers (dialling a loopback blackhole proxy), {os.cpu_count()} CPUs")
