@@ -48,11 +48,34 @@ class SandboxSettings(BaseModel):
 
 
 class NeonizeSettings(BaseModel):
-    """The real WhatsApp engine (`engines/neonize`)."""
+    """The real WhatsApp engine (`engines/neonize`): one worker process per session."""
 
     proxy: str | None = Field(None, description="socks5:// or http:// proxy for WhatsApp traffic")
     qr_timeout_seconds: float = Field(
         165.0, gt=0, description="a QR login nobody scans is restarted after this long"
+    )
+    store_url: str | None = Field(
+        None,
+        description=(
+            "lib/pq URL of the device store when Sendmako runs on PostgreSQL "
+            "(default: derived from SENDMAKO_DATABASE_URL)"
+        ),
+    )
+    restart_initial_seconds: float = Field(
+        2.0, gt=0, description="first delay before a failed or crashed worker starts again"
+    )
+    restart_max_seconds: float = Field(
+        120.0, gt=0, description="the restart delay doubles up to this"
+    )
+    heartbeat_seconds: float = Field(5.0, gt=0, description="how often workers are pinged")
+    heartbeat_timeout_seconds: float = Field(
+        15.0, gt=0, description="a worker silent this long is killed and restarted"
+    )
+    stop_grace_seconds: float = Field(
+        2.0, gt=0, le=10, description="a stopping worker is killed after this long"
+    )
+    parallel_starts: int = Field(
+        4, ge=1, description="workers starting at once (each imports neonize: CPU-bound)"
     )
 
 
@@ -69,8 +92,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     public_url: str | None = None
-    engines: CsvList = Field(default_factory=lambda: ["sandbox"])
-    default_engine: str = "sandbox"
+    engines: CsvList = Field(default_factory=lambda: ["neonize", "sandbox"])
+    default_engine: str = "neonize"
     allow_private_hosts: CsvList = Field(default_factory=list)
     media_hosts: CsvList = Field(default_factory=lambda: list(DEFAULT_MEDIA_HOSTS))
     default_plan: str = "free"

@@ -13,6 +13,11 @@ def build_engines(settings: Settings, db: Database) -> dict[str, Engine]:
     for name in settings.engines:
         if name == "sandbox":
             engines[name] = SandboxEngine(db, settings.sandbox)
+        elif name == "neonize":
+            # Lazy: a server without the neonize engine never imports it.
+            from sendmako.engines.neonize.engine import NeonizeEngine
+
+            engines[name] = NeonizeEngine(db, settings)
         else:
             raise ValueError(f"engine {name!r} is not available in this build")
     return engines
