@@ -8,14 +8,18 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI
 
 from sendmako import __version__, accounts, log
 from sendmako.api import handlers
 from sendmako.api.deps import Services
 from sendmako.api.middleware import BodyLimit, RequestContext, TrailingSlash
-from sendmako.api.routes import health, keys, sandbox, sessions
+from sendmako.api.routes import health, keys, media, sandbox, sessions
 from sendmako.engines.registry import build_engines
+from sendmako.media.decrypt import MediaDecryptor
+from sendmako.media.fetch import Fetcher, HostAllowList, TrustedPrefix, sandbox_media_prefix
+from sendmako.media.guard import AddressPolicy, build_client
 from sendmako.sessions import SessionManager
 from sendmako.settings import Settings
 from sendmako.storage.db import Database
@@ -66,8 +70,25 @@ def create_app(
             db, engines, default_engine=settings.default_engine, node_id=node_id
         )
         auth = accounts.Authenticator(db, accounts.CredentialsEpoch(credentials_epoch(settings)))
+        http = build_client(AddressPolicy.allowing(settings.allow_private_hosts))
+        # The server's own sandbox media is fetched unguarded: it is us, often on loopback.
+        own = httpx.AsyncClient(trust_env=False, follow_redirects=False)
+        sandbox_media = sandbox_media_prefix(settings.effective_public_url)
+        fetcher = Fetcher(http, trusted=TrustedPrefix(sandbox_media, own))
+        decryptor = MediaDecryptor(
+            fetcher,
+            allow=HostAllowList.parse(settings.media_hosts, prefixes=[sandbox_media]),
+            spool_dir=settings.data_dir / "spool",
+        )
         app.state.services = Services(
-            settings=settings, db=db, auth=auth, engines=engines, sessions=manager
+            settings=settings,
+            db=db,
+            auth=auth,
+            engines=engines,
+            sessions=manager,
+            http=http,
+            fetcher=fetcher,
+            media=decryptor,
         )
         await manager.start()
         logger.info("sendmako.started", version=__version__, engines=list(engines), node=node_id)
@@ -77,6 +98,8 @@ def create_app(
             await manager.stop()
             for engine in engines.values():
                 await engine.stop()
+            await http.aclose()
+            await own.aclose()
             await db.close()
             logger.info("sendmako.stopped")
 
@@ -90,7 +113,7 @@ def create_app(
         redirect_slashes=False,
     )
     handlers.install(app)
-    for module in (sessions, keys, sandbox, health):
+    for module in (sessions, keys, media, sandbox, health):
         app.include_router(module.router)
 
     def body_limit(path: str) -> int:

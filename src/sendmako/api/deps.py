@@ -8,10 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
+import httpx
 from fastapi import Depends, Header, Request
 
 from sendmako import accounts
 from sendmako.engines.base import Engine
+from sendmako.media.decrypt import MediaDecryptor
+from sendmako.media.fetch import Fetcher
 from sendmako.sessions import SessionManager
 from sendmako.settings import Settings
 from sendmako.storage.db import Database
@@ -27,6 +30,9 @@ class Services:
     auth: accounts.Authenticator
     engines: dict[str, Engine]
     sessions: SessionManager
+    http: httpx.AsyncClient  # guarded (media/guard.py): for any URL a user gave us
+    fetcher: Fetcher  # media downloads on that client: size caps, redirects, errors
+    media: MediaDecryptor  # decrypt-media
 
 
 async def get_services(request: Request) -> Services:

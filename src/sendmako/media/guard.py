@@ -1,0 +1,372 @@
+"""The private-address guard for every outgoing request made on a user's behalf (media
+downloads, webhooks): no loopback, private, link-local, multicast, unspecified, reserved or
+cloud-metadata address, unless the operator allows it (`SENDMAKO_ALLOW_PRIVATE_HOSTS`).
+
+The check sits at the connection level, inside httpcore's network backend: the guard resolves
+the name itself, checks every address, then connects to the checked address. The address
+checked is the address connected to, so a DNS answer that changes between a check and a
+connect (DNS rebinding) cannot slip through, and every redirect hop, being a new
+connection, is checked again. The resolver and the inner backend are injectable, so tests
+can return any address from a name and see that nothing was connected to.
+
+    build_client(policy) -> httpx.AsyncClient     one per process, shared
+      GuardedTransport (httpx)  ->  httpcore pool  ->  GuardedBackend.connect_tcp
+                                                         resolve -> refuse? -> connect(address)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import ipaddress
+import socket
+import ssl
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Sequence,
+)
+from dataclasses import dataclass
+
+import httpcore
+import httpx
+
+from sendmako import log
+from sendmako.errors import BadRequest
+
+logger = log.get(__name__)
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# Cloud instance-metadata endpoints hand out credentials: refused even when a private range
+# that contains them is allowed; only the exact address, allowed by itself, opens one.
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(a)
+    for a in (
+        "169.254.169.254",  # AWS, GCP, Azure, OpenStack, DigitalOcean...
+        "169.254.170.2",  # AWS ECS task metadata
+        "169.254.169.253",  # AWS VPC DNS
+        "fd00:ec2::254",  # AWS IMDS over IPv6
+        "fd00:ec2::253",
+        "100.100.100.200",  # Alibaba Cloud
+        "192.0.0.192",  # Oracle Cloud
+    )
+)
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+Resolver = Callable[[str, int], Awaitable[Sequence[IPAddress]]]
+
+
+async def system_resolver(host: str, port: int) -> list[IPAddress]:
+    """The operating system's resolver (getaddrinfo, in a thread)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses: list[IPAddress] = []
+    for _family, _type, _proto, _name, sockaddr in infos:
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
+
+
+def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries and reaches (mapped, 6to4, Teredo, NAT64)."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def why_blocked(address: IPAddress) -> str | None:
+    """Why an address is off limits by default (None: a public unicast address)."""
+    inner = embedded_ipv4(address)
+    if inner is not None:
+        reason = why_blocked(inner)
+        return None if reason is None else f"{reason} (inside an IPv6 address)"
+    checks = (
+        (address in METADATA_ADDRESSES, "cloud metadata"),
+        (address.is_unspecified, "unspecified"),
+        (address.is_loopback, "loopback"),
+        (address.is_link_local, "link-local"),
+        (address.is_multicast, "multicast"),
+        (address.is_reserved, "reserved"),
+        (address.is_private, "private"),
+        # Shared (CGNAT), benchmarking, documentation and other special-purpose ranges.
+        (not address.is_global, "not publicly routable"),
+    )
+    for hit, reason in checks:
+        if hit:
+            return reason
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class AddressPolicy:
+    """What may be connected to: public addresses, plus what the operator allows."""
+
+    allowed_hosts: frozenset[str] = frozenset()  # names; "*.example.com" for subdomains
+    allowed_networks: tuple[IPNetwork, ...] = ()
+
+    @classmethod
+    def allowing(cls, entries: Iterable[str]) -> AddressPolicy:
+        """From `SENDMAKO_ALLOW_PRIVATE_HOSTS` entries: names, addresses or CIDR ranges."""
+        hosts: set[str] = set()
+        networks: list[IPNetwork] = []
+        for raw in entries:
+            entry = raw.strip().lower().strip("[]")
+            if not entry:
+                continue
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                hosts.add(entry.rstrip("."))
+        return cls(frozenset(hosts), tuple(networks))
+
+    def refusal(self, host: str, address: IPAddress) -> str | None:
+        """None when `host` may be reached at `address`; else the reason it may not."""
+        reason = why_blocked(address)
+        if reason is None:
+            return None
+        if address in METADATA_ADDRESSES:
+            exact = any(n.num_addresses == 1 and address in n for n in self.allowed_networks)
+            return None if exact else reason
+        if self._host_allowed(host) or any(address in n for n in self.allowed_networks):
+            return None
+        return reason
+
+    def _host_allowed(self, host: str) -> bool:
+        name = host.lower().rstrip(".")
+        if name in self.allowed_hosts:
+            return True
+        return any(
+            pattern.startswith("*.") and name.endswith(pattern[1:])
+            for pattern in self.allowed_hosts
+        )
+
+
+def address_refused(host: str, reason: str) -> BadRequest:
+    # The message says the kind of address, not the address: the caller is an API user, and
+    # the operator's internal DNS is none of their business (the log has the address).
+    return BadRequest(
+        f"the URL's host {host} points to a {reason} address, which this server does not "
+        "fetch (the operator can allow it with SENDMAKO_ALLOW_PRIVATE_HOSTS).",
+        code="address_not_allowed",
+    )
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """An httpcore network backend that resolves, checks, then connects to the checked
+    address. Refusal raises `BadRequest` (code `address_not_allowed`) before any connect."""
+
+    def __init__(
+        self,
+        policy: AddressPolicy,
+        *,
+        resolver: Resolver = system_resolver,
+        backend: httpcore.AsyncNetworkBackend | None = None,
+    ) -> None:
+        self.policy = policy
+        self._resolve = resolver
+        self._backend = backend if backend is not None else httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        addresses = await self._addresses(host, port, deadline)
+        for address in addresses:
+            reason = self.policy.refusal(host, address)
+            if reason is not None:
+                logger.warning(
+                    "guard.refused", host=host, address=str(address), port=port, reason=reason
+                )
+                raise address_refused(host, reason)
+        failure: Exception | None = None
+        for address in addresses:
+            remaining = None if deadline is None else max(0.0, deadline - loop.time())
+            try:
+                # The deadline is enforced here too, whatever the inner backend does with it.
+                async with asyncio.timeout_at(deadline):
+                    return await self._backend.connect_tcp(
+                        str(address),
+                        port,
+                        timeout=remaining,
+                        local_address=local_address,
+                        socket_options=socket_options,
+                    )
+            except TimeoutError as exc:
+                raise httpcore.ConnectTimeout(f"connecting to {host} timed out") from exc
+            except httpcore.ConnectTimeout:
+                raise
+            except httpcore.ConnectError as exc:  # try the next address, like getaddrinfo users
+                failure = exc
+        assert failure is not None
+        raise failure
+
+    async def _addresses(self, host: str, port: int, deadline: float | None) -> list[IPAddress]:
+        try:
+            return [ipaddress.ip_address(host)]
+        except ValueError:
+            pass  # a name: resolve it
+        try:
+            async with asyncio.timeout_at(deadline):
+                addresses = list(await self._resolve(host, port))
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
+        except OSError as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        if not addresses:
+            raise httpcore.ConnectError(f"{host} has no address")
+        return addresses
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("unix sockets are not reachable through the guard")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._backend.sleep(seconds)
+
+
+# httpcore's errors as httpx's, most specific first (what httpx's own transport does).
+_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+)
+
+
+def _mapped(exc: Exception) -> Exception:
+    for source, target in _ERRORS:
+        if isinstance(exc, source):
+            return target(str(exc))
+    return exc
+
+
+class _ResponseStream(httpx.AsyncByteStream):
+    def __init__(self, stream: AsyncIterable[bytes]) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for part in self._stream:
+                yield part
+        except Exception as exc:
+            mapped = _mapped(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+
+    async def aclose(self) -> None:
+        close = getattr(self._stream, "aclose", None)
+        if close is not None:
+            await close()
+
+
+@functools.cache
+def default_ssl_context() -> ssl.SSLContext:
+    """httpx's verifying context, built once: loading the CA bundle takes a while."""
+    return httpx.create_ssl_context()
+
+
+class GuardedTransport(httpx.AsyncBaseTransport):
+    """httpx's HTTP/1.1 transport over a connection pool whose connections go through
+    `GuardedBackend`. No proxy (a proxy would do the connecting, unguarded)."""
+
+    def __init__(
+        self,
+        backend: GuardedBackend,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        max_connections: int = 100,
+        max_keepalive_connections: int = 20,
+        keepalive_expiry: float = 5.0,
+    ) -> None:
+        self.backend = backend
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context if ssl_context is not None else default_ssl_context(),
+            max_connections=max_connections,
+            max_keepalive_connections=max_keepalive_connections,
+            keepalive_expiry=keepalive_expiry,
+            network_backend=backend,
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.AsyncByteStream)
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        try:
+            response = await self._pool.handle_async_request(core_request)
+        except Exception as exc:
+            mapped = _mapped(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+        assert isinstance(response.stream, AsyncIterable)
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_ResponseStream(response.stream),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
+
+
+def build_client(
+    policy: AddressPolicy,
+    *,
+    resolver: Resolver = system_resolver,
+    backend: httpcore.AsyncNetworkBackend | None = None,
+    timeout: httpx.Timeout | None = None,
+) -> httpx.AsyncClient:
+    """The guarded client: one per process, shared by everything that fetches on a user's
+    behalf. Redirects are not followed (callers follow them, each hop checked again), and
+    the environment's proxy settings are ignored (a proxy would bypass the guard)."""
+    return httpx.AsyncClient(
+        transport=GuardedTransport(GuardedBackend(policy, resolver=resolver, backend=backend)),
+        follow_redirects=False,
+        trust_env=False,
+        timeout=timeout if timeout is not None else httpx.Timeout(30.0, connect=10.0),
+    )
