@@ -44,7 +44,7 @@ DECRYPT_LIMIT = SizeLimit(128 * MB, "decrypt-media downloads")
 # Files up to this size are spooled in memory; larger ones in a temp file.
 MEMORY_SPOOL_BYTES = 1 * MB
 # Hashing runs in a worker thread on batches this large, overlapping the next download.
-BATCH_BYTES = 1 * MB
+BATCH_BYTES = 4 * MB
 
 
 @dataclass(frozen=True, slots=True, repr=False)
