@@ -71,8 +71,11 @@ def create_app(
         )
         auth = accounts.Authenticator(db, accounts.CredentialsEpoch(credentials_epoch(settings)))
         http = build_client(AddressPolicy.allowing(settings.allow_private_hosts))
-        # The server's own sandbox media is fetched unguarded: it is us, often on loopback.
-        own = httpx.AsyncClient(trust_env=False, follow_redirects=False)
+        # The server's own sandbox media is served by this very app: fetch it in-process (the
+        # public URL is often loopback, which the guard refuses, or not reachable from here).
+        own = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), trust_env=False
+        )
         sandbox_media = sandbox_media_prefix(settings.effective_public_url)
         fetcher = Fetcher(http, trusted=TrustedPrefix(sandbox_media, own))
         decryptor = MediaDecryptor(

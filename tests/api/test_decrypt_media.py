@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import Response
 
 from sendmako.media.crypto import EncryptedMedia, MediaType, encrypt
 from sendmako.settings import DEFAULT_MEDIA_HOSTS, Settings
@@ -269,22 +270,28 @@ async def test_decrypt_media_needs_an_api_key(server: Server) -> None:
     assert_failed(answer, 401)
 
 
-async def test_the_sandbox_media_url_is_always_allowed(origin: Origin, settings: Settings) -> None:
-    """Our own public URL's /media/sandbox/ is fetched even with no media host and no
-    private address allowed (it is the server itself, usually on loopback)."""
+async def test_the_sandbox_media_url_is_always_allowed(settings: Settings) -> None:
+    """Our own public URL's /media/sandbox/ is fetched, in-process, even with no media host
+    and no private address allowed and a public URL this machine cannot reach."""
     own = settings.model_copy(
         update={
             "allow_private_hosts": [],
             "media_hosts": list(DEFAULT_MEDIA_HOSTS),
-            "public_url": f"http://127.0.0.1:{origin.port}",
+            "public_url": "https://sendmako.invalid",
         }
     )
     media = encrypt(b"sandbox photo", MediaType.IMAGE)
-    url = origin.file("/media/sandbox/abc.enc", media.file)
-    other = origin.file("/elsewhere/abc.enc", media.file)
+
+    async def sandbox_file(name: str) -> Response:  # what the sandbox engine will serve
+        return Response(media.file if name == "abc.enc" else b"", media_type="x/y")
+
     async with running(own) as server:
+        assert server.app is not None
+        server.app.add_api_route("/media/sandbox/{name}", sandbox_file)
         account = await server.account("carol@example.com")
+        url = "https://sendmako.invalid/media/sandbox/abc.enc"
         answer = await account.client.post(DECRYPT, json=body_for(media, url, "image/jpeg"))
+        other = "https://sendmako.invalid/api/whatsapp/sessions"
         refused = await account.client.post(DECRYPT, json=body_for(media, other, "image/jpeg"))
     assert answer.content == b"sandbox photo"
     assert assert_failed(refused, 400)["code"] == "host_not_allowed"

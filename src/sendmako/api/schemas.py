@@ -201,7 +201,7 @@ Mimetype = Annotated[
         strip_whitespace=True,
         max_length=255,
         # type/subtype[; params], printable ASCII only: it goes back out as a header.
-        pattern=r"^[\w.+-]+/[\w.+-]+(\s*;[\x20-\x7e]*)?$",
+        pattern=r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+( *;[\x20-\x7e]*)?$",
     ),
 ]
 
@@ -209,7 +209,7 @@ Mimetype = Annotated[
 class DecryptMediaIn(BaseModel):
     # Not `Request` (which refuses unknown fields): the body is usually a webhook's
     # `data.media` forwarded as it is, with fields of its own (width, duration...).
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore")
 
     url: str | None = Field(None, examples=["https://mmg.whatsapp.net/v/t62.7118-24/..."])
     direct_path: str | None = Field(
