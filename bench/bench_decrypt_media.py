@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from bench.server import Server, serve
+from sendmako.media.addresses import AddressPolicy
 from sendmako.media.crypto import (
     MAC_LENGTH,
     EncryptedMedia,
@@ -42,7 +43,7 @@ from sendmako.media.crypto import (
 )
 from sendmako.media.decrypt import DECRYPT_LIMIT
 from sendmako.media.fetch import Fetcher
-from sendmako.media.guard import AddressPolicy, build_client
+from sendmako.media.guard import build_client
 
 MB = 1 << 20
 SIZES = (20 * MB, 70 * MB)

@@ -17,9 +17,11 @@ from sendmako.api.deps import Services
 from sendmako.api.middleware import BodyLimit, RequestContext, TrailingSlash
 from sendmako.api.routes import health, keys, media, sandbox, sessions
 from sendmako.engines.registry import build_engines
+from sendmako.media.addresses import AddressPolicy
 from sendmako.media.decrypt import MediaDecryptor
-from sendmako.media.fetch import Fetcher, HostAllowList, TrustedPrefix, sandbox_media_prefix
-from sendmako.media.guard import AddressPolicy, build_client
+from sendmako.media.fetch import Fetcher, TrustedPrefix, sandbox_media_prefix
+from sendmako.media.guard import build_client
+from sendmako.media.hosts import HostAllowList
 from sendmako.sessions import SessionManager
 from sendmako.settings import Settings
 from sendmako.storage.db import Database

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 import httpcore
 import pytest
 
+from sendmako.media.addresses import AddressPolicy, IPAddress
 from sendmako.media.fetch import Fetcher, FetchTimeouts
-from sendmako.media.guard import AddressPolicy, IPAddress, Resolver, build_client
+from sendmako.media.guard import Resolver, build_client
 from tests.media.origin import Origin
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from sendmako.media.fetch import HostAllowList, sandbox_media_prefix
+from sendmako.media.fetch import sandbox_media_prefix
+from sendmako.media.hosts import HostAllowList
 from sendmako.settings import DEFAULT_MEDIA_HOSTS
 
 DEFAULT = HostAllowList.parse(

@@ -13,16 +13,16 @@ import httpx
 import pytest
 
 from sendmako.errors import BadRequest, OperationFailed
+from sendmako.media.addresses import IPAddress
 from sendmako.media.fetch import (
     MB,
     MEDIA_LIMITS,
     Fetcher,
     FetchTimeouts,
-    HostAllowList,
     SizeLimit,
     download_failed,
 )
-from sendmako.media.guard import IPAddress
+from sendmako.media.hosts import HostAllowList
 from tests.media.conftest import FetcherFactory, RecordingBackend, resolving
 from tests.media.files import jpeg_bytes, pdf_bytes
 from tests.media.origin import Exchange, Origin

@@ -11,8 +11,8 @@ import ipaddress
 import pytest
 
 from sendmako.errors import BadRequest
+from sendmako.media.addresses import AddressPolicy, why_blocked
 from sendmako.media.fetch import SizeLimit
-from sendmako.media.guard import AddressPolicy, why_blocked
 from tests.media.conftest import FetcherFactory, RecordingBackend, resolving
 
 LIMIT = SizeLimit(1 << 20, "tests")

@@ -35,7 +35,8 @@ from sendmako.media.crypto import (
     mac_failed,
     plaintext_sha256,
 )
-from sendmako.media.fetch import MB, Download, Fetcher, HostAllowList, SizeLimit
+from sendmako.media.fetch import MB, Download, Fetcher, SizeLimit
+from sendmako.media.hosts import HostAllowList
 
 logger = log.get(__name__)
 

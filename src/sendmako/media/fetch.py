@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from urllib.parse import unquote
@@ -24,6 +24,7 @@ import httpx
 
 from sendmako import log
 from sendmako.errors import BadRequest, OperationFailed
+from sendmako.media.hosts import HostAllowList, under_prefix
 from sendmako.media.sniff import SNIFF_BYTES, sniff
 
 logger = log.get(__name__)
@@ -76,85 +77,6 @@ class FetchTimeouts:
 
 
 # -- which hosts ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class HostPattern:
-    """`mmg.whatsapp.net`, `*.whatsapp.net` (any subdomain), optionally with a scheme
-    (`http://127.0.0.1`, default https) and a port."""
-
-    scheme: str
-    host: str
-    port: int | None = None
-
-    @classmethod
-    def parse(cls, entry: str) -> HostPattern:
-        text = entry.strip().lower()
-        scheme, separator, rest = text.partition("://")
-        if not separator:
-            scheme, rest = "https", text
-        rest = rest.split("/", 1)[0]
-        port: int | None = None
-        if rest.startswith("["):  # [::1]:8080
-            host, _, tail = rest[1:].partition("]")
-            if tail.startswith(":") and tail[1:].isdigit():
-                port = int(tail[1:])
-        else:
-            host, colon, digits = rest.rpartition(":")
-            if not colon or not digits.isdigit():
-                host = rest
-            else:
-                port = int(digits)
-        return cls(scheme=scheme, host=host.rstrip("."), port=port)
-
-    def matches(self, url: httpx.URL) -> bool:
-        if url.scheme != self.scheme:
-            return False
-        if self.port is not None and (url.port or _default_port(url.scheme)) != self.port:
-            return False
-        host = url.host.rstrip(".")
-        if self.host.startswith("*."):
-            return host.endswith(self.host[1:])
-        return host == self.host
-
-
-def _default_port(scheme: str) -> int:
-    return 443 if scheme == "https" else 80
-
-
-@dataclass(frozen=True, slots=True)
-class HostAllowList:
-    """decrypt-media's rule: only these hosts (`SENDMAKO_MEDIA_HOSTS`), plus whole-URL
-    prefixes that are always allowed (the server's own sandbox media URL)."""
-
-    patterns: tuple[HostPattern, ...]
-    prefixes: tuple[str, ...] = ()
-
-    @classmethod
-    def parse(cls, entries: Iterable[str], *, prefixes: Iterable[str] = ()) -> HostAllowList:
-        return cls(
-            patterns=tuple(HostPattern.parse(e) for e in entries if e.strip()),
-            prefixes=tuple(prefixes),
-        )
-
-    def allows(self, url: httpx.URL) -> bool:
-        return self.under_prefix(url) or any(p.matches(url) for p in self.patterns)
-
-    def under_prefix(self, url: httpx.URL) -> bool:
-        return any(_under(url, prefix) for prefix in self.prefixes)
-
-
-def _under(url: httpx.URL, prefix: str) -> bool:
-    base = httpx.URL(prefix)
-    path = url.raw_path.split(b"?", 1)[0]
-    if b"%2e" in path.lower() or b"/../" in path:
-        return False  # no escaping the prefix with dot segments, encoded or not
-    return (
-        url.scheme == base.scheme
-        and url.host == base.host
-        and (url.port or _default_port(url.scheme)) == (base.port or _default_port(base.scheme))
-        and path.startswith(base.raw_path)
-    )
 
 
 def sandbox_media_prefix(public_url: str) -> str:
@@ -352,7 +274,7 @@ class Fetcher:
 
     def _client_for(self, url: httpx.URL) -> httpx.AsyncClient:
         trusted = self._trusted
-        if trusted is not None and _under(url, trusted.prefix):
+        if trusted is not None and under_prefix(url, trusted.prefix):
             return trusted.client
         return self._client
 
