@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import IO
+from typing import IO, Protocol
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
@@ -236,6 +236,15 @@ def encrypt_stream(
 # -- verification --------------------------------------------------------------------------
 
 
+class Spool(Protocol):
+    """Where a downloaded encrypted file waits: a temp file, a SpooledTemporaryFile, a
+    BytesIO; anything seekable that reads into a buffer."""
+
+    def seek(self, offset: int, whence: int = ..., /) -> int: ...
+    def read(self, size: int = ..., /) -> bytes: ...
+    def readinto(self, buffer: memoryview, /) -> int: ...
+
+
 class Check(StrEnum):
     """The checks a download passes before any plaintext leaves, in the order they run."""
 
@@ -358,7 +367,7 @@ def check_encrypted_length(size: int, file_length: int | None = None) -> None:
 
 
 def find_family(
-    source: IO[bytes], size: int, media_key: bytes, candidates: Iterable[MediaType]
+    source: Spool, size: int, media_key: bytes, candidates: Iterable[MediaType]
 ) -> MediaType | None:
     """The first candidate whose MAC matches a spooled encrypted file, in one pass over it
     (the fallback when the first guess of the key family was wrong)."""
@@ -396,7 +405,7 @@ class PlaintextReader:
 
     def __init__(
         self,
-        source: IO[bytes],
+        source: Spool,
         size: int,
         keys: MediaKeys,
         *,
@@ -428,6 +437,8 @@ class PlaintextReader:
         self._remaining = cipher_length
         self._block_size = block_size
         self._decryptor = _decryptor(keys.cipher_key, keys.iv)
+        # Reused buffers: allocating fresh memory per block costs more than AES itself.
+        self._in = memoryview(bytearray(block_size))
         self._out = bytearray(block_size + BLOCK)
         self._view = memoryview(self._out)
         source.seek(0)
@@ -436,11 +447,10 @@ class PlaintextReader:
         if self._remaining == 0:
             return b""
         wanted = min(self._block_size, self._remaining)
-        piece = self._source.read(wanted)
-        if len(piece) != wanted:
+        piece = self._in[:wanted]
+        if self._source.readinto(piece) != wanted:
             raise verification_failed(Check.LENGTH, "the spooled file ended early.")
         self._remaining -= wanted
-        # update_into a reused buffer: allocating fresh output per block costs more than AES.
         written = self._decryptor.update_into(piece, self._out)
         if self._remaining == 0:
             written -= self._pad
@@ -451,7 +461,7 @@ def _decryptor(cipher_key: bytes, iv: bytes) -> CipherContext:
     return Cipher(algorithms.AES(cipher_key), modes.CBC(iv)).decryptor()
 
 
-def plaintext_sha256(source: IO[bytes], size: int, keys: MediaKeys) -> bytes:
+def plaintext_sha256(source: Spool, size: int, keys: MediaKeys) -> bytes:
     """SHA-256 of the plaintext of a verified file, decrypting it without keeping it."""
     reader = PlaintextReader(source, size, keys)
     digest = hashlib.sha256()

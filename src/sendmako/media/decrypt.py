@@ -15,11 +15,10 @@ encrypted file is held once, in the spool; memory holds a couple of batches at m
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from tempfile import SpooledTemporaryFile
 
 from sendmako import log
 from sendmako.media.crypto import (
@@ -68,7 +67,11 @@ class DecryptedMedia:
     `close()` if the chunks are never read."""
 
     def __init__(
-        self, reader: PlaintextReader, spool: IO[bytes], mimetype: str, media_type: MediaType
+        self,
+        reader: PlaintextReader,
+        spool: SpooledTemporaryFile[bytes],
+        mimetype: str,
+        media_type: MediaType,
     ) -> None:
         self.length = reader.length
         self.mimetype = mimetype
@@ -123,10 +126,10 @@ class MediaDecryptor:
             raise
         return DecryptedMedia(reader, spool, request.mimetype, keys.media_type)
 
-    def _new_spool(self) -> IO[bytes]:
+    def _new_spool(self) -> SpooledTemporaryFile[bytes]:
         self._spool_dir.mkdir(parents=True, exist_ok=True)
         # Unnamed (unlinked at once): nothing is left on disk whatever happens to the process.
-        return tempfile.SpooledTemporaryFile(
+        return SpooledTemporaryFile(
             max_size=MEMORY_SPOOL_BYTES, mode="w+b", dir=str(self._spool_dir)
         )
 
@@ -135,7 +138,7 @@ async def _verify(
     request: DecryptRequest,
     candidates: tuple[MediaType, ...],
     check: EncryptedFileCheck,
-    spool: IO[bytes],
+    spool: SpooledTemporaryFile[bytes],
 ) -> MediaKeys:
     """The checks, in order, on a downloaded file; the keys of the family that verified."""
     check.check_length(request.file_length)
@@ -155,7 +158,9 @@ async def _verify(
     return keys
 
 
-async def _absorb(download: Download, check: EncryptedFileCheck, spool: IO[bytes]) -> None:
+async def _absorb(
+    download: Download, check: EncryptedFileCheck, spool: SpooledTemporaryFile[bytes]
+) -> None:
     """Spool and hash the body in batches, in a worker thread, while the next batch
     downloads (hashing releases the GIL)."""
     batch: list[bytes] = []
@@ -186,6 +191,6 @@ async def _absorb(download: Download, check: EncryptedFileCheck, spool: IO[bytes
                 pending.exception()
 
 
-def _take(piece: bytes, check: EncryptedFileCheck, spool: IO[bytes]) -> None:
+def _take(piece: bytes, check: EncryptedFileCheck, spool: SpooledTemporaryFile[bytes]) -> None:
     spool.write(piece)
     check.update(piece)
