@@ -3,7 +3,7 @@ beside the raw AES-256-CBC + HMAC-SHA256 throughput of `cryptography` on the sam
 the same run (the ceiling: what decryption alone costs), as a ratio; and the server's peak
 RSS growth while it decrypts the 70 MB file.
 
-    make bench            # or: .venv/bin/python bench/bench_decrypt_media.py
+    make bench            # or: .venv/bin/python bench/bench_decrypt_media.py  (BENCH_RUNS=5)
 
 Targets: at least 60% of the ceiling, and under 32 MB of RSS growth. The server is a real
 `sendmako serve` (bench/server.py) allowed to fetch from 127.0.0.1; the encrypted files come
@@ -157,7 +157,7 @@ def ceiling(media: EncryptedMedia) -> float:
 
 
 class RssSampler:
-    """Peak VmRSS of a process, sampled every millisecond from /proc in a thread."""
+    """Peak VmRSS of a process, sampled every 2 ms from /proc in a thread."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
@@ -173,7 +173,7 @@ class RssSampler:
     def _run(self) -> None:
         while not self._stop.is_set():
             self.peak = max(self.peak, self.rss())
-            time.sleep(0.001)
+            time.sleep(0.002)
 
     def __enter__(self) -> RssSampler:
         self.peak = self.rss()
@@ -225,7 +225,8 @@ def main() -> None:
         with serve(**env) as server:
             print(
                 f"{RUNS} runs per size, endpoint and ceiling interleaved (best and median); "
-                f"1 server process; {os.cpu_count()} cores shared by server, origin and client"
+                f"1 server process; {os.cpu_count()} cores shared by server, origin and client; "
+                f"load average before: {os.getloadavg()[0]:.2f}"
             )
             for size in SIZES:
                 run_size(server, origin, size, media[size])

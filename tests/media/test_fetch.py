@@ -330,3 +330,19 @@ def test_download_errors_are_httpx_errors_mapped() -> None:
     """httpx.ReadError (any transport error) reads as a failed download naming the host."""
     error = download_failed("url", "cdn.example", httpx.ReadError("reset"))
     assert error.message == "url: download failed: cdn.example failed (ReadError)."
+
+
+async def test_an_answer_whose_head_never_ends_hits_the_total_timeout(
+    origin: Origin, make_fetcher: FetcherFactory
+) -> None:
+    """A server that keeps the status line coming but never finishes the head: 422."""
+
+    async def endless_head(exchange: Exchange) -> None:
+        exchange.writer.write(b"HTTP/1.1 200 OK\r\n")
+        await origin.released.wait()
+
+    url = origin.route("/head", endless_head)
+    fetcher = make_fetcher(timeouts=FetchTimeouts(read=30.0, total=0.2))
+    with pytest.raises(OperationFailed) as excinfo:
+        await fetcher.fetch(url, field="url", limit=SMALL)
+    assert excinfo.value.message == "url: download failed: 127.0.0.1 took longer than 0.2 s."

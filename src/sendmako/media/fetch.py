@@ -149,11 +149,7 @@ class Download:
                 if self.received > self._limit.max_bytes:
                     raise too_large(self._field, self._limit)
                 if self._clock() > self._deadline:
-                    raise OperationFailed(
-                        f"{self._field}: download failed: {host} took longer than "
-                        f"{self._total_timeout:g} s.",
-                        code="download_timeout",
-                    )
+                    raise too_slow(self._field, host, self._total_timeout)
                 yield chunk
         except httpx.HTTPError as exc:
             raise download_failed(self._field, host, exc) from exc
@@ -168,6 +164,13 @@ class Download:
 def too_large(field: str, limit: SizeLimit) -> BadRequest:
     return BadRequest(
         f"{field}: the file is larger than the {limit}.", field=field, code="media_too_large"
+    )
+
+
+def too_slow(field: str, host: str, total: float) -> OperationFailed:
+    return OperationFailed(
+        f"{field}: download failed: {host} took longer than {total:g} s.",
+        code="download_timeout",
     )
 
 
@@ -246,7 +249,11 @@ class Fetcher:
                 timeout=timeout,
             )
             try:
-                response = await client.send(request, stream=True)
+                # The total timeout covers the answer's head too (and an in-process answer).
+                async with asyncio.timeout(max(0.0, deadline - clock())):
+                    response = await client.send(request, stream=True)
+            except TimeoutError as exc:
+                raise too_slow(field, current.host, self.timeouts.total) from exc
             except BadRequest as exc:  # the guard refused the address
                 raise BadRequest(f"{field}: {exc.message}", field=field, code=exc.code) from exc
             except httpx.HTTPError as exc:
