@@ -11,8 +11,14 @@ from sendmako import __version__, dashboard, log, services
 from sendmako.api import handlers
 from sendmako.api.middleware import BodyLimit, RequestContext, TrailingSlash
 from sendmako.api.routes import health, keys, messages, sandbox, sessions, webhooks
-from sendmako.media.outgoing import Downloader
-from sendmako.services import FirstAdminHook, WebhookSeams, credentials_epoch, node_name
+from sendmako.api.routes import media as media_routes
+from sendmako.services import (
+    FirstAdminHook,
+    NetworkSeams,
+    WebhookSeams,
+    credentials_epoch,
+    node_name,
+)
 from sendmako.settings import Settings
 from sendmako.storage.records import UserRecord
 
@@ -41,16 +47,17 @@ def create_app(
     settings: Settings,
     *,
     on_first_admin: FirstAdminHook = announce_first_admin,
-    downloader: Downloader | None = None,
+    network: NetworkSeams | None = None,
     webhook_seams: WebhookSeams | None = None,
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         started = await services.start(
             settings,
+            app,
             on_first_admin=on_first_admin,
-            downloader=downloader,
             webhook_seams=webhook_seams,
+            network=network,
         )
         app.state.services = started
         app.state.dashboard = dashboard.DashboardState.load(settings)
@@ -69,8 +76,9 @@ def create_app(
         redirect_slashes=False,
     )
     handlers.install(app)
-    for module in (sessions, messages, webhooks, keys, sandbox, health):
+    for module in (sessions, messages, media_routes, webhooks, keys, sandbox, health):
         app.include_router(module.router)
+    app.include_router(sandbox.media_router)
     dashboard.mount(app)
 
     def body_limit(path: str) -> int:
@@ -84,4 +92,11 @@ def create_app(
     return app
 
 
-__all__ = ["FirstAdminHook", "WebhookSeams", "create_app", "credentials_epoch", "node_name"]
+__all__ = [
+    "FirstAdminHook",
+    "NetworkSeams",
+    "WebhookSeams",
+    "create_app",
+    "credentials_epoch",
+    "node_name",
+]

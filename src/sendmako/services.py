@@ -15,15 +15,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpcore
 import httpx
+from starlette.types import ASGIApp
 
 from sendmako import __version__, accounts, log
 from sendmako.bulk import BulkSender
 from sendmako.engines.base import Engine
 from sendmako.engines.registry import build_engines
-from sendmako.errors import BadRequest
 from sendmako.inbox import Inbox
-from sendmako.media.outgoing import Downloaded, Downloader
+from sendmako.media.addresses import AddressPolicy
+from sendmako.media.decrypt import MediaDecryptor
+from sendmako.media.fetch import Fetcher, TrustedPrefix, sandbox_media_prefix
+from sendmako.media.guard import Resolver, build_client, check_destination, system_resolver
+from sendmako.media.hosts import HostAllowList
 from sendmako.message_log import MessageLog
 from sendmako.sending import Sender
 from sendmako.sessions import SessionManager
@@ -31,7 +36,7 @@ from sendmako.settings import Settings
 from sendmako.storage.db import Database
 from sendmako.storage.records import UserRecord
 from sendmako.usage import DailyUsage
-from sendmako.webhooks.dispatcher import TIMEOUT_SECONDS, Dispatcher
+from sendmako.webhooks.dispatcher import Dispatcher
 from sendmako.webhooks.endpoints import Endpoints
 from sendmako.webhooks.outbox import EndpointCache, WebhookOutbox
 from sendmako.webhooks.retry import RetryPolicy
@@ -55,6 +60,16 @@ class WebhookSeams:
     background: bool = True
 
 
+@dataclass(frozen=True)
+class NetworkSeams:
+    """How the server reaches the outside world: the name resolver behind the
+    private-address guard (tests give one that never asks a DNS server) and, optionally,
+    the network backend under the guard (tests count the connections it opens)."""
+
+    resolver: Resolver = system_resolver
+    backend: httpcore.AsyncNetworkBackend | None = None
+
+
 @dataclass
 class Services:
     """Everything a request may need."""
@@ -70,7 +85,10 @@ class Services:
     dispatcher: Dispatcher
     usage: DailyUsage
     message_log: MessageLog
-    http: httpx.AsyncClient
+    http: httpx.AsyncClient  # guarded (media/guard.py): for any URL a user gave us
+    own: httpx.AsyncClient  # this very app, in-process: its own sandbox media
+    fetcher: Fetcher  # media downloads on the guarded client: size caps, redirects, errors
+    media: MediaDecryptor  # decrypt-media
 
 
 def node_name(settings: Settings) -> str:
@@ -87,10 +105,11 @@ def credentials_epoch(settings: Settings) -> Path:
 
 async def start(
     settings: Settings,
+    app: ASGIApp,
     *,
     on_first_admin: FirstAdminHook,
-    downloader: Downloader | None = None,
     webhook_seams: WebhookSeams | None = None,
+    network: NetworkSeams | None = None,
 ) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.effective_database_url)
@@ -101,8 +120,9 @@ async def start(
     engines = build_engines(settings, db)
     for engine in engines.values():
         await engine.start()
-    services = _assemble(settings, db, engines, downloader, webhook_seams or WebhookSeams())
-    await services.dispatcher.start(background=(webhook_seams or WebhookSeams()).background)
+    seams = webhook_seams or WebhookSeams()
+    services = _assemble(settings, db, engines, app, seams=seams, network=network or NetworkSeams())
+    await services.dispatcher.start(background=seams.background)
     await services.sessions.start()
     await services.bulk.resume()
     logger.info(
@@ -123,6 +143,7 @@ async def stop(services: Services) -> None:
     await services.message_log.close()
     await services.dispatcher.stop()
     await services.http.aclose()
+    await services.own.aclose()
     await services.db.close()
     logger.info("sendmako.stopped")
 
@@ -131,12 +152,27 @@ def _assemble(
     settings: Settings,
     db: Database,
     engines: dict[str, Engine],
-    downloader: Downloader | None,
+    app: ASGIApp,
+    *,
     seams: WebhookSeams,
+    network: NetworkSeams,
 ) -> Services:
     node_id = node_name(settings)
     sessions = SessionManager(db, engines, default_engine=settings.default_engine, node_id=node_id)
-    http = httpx.AsyncClient(follow_redirects=False, timeout=TIMEOUT_SECONDS)
+    policy = AddressPolicy.allowing(settings.allow_private_hosts)
+    http = build_client(policy, resolver=network.resolver, backend=network.backend)
+    # The server's own sandbox media is served by this very app: fetch it in-process (the
+    # public URL is often loopback, which the guard refuses, or not reachable from here).
+    own = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), trust_env=False
+    )
+    sandbox_media = sandbox_media_prefix(settings.effective_public_url)
+    fetcher = Fetcher(http, trusted=TrustedPrefix(sandbox_media, own))
+    decryptor = MediaDecryptor(
+        fetcher,
+        allow=HostAllowList.parse(settings.media_hosts, prefixes=[sandbox_media]),
+        spool_dir=settings.data_dir / "spool",
+    )
     dispatcher = Dispatcher(
         db,
         seams.client or http,
@@ -150,7 +186,7 @@ def _assemble(
     message_log = MessageLog(db)
     sessions.handlers.append(Inbox(db, message_log, sessions.recorders))
     usage = DailyUsage(db)
-    sender = Sender(sessions, usage, message_log, downloader or _NoDownloads())
+    sender = Sender(sessions, usage, message_log, fetcher)
     return Services(
         settings=settings,
         db=db,
@@ -159,23 +195,18 @@ def _assemble(
         sessions=sessions,
         sender=sender,
         bulk=BulkSender(db, sender, sessions, usage, settings.data_dir / "spool" / "bulk"),
-        webhooks=Endpoints(db, endpoint_cache, dispatcher, guard=_no_guard, clock=seams.clock),
+        webhooks=Endpoints(
+            db,
+            endpoint_cache,
+            dispatcher,
+            guard=lambda url: check_destination(url, policy, network.resolver, field="url"),
+            clock=seams.clock,
+        ),
         dispatcher=dispatcher,
         usage=usage,
         message_log=message_log,
         http=http,
+        own=own,
+        fetcher=fetcher,
+        media=decryptor,
     )
-
-
-async def _no_guard(_url: str) -> None:
-    """Stands in until media/fetch.py's private-address guard lands."""
-
-
-class _NoDownloads:
-    """Stands in until media/fetch.py lands: URL media are refused, base64 works."""
-
-    async def download(self, url: str, *, field: str, max_bytes: int) -> Downloaded:
-        inline = field.replace("Url", "Base64")
-        raise BadRequest(
-            f"{field}: downloads by URL are not available yet; send {inline}", field=field
-        )

@@ -187,7 +187,8 @@ async def test_the_engine_choice_appears_only_with_several_engines(server: Serve
     # neonize cannot reach WhatsApp from here: a second sandbox stands in under its name.
     assert server.app is not None
     services = server.app.state.services
-    services.engines["neonize"] = SandboxEngine(services.db, server.settings.sandbox)
+    sandbox = services.engines["sandbox"]
+    services.engines["neonize"] = SandboxEngine(services.db, server.settings.sandbox, sandbox.media)
     page = await dashboard.get("/dashboard/sessions")
     assert '<option value="neonize">WhatsApp</option>' in page.text
     assert '<option value="sandbox" selected>Sandbox (simulated)</option>' in page.text

@@ -18,6 +18,7 @@ from sendmako.engines.base import (
     EventSink,
     SessionSpec,
 )
+from sendmako.engines.sandbox.media import SandboxMediaStore
 from sendmako.engines.sandbox.network import SandboxNetwork, SentRecord, new_message_id
 from sendmako.engines.types import OutgoingMessage, SendResult
 from sendmako.errors import OperationFailed, Unavailable
@@ -50,10 +51,11 @@ class SandboxEngine(Engine):
         }
     )
 
-    def __init__(self, db: Database, settings: SandboxSettings) -> None:
+    def __init__(self, db: Database, settings: SandboxSettings, media: SandboxMediaStore) -> None:
         self.db = db
         self.settings = settings
-        self.network = SandboxNetwork(settings)
+        self.media = media
+        self.network = SandboxNetwork(settings, media)
 
     def open_session(self, spec: SessionSpec, sink: EventSink) -> SandboxSession:
         return SandboxSession(spec, sink, self)
@@ -163,7 +165,7 @@ class SandboxSession(EngineSession):
             )
         message_id = new_message_id()
         await self.deliver(
-            self.engine.network.incoming(
+            await self.engine.network.incoming(
                 message,
                 message_id=message_id,
                 sender_phone=sender_phone,
