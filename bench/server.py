@@ -10,7 +10,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -81,21 +80,19 @@ def serve(**env: str) -> Iterator[Server]:
 
 
 def _ready(process: subprocess.Popen[str], port: int) -> str:
-    """The admin key printed at first start, once the port accepts connections."""
+    """The admin key printed at the first start, once the server says it is ready."""
     assert process.stdout is not None
     key = ""
     for line in process.stdout:
         if "API key:" in line:
             key = line.split("API key:")[1].strip()
-            break  # a fresh data directory always prints the first admin's key
-    else:
-        raise RuntimeError("server did not start")
-    # Keep draining output so the server never blocks on a full pipe.
-    stdout = process.stdout
-    threading.Thread(target=lambda: [None for _ in stdout], daemon=True).start()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:  # the socket is bound right after the app's startup
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+        if f"Sendmako ready on http://127.0.0.1:{port}" in line:
+            # Keep draining output so the server never blocks on a full pipe.
+            threading.Thread(target=_drain, args=(process.stdout,), daemon=True).start()
             return key
-        time.sleep(0.05)
-    raise RuntimeError("server did not open its port")
+    raise RuntimeError("server did not start")
+
+
+def _drain(stream: object) -> None:
+    for _line in stream:  # type: ignore[attr-defined]
+        pass

@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv6Address, ip_address
 
 import httpx
 from fastapi import FastAPI
 
 from sendmako import accounts
-from sendmako.app import WebhookSeams, create_app
+from sendmako.app import NetworkSeams, WebhookSeams, create_app
 from sendmako.sessions import SessionManager
 from sendmako.settings import Settings
 from sendmako.storage.records import UserRecord
@@ -24,21 +25,42 @@ class Account:
     client: httpx.AsyncClient
 
 
+# Names tests use, and what they "resolve" to: no test ever asks a real DNS server.
+TEST_ADDRESSES: dict[str, list[str]] = {
+    "localhost": ["127.0.0.1"],
+    "hooks.example.com": ["93.184.215.14"],  # a public address (only ever resolved)
+    "example.com": ["93.184.215.14"],
+    "internal.example.com": ["10.0.0.7"],
+}
+
+
+async def fake_resolver(host: str, _port: int) -> list[IPv4Address | IPv6Address]:
+    if host not in TEST_ADDRESSES:
+        raise OSError(f"{host} is not a name the tests know")
+    return [ip_address(address) for address in TEST_ADDRESSES[host]]
+
+
 @dataclass
 class Server:
     settings: Settings
     webhook_seams: WebhookSeams | None = None
+    network: NetworkSeams = field(default_factory=lambda: NetworkSeams(resolver=fake_resolver))
     app: FastAPI | None = None
     admin_key: str | None = None
+    admin_password: str | None = None
     _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     _clients: list[httpx.AsyncClient] = field(default_factory=list)
 
     async def start(self) -> None:
-        def remember_admin(_user: UserRecord, key: str) -> None:
+        def remember_admin(_user: UserRecord, key: str, password: str) -> None:
             self.admin_key = key
+            self.admin_password = password
 
         self.app = create_app(
-            self.settings, on_first_admin=remember_admin, webhook_seams=self.webhook_seams
+            self.settings,
+            on_first_admin=remember_admin,
+            webhook_seams=self.webhook_seams,
+            network=self.network,
         )
         self._stack = AsyncExitStack()
         await self._stack.enter_async_context(self.app.router.lifespan_context(self.app))
@@ -91,9 +113,13 @@ class _CurrentApp(httpx.AsyncBaseTransport):
 
 @asynccontextmanager
 async def running(
-    settings: Settings, webhook_seams: WebhookSeams | None = None
+    settings: Settings,
+    webhook_seams: WebhookSeams | None = None,
+    network: NetworkSeams | None = None,
 ) -> AsyncIterator[Server]:
     server = Server(settings, webhook_seams)
+    if network is not None:
+        server.network = network
     await server.start()
     try:
         yield server

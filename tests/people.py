@@ -3,6 +3,7 @@ contacts and groups tests: Alice creates groups, Bob and Carol join them, Dave s
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -94,9 +95,11 @@ async def person(server: Server, email: str, phone: str, name: str) -> Person:
 
 
 async def meet(server: Server) -> People:
-    return People(
-        alice=await person(server, "alice@example.com", "22241857975", "Alassane Diallo"),
-        bob=await person(server, "bob@example.com", "221781234567", "Fatou Ndiaye"),
-        carol=await person(server, "carol@example.com", "237691234567", "Chantal Mbida"),
-        dave=await person(server, "dave@example.com", "22670123456", "Dave Ouedraogo"),
+    # Connected side by side: each is its own user with its own session.
+    alice, bob, carol, dave = await asyncio.gather(
+        person(server, "alice@example.com", "22241857975", "Alassane Diallo"),
+        person(server, "bob@example.com", "221781234567", "Fatou Ndiaye"),
+        person(server, "carol@example.com", "237691234567", "Chantal Mbida"),
+        person(server, "dave@example.com", "22670123456", "Dave Ouedraogo"),
     )
+    return People(alice, bob, carol, dave)

@@ -1,11 +1,17 @@
-"""Users and API keys: creating them, checking a request's key, revoking.
+"""Users, their passwords and API keys: creating them, checking a request's key or a
+dashboard login, revoking.
 
 A key is `wsa_` and 40 random base62 characters (238 bits). It is shown once; the database
 keeps its SHA-256 and its first characters (the prefix shown in listings).
+
+Passwords (the dashboard's login) are stored as argon2id hashes. Hashing is CPU work of
+tens of milliseconds, so it runs in a thread, never on the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hashlib
 import hmac
 import os
@@ -18,6 +24,8 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +45,17 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 # Writing last_used_at on every request would make every read a write; once a minute is
 # precise enough for "last used".
 TOUCH_INTERVAL = timedelta(seconds=60)
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024  # argon2 takes any length; this only bounds the work per attempt
+# OWASP's argon2id recommendation (19 MiB, 2 passes, 1 lane): ~45 ms on one core. The
+# library's default (64 MiB, 3 passes, 4 lanes) costs ~160 ms of both cores of a small server
+# per login, which makes the login form a cheap way to load the machine.
+PASSWORD_HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+# Generated passwords carry 120 random bits: stretching adds nothing to that, so they are
+# stored with a cheap hash (first start stays instant); the first login rehashes them with
+# PASSWORD_HASHER's cost like any other password.
+_GENERATED_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 logger = log.get(__name__)
 
@@ -70,14 +89,22 @@ async def create_user(
     email = normalize_email(email)
     if await plans.get(tx, plan) is None:
         known = ", ".join(p.name for p in await plans.list_all(tx))
-        raise BadRequest(f"plan: no plan named {plan!r} (plans: {known})", field="plan")
+        raise BadRequest(
+            f"plan: no plan named {plan!r} (plans: {known})", field="plan", code="unknown_plan"
+        )
     if await users.by_email(tx, email) is not None:
-        raise BadRequest(f"email: a user with the email {email} already exists", field="email")
+        raise BadRequest(
+            f"email: a user with the email {email} already exists",
+            field="email",
+            code="email_taken",
+        )
     try:
         user = await users.create(tx, email, plan=plan, is_admin=is_admin)
     except IntegrityError as exc:  # a concurrent creation of the same email
         raise BadRequest(
-            f"email: a user with the email {email} already exists", field="email"
+            f"email: a user with the email {email} already exists",
+            field="email",
+            code="email_taken",
         ) from exc
     key = await create_key(tx, user.id, name="first key")
     return user, key
@@ -194,19 +221,136 @@ def _digest_of(authorization: str | None) -> str:
     return hash_key(key)
 
 
-async def revoke_key(tx: AsyncSession, user_id: int, key_id: int) -> ApiKeyRecord:
-    record = await api_keys.get(tx, key_id)
+async def owned_key(db: AsyncSession, user_id: int, key_id: int) -> ApiKeyRecord:
+    """The user's key `key_id`; another user's key is as missing as an unknown one."""
+    record = await api_keys.get(db, key_id)
     if record is None or record.user_id != user_id:
         raise NotFound(f"API key {key_id} not found.", code="key_not_found")
+    return record
+
+
+async def revoke_key(tx: AsyncSession, user_id: int, key_id: int) -> ApiKeyRecord:
+    await owned_key(tx, user_id, key_id)
     await api_keys.revoke(tx, key_id, utcnow())
     revoked = await api_keys.get(tx, key_id)
     assert revoked is not None
     return revoked
 
 
-async def bootstrap_admin(db: Database, email: str) -> tuple[UserRecord, NewKey] | None:
-    """On the first start with an empty database, make an admin and its first key."""
+# -- passwords ----------------------------------------------------------------------------
+
+
+def generate_password() -> str:
+    """20 URL-safe characters (120 random bits), for first starts and admin-made accounts."""
+    return secrets.token_urlsafe(15)
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise BadRequest(
+            f"password: use at least {MIN_PASSWORD_LENGTH} characters.",
+            field="password",
+            code="password_too_short",
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise BadRequest(
+            f"password: use at most {MAX_PASSWORD_LENGTH} characters.",
+            field="password",
+            code="password_too_long",
+        )
+
+
+async def hash_password(password: str, *, generated: bool = False) -> str:
+    """The argon2id hash to store. `generated`: a password from `generate_password`."""
+    if not generated:
+        check_password_rules(password)
+    hasher = _GENERATED_HASHER if generated else PASSWORD_HASHER
+    return await asyncio.to_thread(hasher.hash, password)
+
+
+async def set_password(
+    db: Database, user_id: int, password: str, *, generated: bool = False
+) -> None:
+    """Replace a user's password. Hashed before the transaction opens: no lock is held
+    while argon2 works."""
+    await _store_hash(db, user_id, await hash_password(password, generated=generated))
+
+
+async def _store_hash(db: Database, user_id: int, hashed: str) -> None:
     async with db.write() as tx:
-        if await users.count(tx) > 0:
+        if await users.get(tx, user_id) is None:
+            raise NotFound(f"User {user_id} not found.", code="user_not_found")
+        await users.update(tx, user_id, password_hash=hashed)
+    logger.info("user.password_set", user_id=user_id)
+
+
+async def check_login(db: Database, email: str, password: str) -> UserRecord | None:
+    """The user whose email and password these are, or None. Disabled users are returned
+    too (the caller says so only to someone who knew the password).
+
+    An unknown email costs the same argon2 work as a wrong password, so response times do
+    not tell which emails have accounts."""
+    try:
+        email = normalize_email(email)
+    except BadRequest:
+        email = ""
+    async with db.read() as session:
+        user = await users.by_email(session, email) if email else None
+        stored = await users.password_hash(session, user.id) if user else None
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return None
+    if user is None or stored is None:
+        await asyncio.to_thread(_verify_unknown, password)
+        return None
+    if not await asyncio.to_thread(_verify, stored, password):
+        return None
+    if PASSWORD_HASHER.check_needs_rehash(stored):
+        # A generated password's cheap hash, or parameters raised since: upgrade it now that
+        # the password is at hand.
+        await _store_hash(db, user.id, await asyncio.to_thread(PASSWORD_HASHER.hash, password))
+    return user
+
+
+def _verify(stored: str, password: str) -> bool:
+    try:
+        return PASSWORD_HASHER.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _verify_unknown(password: str) -> None:
+    _verify(_dummy_hash(), password)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # A fixed-cost hash of nothing anyone knows; computed once, on the first unknown email.
+    return PASSWORD_HASHER.hash(secrets.token_urlsafe(16))
+
+
+# -- first start --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FirstAdmin:
+    """The account made on the first start, with the only copies of its key and password."""
+
+    user: UserRecord
+    key: NewKey
+    password: str
+
+
+async def bootstrap_admin(db: Database, email: str) -> FirstAdmin | None:
+    """On the first start with an empty database, make an admin, its first key and a
+    generated dashboard password."""
+    async with db.read() as session:
+        if await users.count(session) > 0:
             return None
-        return await create_user(tx, email, plan="unlimited", is_admin=True)
+    password = generate_password()
+    hashed = await hash_password(password, generated=True)
+    async with db.write() as tx:
+        if await users.count(tx) > 0:  # another process won the race
+            return None
+        user, key = await create_user(tx, email, plan="unlimited", is_admin=True)
+        await users.update(tx, user.id, password_hash=hashed)
+    return FirstAdmin(user=replace(user, has_password=True), key=key, password=password)

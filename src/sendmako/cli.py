@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
 from sendmako import accounts, log
-from sendmako.app import credentials_epoch
 from sendmako.errors import SendmakoError
+from sendmako.services import credentials_epoch
 from sendmako.settings import Settings, load_settings
 from sendmako.storage import api_keys, plans, users
 from sendmako.storage.db import Database
@@ -52,6 +54,14 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--admin", action="store_true", help="may use the admin dashboard")
     create.set_defaults(handler=_users_create)
     user_cmd.add_parser("list", help="list users").set_defaults(handler=_users_list)
+    passwd = user_cmd.add_parser("passwd", help="set a user's dashboard password")
+    passwd.add_argument("email")
+    passwd.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input instead of prompting",
+    )
+    passwd.set_defaults(handler=_users_passwd)
 
     key_cmd = commands.add_parser("keys", help="manage API keys").add_subparsers(
         dest="action", required=True
@@ -93,7 +103,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         f"(API docs: {settings.effective_public_url}/docs, data: {settings.data_dir.resolve()})",
         flush=True,
     )
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
         port=settings.port,
@@ -101,7 +111,24 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         access_log=False,
         timeout_graceful_shutdown=10,
     )
+    _AnnouncingServer(config).run()
     return 0
+
+
+class _AnnouncingServer:
+    """uvicorn's server, plus one line on stdout once the socket accepts connections, so
+    scripts (and tests) can wait for it instead of polling the port."""
+
+    def __new__(cls, config: Any) -> Any:
+        import uvicorn
+
+        class Server(uvicorn.Server):
+            async def startup(self, sockets: Any = None) -> None:
+                await super().startup(sockets)
+                if self.started:
+                    print(f"Sendmako ready on http://{config.host}:{config.port}", flush=True)
+
+        return Server(config)
 
 
 async def _with_db(
@@ -142,6 +169,23 @@ async def _users_list(db: Database, _args: argparse.Namespace) -> int:
             flags += " disabled" if user.disabled else ""
             print(f"{user.id}\t{user.email}\t{user.plan.name}{flags}")
     return 0
+
+
+async def _users_passwd(db: Database, args: argparse.Namespace) -> int:
+    user_id = await _user_id(db, args.email)
+    password = _read_password(from_stdin=args.password_stdin)
+    await accounts.set_password(db, user_id, password)
+    print(f"Password of {accounts.normalize_email(args.email)} changed.")
+    return 0
+
+
+def _read_password(*, from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("New password: ")
+    if getpass.getpass("Again: ") != first:
+        raise SendmakoError("the two passwords differ")
+    return first
 
 
 async def _user_id(db: Database, email: str) -> int:

@@ -24,6 +24,7 @@ from sendmako.engines.types import (
 from sendmako.errors import BadRequest, OperationFailed
 from sendmako.ids import InvalidIdentifier, Jid, normalize_phone, recipient_jid
 from sendmako.media import outgoing
+from sendmako.media.fetch import Fetcher
 from sendmako.message_log import MessageLog
 from sendmako.sessions import SessionManager, SessionView
 from sendmako.storage.records import UserRecord
@@ -80,12 +81,12 @@ class Sender:
         sessions: SessionManager,
         usage: DailyUsage,
         message_log: MessageLog,
-        downloader: outgoing.Downloader,
+        fetcher: Fetcher,
     ) -> None:
         self.sessions = sessions
         self.usage = usage
         self.message_log = message_log
-        self.downloader = downloader
+        self.fetcher = fetcher
 
     async def send(self, user: UserRecord, to: str, request: SendRequest) -> Sent:
         recipient = parse_recipient(to)
@@ -124,7 +125,7 @@ class Sender:
                     filename=request.filename,
                     voice_note=request.voice_note,
                 ),
-                self.downloader,
+                self.fetcher,
             )
         location = None
         if request.type == MessageType.LOCATION:

@@ -11,7 +11,7 @@ import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 KNOWN_ENGINES = ("neonize", "sandbox")
@@ -20,6 +20,8 @@ KNOWN_ENGINES = ("neonize", "sandbox")
 DEFAULT_MEDIA_HOSTS = ("mmg.whatsapp.net", "*.whatsapp.net")
 
 CsvList = Annotated[list[str], NoDecode]
+
+MIN_SECRET_LENGTH = 32
 
 
 def _split_csv(value: object) -> object:
@@ -55,11 +57,34 @@ class SandboxSettings(BaseModel):
 
 
 class NeonizeSettings(BaseModel):
-    """The real WhatsApp engine (`engines/neonize`)."""
+    """The real WhatsApp engine (`engines/neonize`): one worker process per session."""
 
     proxy: str | None = Field(None, description="socks5:// or http:// proxy for WhatsApp traffic")
     qr_timeout_seconds: float = Field(
         165.0, gt=0, description="a QR login nobody scans is restarted after this long"
+    )
+    store_url: str | None = Field(
+        None,
+        description=(
+            "lib/pq URL of the device store when Sendmako runs on PostgreSQL "
+            "(default: derived from SENDMAKO_DATABASE_URL)"
+        ),
+    )
+    restart_initial_seconds: float = Field(
+        2.0, gt=0, description="first delay before a failed or crashed worker starts again"
+    )
+    restart_max_seconds: float = Field(
+        120.0, gt=0, description="the restart delay doubles up to this"
+    )
+    heartbeat_seconds: float = Field(5.0, gt=0, description="how often workers are pinged")
+    heartbeat_timeout_seconds: float = Field(
+        15.0, gt=0, description="a worker silent this long is killed and restarted"
+    )
+    stop_grace_seconds: float = Field(
+        2.0, gt=0, le=10, description="a stopping worker is killed after this long"
+    )
+    parallel_starts: int = Field(
+        4, ge=1, description="workers starting at once (each imports neonize: CPU-bound)"
     )
 
 
@@ -76,8 +101,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     public_url: str | None = None
-    engines: CsvList = Field(default_factory=lambda: ["sandbox"])
-    default_engine: str = "sandbox"
+    engines: CsvList = Field(default_factory=lambda: ["neonize", "sandbox"])
+    default_engine: str = "neonize"
     allow_private_hosts: CsvList = Field(default_factory=list)
     media_hosts: CsvList = Field(default_factory=lambda: list(DEFAULT_MEDIA_HOSTS))
     default_plan: str = "free"
@@ -87,6 +112,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1 << 20, ge=1024)
     # First start with an empty database: create this admin and print a first API key.
     admin_email: str = "admin@localhost"
+    # Signs the dashboard's session cookies. Unset: a random key is generated into
+    # `<data_dir>/secret_key` on the first start and reused (several nodes must share one).
+    secret_key: SecretStr | None = None
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     neonize: NeonizeSettings = Field(default_factory=NeonizeSettings)
 
@@ -105,6 +133,19 @@ class Settings(BaseSettings):
         if not engines:
             raise ValueError("enable at least one engine")
         return list(dict.fromkeys(engines))
+
+    @field_validator("secret_key")
+    @classmethod
+    def _strong_secret(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is None or secret.get_secret_value() == "":
+            return None
+        if len(secret.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"use at least {MIN_SECRET_LENGTH} random characters "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
+                "or leave it unset to have one generated into the data directory"
+            )
+        return secret
 
     @field_validator("allow_private_hosts")
     @classmethod

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -13,6 +14,7 @@ from sendmako.events import SessionStatus
 from sendmako.storage import messages, plans
 from tests import media_samples
 from tests.harness import Account, Server, connect_sandbox
+from tests.media.origin import Origin
 from tests.recording import EventLog
 
 SEND = "/api/send-message"
@@ -313,3 +315,77 @@ def _simulator():  # type: ignore[no-untyped-def]
     from sendmako.engines.base import Capability
 
     return Capability.SIMULATOR
+
+
+@pytest.fixture
+async def origin() -> AsyncIterator[Origin]:
+    served = Origin()
+    await served.start()
+    yield served
+    await served.stop()
+
+
+async def test_media_by_url_are_downloaded_and_checked(
+    server: Server, alice: Account, bob: Account, origin: Origin, events: EventLog
+) -> None:
+    """imageUrl from a server the operator allowed (127.0.0.1 in these tests) is fetched,
+    its type read from the bytes, and the file name taken from the URL for documents."""
+    await connect_sandbox(server, alice, "22241857975")
+    bobs = await connect_sandbox(server, bob, "221781234567")
+    image = origin.file(
+        "/photo.jpg", media_samples.png(32, 24), headers={"Content-Type": "image/jpeg"}
+    )
+    document = origin.file("/facture.pdf", b"%PDF-1.4 facture")
+    await send(alice, to="221781234567", type="image", imageUrl=image, caption="Regardez ça !")
+    await send(alice, to="221781234567", type="document", documentUrl=document)
+    await events.wait_for(lambda log: len(log.named("message.received", bobs)) == 2)
+    photo, pdf = (e.data for e in events.named("message.received", bobs))
+    assert photo["media"]["mimetype"] == "image/png"  # type: ignore[index]
+    assert (photo["media"]["width"], photo["media"]["height"]) == (32, 24)  # type: ignore[index]
+    assert pdf["media"]["fileName"] == "facture.pdf"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("url", "code"),
+    [
+        ("http://internal.example.com/photo.jpg", "address_not_allowed"),
+        ("http://10.0.0.1/photo.jpg", "address_not_allowed"),
+        ("http://169.254.169.254/latest/meta-data", "address_not_allowed"),
+    ],
+)
+async def test_media_urls_to_private_addresses_are_refused(
+    server: Server, alice: Account, url: str, code: str
+) -> None:
+    """Refused by the guard before any connection: 400 naming the field."""
+    await connect_sandbox(server, alice, "22241857975")
+    answer = await alice.client.post(
+        SEND, json={"to": "221781234567", "type": "image", "imageUrl": url}
+    )
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["message"].startswith("imageUrl:")
+    assert answer.json()["code"] == code
+
+
+async def test_an_unreachable_media_url_is_422_naming_its_status(
+    server: Server, alice: Account, origin: Origin
+) -> None:
+    await connect_sandbox(server, alice, "22241857975")
+    missing = origin.file("/gone.jpg", b"not here", status=404)
+    answer = await alice.client.post(
+        SEND, json={"to": "221781234567", "type": "image", "imageUrl": missing}
+    )
+    assert answer.status_code == 422
+    assert "404" in answer.json()["message"]
+
+
+async def test_a_media_url_over_the_limit_is_400_naming_it(
+    server: Server, alice: Account, origin: Origin
+) -> None:
+    """Cut off while streaming, although the server announces no length."""
+    await connect_sandbox(server, alice, "22241857975")
+    big = origin.file("/big.webp", b"RIFF\0\0\0\0WEBP" + b"\0" * (1024 * 1024 + 1), length=None)
+    answer = await alice.client.post(
+        SEND, json={"to": "221781234567", "type": "sticker", "stickerUrl": big}
+    )
+    assert answer.status_code == 400
+    assert "1 MB limit" in answer.json()["message"]

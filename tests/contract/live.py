@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +79,7 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serve(data_dir: Path, **env: str) -> Iterator[LiveServer]:
-    port = free_port()
+    port = int(env.pop("SENDMAKO_PORT", 0)) or free_port()
     environment = {
         **os.environ,
         "SENDMAKO_DATA_DIR": str(data_dir),
@@ -97,7 +98,7 @@ def serve(data_dir: Path, **env: str) -> Iterator[LiveServer]:
         text=True,
     )
     try:
-        key = _wait_until_serving(process)
+        key = _wait_until_serving(process, data_dir, port)
         yield LiveServer(url=f"http://127.0.0.1:{port}", admin_key=key, process=process)
     finally:
         process.terminate()
@@ -110,19 +111,34 @@ def serve(data_dir: Path, **env: str) -> Iterator[LiveServer]:
             process.stdout.close()
 
 
-def _wait_until_serving(process: subprocess.Popen[str]) -> str:
-    """Read the server's output until uvicorn has bound its socket; return the admin key."""
+def _wait_until_serving(process: subprocess.Popen[str], data_dir: Path, port: int) -> str:
+    """The admin key (printed at the first start, remembered in the data directory for
+    restarts), once the server says it accepts connections."""
     assert process.stdout is not None
-    key = ""
+    remembered = data_dir / "admin-key.txt"
+    key = remembered.read_text() if remembered.exists() else ""
     seen: list[str] = []
     for line in process.stdout:
         seen.append(line)
         if "API key:" in line:
             key = line.split("API key:")[1].strip()
-        if "Uvicorn running on" in line:
+            remembered.write_text(key)
+        if f"Sendmako ready on http://127.0.0.1:{port}" in line:
             if not key:
                 raise RuntimeError("the server started without printing the first admin key")
+            _drain(process)
             return key
-        if len(seen) > 500:
-            break
-    raise RuntimeError("the server did not start:\n" + "".join(seen[-40:]))
+    raise RuntimeError("the server exited during start-up:\n" + "".join(seen[-40:]))
+
+
+def _drain(process: subprocess.Popen[str]) -> None:
+    """Keep reading the server's output so it never blocks on a full pipe."""
+    stdout = process.stdout
+    assert stdout is not None
+
+    def read() -> None:
+        with contextlib.suppress(ValueError, OSError):
+            for _line in stdout:
+                pass
+
+    threading.Thread(target=read, daemon=True).start()

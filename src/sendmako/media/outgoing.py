@@ -9,44 +9,23 @@ transcoded to OGG/Opus with their waveform.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import io
 import re
 from dataclasses import dataclass
-from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 import av
-import filetype
 from PIL import Image, UnidentifiedImageError
 
 from sendmako.engines.types import MediaPayload, MessageType
 from sendmako.errors import BadRequest
-from sendmako.media import audio
+from sendmako.media import audio, b64
+from sendmako.media.fetch import MEDIA_LIMITS, Fetcher, SizeLimit
+from sendmako.media.sniff import SNIFF_BYTES, sniff
 
-MB = 1024 * 1024
-LIMITS = {
-    MessageType.IMAGE: 16 * MB,
-    MessageType.VIDEO: 50 * MB,
-    MessageType.AUDIO: 15 * MB,
-    MessageType.DOCUMENT: 70 * MB,
-    MessageType.STICKER: 1 * MB,
-}
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
 THUMBNAIL_SIZE = (96, 96)
 _DATA_URL = re.compile(r"^data:[\w/+.\-]+(;[\w=\-]+)*;base64,", re.IGNORECASE)
-
-
-@dataclass(frozen=True, slots=True)
-class Downloaded:
-    data: bytes
-    content_type: str | None  # what the server said; the bytes decide
-    filename: str | None  # from Content-Disposition or the URL path
-
-
-class Downloader(Protocol):
-    async def download(self, url: str, *, field: str, max_bytes: int) -> Downloaded: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +48,13 @@ class MediaSource:
         return f"{self.kind.value}Base64"
 
 
-async def load(source: MediaSource, downloader: Downloader) -> MediaPayload:
+async def load(source: MediaSource, fetcher: Fetcher) -> MediaPayload:
     """The checked payload for `source`, or a 400/422 naming the field at fault."""
-    limit = LIMITS[source.kind]
+    limit = MEDIA_LIMITS[source.kind.value]
     if source.url is not None:
-        downloaded = await downloader.download(source.url, field=source.url_field, max_bytes=limit)
-        data, field = downloaded.data, source.url_field
-        filename = source.filename or downloaded.filename or _filename_from_url(source.url)
+        fetched = await fetcher.fetch(source.url, field=source.url_field, limit=limit)
+        data, field = fetched.content, source.url_field
+        filename = source.filename or fetched.filename or _filename_from_url(source.url)
     else:
         assert source.base64 is not None
         data, field = (
@@ -88,24 +67,24 @@ async def load(source: MediaSource, downloader: Downloader) -> MediaPayload:
     return await asyncio.to_thread(describe, source, data, field, filename)
 
 
-def decode_base64(text: str, *, field: str, limit: int) -> bytes:
-    """Standard or URL-safe base64, padded or not, optionally as a `data:` URL."""
+def decode_base64(text: str, *, field: str, limit: SizeLimit) -> bytes:
+    """Standard or URL-safe base64, padded or not, optionally as a `data:` URL; refused
+    before decoding when the text alone shows the file is over the limit."""
     text = _DATA_URL.sub("", text.strip(), count=1)
-    if len(text) * 3 // 4 > limit + 3:
-        raise BadRequest(f"{field}: the file is larger than the {_mb(limit)} limit", field=field)
-    compact = re.sub(r"\s+", "", text).replace("-", "+").replace("_", "/")
+    if len(text) * 3 // 4 > limit.max_bytes + 3:
+        raise BadRequest(f"{field}: the file is larger than the {limit}", field=field)
     try:
-        data = base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise BadRequest(f"{field}: not valid base64", field=field) from exc
-    if len(data) > limit:
-        raise BadRequest(f"{field}: the file is larger than the {_mb(limit)} limit", field=field)
+        data = b64.decode(text)
+    except ValueError as exc:
+        raise BadRequest(f"{field}: {exc}", field=field) from exc
+    if len(data) > limit.max_bytes:
+        raise BadRequest(f"{field}: the file is larger than the {limit}", field=field)
     return data
 
 
 def describe(source: MediaSource, data: bytes, field: str, filename: str | None) -> MediaPayload:
     """CPU-bound part of `load` (decoding images, probing video, transcoding audio)."""
-    sniffed = filetype.guess_mime(data)
+    sniffed = sniff(data[:SNIFF_BYTES])
     kind = source.kind
     if kind in (MessageType.IMAGE, MessageType.STICKER):
         return _image(kind, data, sniffed, field)
@@ -189,7 +168,3 @@ def _audio(data: bytes, sniffed: str | None, field: str, *, voice_note: bool) ->
 def _filename_from_url(url: str) -> str | None:
     name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
     return name or None
-
-
-def _mb(limit: int) -> str:
-    return f"{limit // MB} MB"

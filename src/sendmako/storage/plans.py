@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendmako.storage.records import PlanRecord
-from sendmako.storage.tables import Plan
+from sendmako.storage.tables import Plan, User
 
 
 def to_record(row: Plan) -> PlanRecord:
@@ -21,6 +21,12 @@ async def get(db: AsyncSession, name: str) -> PlanRecord | None:
 async def list_all(db: AsyncSession) -> list[PlanRecord]:
     rows = await db.scalars(select(Plan).order_by(Plan.name))
     return [to_record(row) for row in rows]
+
+
+async def user_counts(db: AsyncSession) -> dict[str, int]:
+    """Users per plan name (plans nobody is on are absent)."""
+    rows = await db.execute(select(User.plan, func.count()).group_by(User.plan))
+    return {str(row[0]): int(row[1]) for row in rows}
 
 
 async def upsert(

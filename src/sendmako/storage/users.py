@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendmako.storage import plans
 from sendmako.storage.records import UserRecord
-from sendmako.storage.tables import Plan, User
+from sendmako.storage.tables import Plan, User, WaSession
 
 
 def to_record(row: User, plan: Plan) -> UserRecord:
@@ -48,6 +48,12 @@ async def by_email(db: AsyncSession, email: str) -> UserRecord | None:
 async def list_all(db: AsyncSession) -> list[UserRecord]:
     rows = await db.execute(_with_plan().order_by(User.id))
     return [to_record(user, plan) for user, plan in rows]
+
+
+async def session_counts(db: AsyncSession) -> dict[int, int]:
+    """Sessions per user id (users without sessions are absent)."""
+    rows = await db.execute(select(WaSession.user_id, func.count()).group_by(WaSession.user_id))
+    return {int(row[0]): int(row[1]) for row in rows}
 
 
 async def password_hash(db: AsyncSession, user_id: int) -> str | None:

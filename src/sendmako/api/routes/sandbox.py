@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path
+from fastapi.responses import FileResponse
 
 from sendmako.api.contact_schemas import SandboxContactsIn, SandboxContactsOut
 from sendmako.api.deps import CurrentUser, ServicesDep, Sessions
 from sendmako.api.routes.responses import errors
-from sendmako.api.schemas import SandboxDisconnectIn, SandboxScanIn, SandboxStateOut
+from sendmako.api.schemas import ErrorOut, SandboxDisconnectIn, SandboxScanIn, SandboxStateOut
 from sendmako.api.send_schemas import (
     SandboxInboundIn,
     SandboxInboundOut,
@@ -17,15 +18,18 @@ from sendmako.api.send_schemas import (
     SandboxSentOut,
 )
 from sendmako.engines.base import Capability
-from sendmako.engines.sandbox import SandboxSession
+from sendmako.engines.sandbox import SandboxEngine, SandboxSession
 from sendmako.errors import BadRequest, NotFound
 from sendmako.ids import InvalidIdentifier, normalize_phone
+from sendmako.media.fetch import SANDBOX_MEDIA_PATH
 from sendmako.sending import check, parse_recipient
 from sendmako.sessions import SessionManager
 from sendmako.storage.records import UserRecord
 from sendmako.storage.sandbox_contacts import Entry
 
 router = APIRouter(prefix="/api/sandbox/sessions", tags=["sandbox"])
+# The sandbox's media CDN: outside /api and without an API key, like WhatsApp's.
+media_router = APIRouter(tags=["sandbox"])
 
 SessionIdPath = Annotated[str, Path(examples=["user_1"])]
 
@@ -159,3 +163,17 @@ async def _change_contacts(
     return SandboxContactsOut.of(
         session_id, known, {k.phone for k in known if network.on_whatsapp(k.phone)}
     )
+
+
+@media_router.get(
+    SANDBOX_MEDIA_PATH + "{token}",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}, 404: {"model": ErrorOut}},
+)
+async def sandbox_media(token: str, services: ServicesDep) -> FileResponse:
+    """An encrypted file of a simulated message (decrypt it with /api/decrypt-media)."""
+    engine = services.engines.get("sandbox")
+    path = engine.media.path_of(token) if isinstance(engine, SandboxEngine) else None
+    if path is None:
+        raise NotFound("No such media.", code="media_not_found")
+    return FileResponse(path, media_type="application/octet-stream")

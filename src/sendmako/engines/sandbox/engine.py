@@ -21,6 +21,7 @@ from sendmako.engines.base import (
 )
 from sendmako.engines.sandbox.contacts import SandboxAddressBooks
 from sendmako.engines.sandbox.groups import SandboxGroups
+from sendmako.engines.sandbox.media import SandboxMediaStore
 from sendmako.engines.sandbox.network import SandboxNetwork, SentRecord, new_message_id
 from sendmako.engines.types import (
     Contact,
@@ -69,10 +70,11 @@ class SandboxEngine(Engine):
         }
     )
 
-    def __init__(self, db: Database, settings: SandboxSettings) -> None:
+    def __init__(self, db: Database, settings: SandboxSettings, media: SandboxMediaStore) -> None:
         self.db = db
         self.settings = settings
-        self.network = SandboxNetwork(settings)
+        self.media = media
+        self.network = SandboxNetwork(settings, media)
         self.groups = SandboxGroups(db, settings, self.network)
         self.address_books = SandboxAddressBooks(db, self.network)
 
@@ -180,7 +182,7 @@ class SandboxSession(EngineSession):
             )
         message_id = new_message_id()
         await self.deliver(
-            self.engine.network.incoming(
+            await self.engine.network.incoming(
                 message,
                 message_id=message_id,
                 sender_phone=sender_phone,

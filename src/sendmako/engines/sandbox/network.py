@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sendmako import log
+from sendmako.engines.sandbox.media import SandboxMediaStore
 from sendmako.engines.types import MessageType, OutgoingMessage, SendResult
 from sendmako.errors import OperationFailed
 from sendmako.events import GroupChanged, MessageReceived, ReceiptReceived
@@ -59,8 +60,9 @@ def new_message_id() -> str:
 
 
 class SandboxNetwork:
-    def __init__(self, settings: SandboxSettings) -> None:
+    def __init__(self, settings: SandboxSettings, media: SandboxMediaStore) -> None:
         self.settings = settings
+        self.media = media
         self._online: dict[str, set[SandboxSession]] = {}
         self._sent: dict[str, deque[SentRecord]] = {}
         self._sent_changed = asyncio.Condition()
@@ -99,7 +101,7 @@ class SandboxNetwork:
         now = utcnow()
         self._log(sender, message, message_id)
         self._later(0, self._notify_sent())
-        incoming = self.incoming(
+        incoming = await self.incoming(
             message,
             message_id=message_id,
             sender_phone=phone,
@@ -122,7 +124,7 @@ class SandboxNetwork:
         now = utcnow()
         self._log(sender, message, message_id)
         self._later(0, self._notify_sent())
-        incoming = self.incoming(
+        incoming = await self.incoming(
             message,
             message_id=message_id,
             sender_phone=phone,
@@ -173,7 +175,7 @@ class SandboxNetwork:
             )
         )
 
-    def incoming(
+    async def incoming(
         self,
         message: OutgoingMessage,
         *,
@@ -189,6 +191,11 @@ class SandboxNetwork:
         if message.type == MessageType.TEXT and (message.mentions or message.quoted_message_id):
             wa_type = "extendedTextMessage"  # what WhatsApp uses once there is context
         location, contact = message.location, message.contact
+        media = None
+        if message.media is not None:
+            media = await self.media.store(
+                message.media, message.type, voice_note=message.voice_note
+            )
         return MessageReceived(
             message_id=message_id,
             chat=chat,
@@ -199,6 +206,7 @@ class SandboxNetwork:
             body=message.text,
             timestamp=timestamp,
             is_group=is_group,
+            media=media,
             quoted_message_id=message.quoted_message_id,
             mentions=tuple(jid.user for jid in message.mentions),
             latitude=location.latitude if location else None,

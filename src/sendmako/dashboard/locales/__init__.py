@@ -1,0 +1,1 @@
+"""The dashboard's catalogues, one module per language."""

@@ -1,0 +1,17 @@
+"""One module of dashboard routes per page family (round two adds `webhooks`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from sendmako.dashboard.routes import admin, auth, keys, live, sandbox, sessions, usage
+
+ROUTERS: list[APIRouter] = [
+    auth.router,
+    sessions.router,
+    live.router,
+    keys.router,
+    usage.router,
+    sandbox.router,
+    admin.router,
+]

@@ -1,0 +1,118 @@
+"""Logging in and out, and the language switch."""
+
+from __future__ import annotations
+
+import math
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from sendmako import accounts, log
+from sendmako.dashboard.forms import CheckedForm
+from sendmako.dashboard.i18n import CATALOGUES
+from sendmako.dashboard.pages import DashboardRoute, redirect, render
+from sendmako.dashboard.visit import PREFIX, Visit, Visitor, safe_next
+from sendmako.storage import users
+
+router = APIRouter(prefix=PREFIX, route_class=DashboardRoute, include_in_schema=False)
+logger = log.get(__name__)
+
+HOME = f"{PREFIX}/sessions"
+
+
+@router.get("")
+async def home(visit: Visitor) -> Response:
+    return redirect(HOME if visit.user else f"{PREFIX}/login")
+
+
+@router.get("/login")
+async def login_page(visit: Visitor, next: str = "") -> Response:  # noqa: A002 - the query name
+    if visit.user is not None:
+        return redirect(next if safe_next(next) else HOME)
+    return _login_form(visit, next=next)
+
+
+@router.post("/login")
+async def login(visit: Visitor, form: CheckedForm) -> Response:
+    email = form.raw("email").lower()
+    password = form.data.get("password")
+    password = password if isinstance(password, str) else ""
+    next_path = form.raw("next")
+    throttle = visit.state.throttle
+    wait = throttle.retry_after(email, visit.address)
+    if wait is not None:
+        logger.warning("dashboard.login_throttled", address=visit.address)
+        minutes = max(1, math.ceil(wait / 60))
+        response = _login_form(
+            visit,
+            status=429,
+            email=email,
+            next=next_path,
+            errors={"form": visit.t("login.throttled", minutes=minutes)},
+        )
+        response.headers["retry-after"] = str(math.ceil(wait))
+        return response
+    if not email:
+        form.refuse("email", visit.t("form.required", field=visit.t("login.email")))
+    if not password:
+        form.refuse("password", visit.t("form.required", field=visit.t("login.password")))
+    if not form.ok:
+        return _login_form(visit, status=400, email=email, next=next_path, errors=form.errors)
+    user = await accounts.check_login(visit.services.db, email, password)
+    if user is None:
+        throttle.failed(email, visit.address)
+        logger.info("dashboard.login_failed", address=visit.address)
+        return _login_form(
+            visit, status=401, email=email, next=next_path, errors={"form": visit.t("login.wrong")}
+        )
+    if user.disabled:
+        return _login_form(
+            visit,
+            status=403,
+            email=email,
+            next=next_path,
+            errors={"form": visit.t("login.disabled")},
+        )
+    throttle.succeeded(email)
+    async with visit.services.db.read() as db:
+        stored = await users.password_hash(db, user.id)  # rehashed by check_login, maybe
+    assert stored is not None
+    visit.sign_in(user, stored)
+    logger.info("dashboard.login", user_id=user.id)
+    return redirect(next_path if safe_next(next_path) else HOME)
+
+
+@router.post("/logout")
+async def logout(visit: Visitor, _form: CheckedForm) -> Response:
+    if visit.user is not None:
+        logger.info("dashboard.logout", user_id=visit.user.id)
+    visit.sign_out()
+    visit.flash(visit.t("login.logged_out"))
+    return redirect(f"{PREFIX}/login")
+
+
+@router.post("/language")
+async def language(visit: Visitor, form: CheckedForm) -> Response:
+    lang = form.raw("lang")
+    if lang in CATALOGUES:
+        visit.switch_language(lang)
+    back = form.raw("next")  # the page the switch was on
+    return redirect(back if safe_next(back) else HOME)
+
+
+def _login_form(
+    visit: Visit,
+    *,
+    status: int = 200,
+    email: str = "",
+    next: str = "",  # noqa: A002 - the form field's name
+    errors: dict[str, str] | None = None,
+) -> Response:
+    return render(
+        visit,
+        "login.html",
+        status=status,
+        email=email,
+        next=next if safe_next(next) else "",
+        errors=errors or {},
+    )

@@ -1,0 +1,98 @@
+"""The sandbox page: play the phone for sandbox sessions (scan the QR, type a pairing code,
+unlink, lose the connection), to demo the whole flow without a phone."""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from sendmako.dashboard.forms import CheckedForm, error_text
+from sendmako.dashboard.pages import DashboardRoute, redirect, render
+from sendmako.dashboard.visit import PREFIX, Member, Visit
+from sendmako.engines.base import Capability
+from sendmako.engines.sandbox import SandboxSession
+from sendmako.errors import NotFound, SendmakoError
+from sendmako.ids import InvalidIdentifier, normalize_phone
+
+router = APIRouter(prefix=f"{PREFIX}/sandbox", route_class=DashboardRoute, include_in_schema=False)
+
+DISCONNECT_REASONS = ("connection_lost", "logged_out")
+
+
+@router.get("")
+async def sandbox_page(visit: Member) -> Response:
+    return _page(visit)
+
+
+@router.post("/{session_id}/scan")
+async def scan(session_id: str, visit: Member, form: CheckedForm) -> Response:
+    phone = form.text("phone_number", visit.t("sandbox.phone"), max_length=40)
+    if form.ok:
+        try:
+            phone = normalize_phone(phone)
+        except InvalidIdentifier:
+            form.refuse("phone_number", visit.t("form.bad_phone", field=visit.t("sandbox.phone")))
+    if not form.ok:
+        return _page(visit, errors={session_id: form.errors["phone_number"]}, status=400)
+    try:
+        await _phone(visit, session_id).scan(phone)
+    except SendmakoError as exc:
+        return _page(visit, errors={session_id: error_text(visit, exc)}, status=exc.status)
+    visit.flash(visit.t("sandbox.scanned", session=session_id, phone=phone))
+    return redirect(f"{PREFIX}/sandbox")
+
+
+@router.post("/{session_id}/pair")
+async def enter_pair_code(session_id: str, visit: Member, form: CheckedForm) -> Response:
+    code = form.text("pair_code", visit.t("sandbox.pair_code"), max_length=20)
+    if not form.ok:
+        return _page(visit, errors={session_id: form.errors["pair_code"]}, status=400)
+    try:
+        await _phone(visit, session_id).enter_pair_code(code)
+    except SendmakoError as exc:
+        return _page(visit, errors={session_id: error_text(visit, exc)}, status=exc.status)
+    visit.flash(visit.t("sandbox.paired", session=session_id))
+    return redirect(f"{PREFIX}/sandbox")
+
+
+@router.post("/{session_id}/disconnect")
+async def disconnect(session_id: str, visit: Member, form: CheckedForm) -> Response:
+    reason = form.choice("reason", visit.t("sandbox.reason"), list(DISCONNECT_REASONS))
+    if not form.ok:
+        return _page(visit, errors={session_id: form.errors["reason"]}, status=400)
+    try:
+        await _phone(visit, session_id).simulate_disconnect(reason, None)
+    except SendmakoError as exc:
+        return _page(visit, errors={session_id: error_text(visit, exc)}, status=exc.status)
+    visit.flash(visit.t(f"sandbox.done_{reason}", session=session_id))
+    return redirect(f"{PREFIX}/sandbox")
+
+
+def _phone(visit: Visit, session_id: str) -> SandboxSession:
+    """The simulated phone of one of the user's sandbox sessions."""
+    handle = visit.services.sessions.engine_session(visit.account, session_id, Capability.SIMULATOR)
+    if not isinstance(handle, SandboxSession):  # capability declared by a non-sandbox engine
+        raise NotFound(f"Session {session_id} is not a sandbox session.")
+    return handle
+
+
+def _page(visit: Visit, *, errors: dict[str, str] | None = None, status: int = 200) -> Response:
+    engines = visit.services.engines
+    sandboxed = [
+        view
+        for view in visit.services.sessions.list_for(visit.account)
+        if view.engine in engines and Capability.SIMULATOR in engines[view.engine].capabilities
+    ]
+    return render(
+        visit,
+        "sandbox.html",
+        status=status,
+        active="sandbox",
+        sessions=sandboxed,
+        sandbox_enabled=any(Capability.SIMULATOR in e.capabilities for e in engines.values()),
+        # A plausible Mauritanian mobile number, so a demo needs no typing.
+        suggested_phone=f"2224{secrets.randbelow(10**7):07d}",
+        errors=errors or {},
+    )

@@ -1,0 +1,96 @@
+// Sendmako dashboard: copy buttons and live session status. No framework, no build step;
+// every page works without it (it only saves reloading by hand).
+"use strict";
+
+(() => {
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  // -- copy buttons: <button data-copy="element-id" data-copied="Copied">
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest("[data-copy]");
+    if (!button) return;
+    const source = document.getElementById(button.dataset.copy);
+    if (!source) return;
+    const text = source.textContent.trim();
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch {
+      // Plain http on a non-local address has no clipboard API: select the text instead.
+      const range = document.createRange();
+      range.selectNodeContents(source);
+      const selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      document.execCommand("copy");
+    }
+    const label = button.textContent;
+    button.textContent = button.dataset.copied || label;
+    button.dataset.done = "1";
+    setTimeout(() => { button.textContent = label; }, 2000);
+  });
+
+  const getJson = async (url) => {
+    const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+    if (response.status === 401 || response.status === 404) {
+      window.location.reload();  // logged out or session deleted: the page says which
+      return null;
+    }
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    return response.json();
+  };
+
+  // -- one session: long-poll with the token of what the page shows.
+  const follow = async (root) => {
+    let token = root.dataset.token;
+    for (;;) {
+      try {
+        const state = await getJson(`${root.dataset.liveSession}?since=${encodeURIComponent(token)}`);
+        if (!state) return;
+        if (state.status !== root.dataset.status) {
+          window.location.reload();  // another status shows other sections
+          return;
+        }
+        const qr = document.querySelector("[data-live-qr]");
+        if (qr && state.qr) qr.src = state.qr;  // WhatsApp rotated the QR
+        token = state.token;
+      } catch {
+        await sleep(3000);
+      }
+    }
+  };
+
+  // -- lists: poll every few seconds, update badges (or reload when asked to).
+  const watch = async (root) => {
+    const reload = root.hasAttribute("data-reload-on-change");
+    for (;;) {
+      await sleep(3000);
+      let state;
+      try {
+        state = await getJson(root.dataset.liveList);
+      } catch {
+        continue;
+      }
+      if (!state) return;
+      for (const session of state.sessions) {
+        const row = root.querySelector(`[data-session-id="${session.session_id}"]`);
+        if (!row) continue;
+        const badge = row.querySelector("[data-status]");
+        if (!badge || badge.dataset.status === session.status) continue;
+        if (reload) {
+          window.location.reload();
+          return;
+        }
+        badge.dataset.status = session.status;
+        badge.className = `badge status-${session.status}`;
+        badge.textContent = session.label;
+        const phone = row.querySelector("[data-phone]");
+        if (phone) phone.textContent = session.phone_number ? `+${session.phone_number}` : "—";
+      }
+    }
+  };
+
+  const session = document.querySelector("[data-live-session]");
+  if (session) follow(session);
+  const list = document.querySelector("[data-live-list]");
+  if (list) watch(list);
+})();

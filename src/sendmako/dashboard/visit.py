@@ -1,0 +1,190 @@
+"""One request's view of the dashboard: the session cookie, the language, the signed-in user.
+
+Routes receive a `Visit` through the `Visitor`, `Member` and `Admin` dependencies; the
+route class (`pages.DashboardRoute`) writes the cookies back on whatever response leaves.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from starlette.responses import Response
+
+from sendmako.dashboard import i18n
+from sendmako.dashboard.cookies import (
+    COOKIE_PATH,
+    LANG_COOKIE,
+    LANG_MAX_AGE,
+    MAX_FLASHES,
+    SESSION_COOKIE,
+    SESSION_MAX_AGE,
+    SessionCookie,
+)
+from sendmako.dashboard.state import DashboardState
+from sendmako.errors import Forbidden
+from sendmako.services import Services
+from sendmako.storage import users
+from sendmako.storage.records import UserRecord
+
+PREFIX = "/dashboard"
+
+
+class LoginRequired(Exception):
+    """Raised by `Member` when nobody is signed in: answered with a redirect to the login."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+@dataclass
+class Visit:
+    request: Request
+    services: Services
+    state: DashboardState
+    cookie: SessionCookie
+    lang: str
+    user: UserRecord | None = None
+    cookie_changed: bool = False
+    new_lang: str | None = None
+    t: i18n.Translator = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.t = i18n.Translator(self.lang)
+
+    @property
+    def account(self) -> UserRecord:
+        """The signed-in user (routes behind `Member` always have one)."""
+        if self.user is None:
+            raise LoginRequired(self.request.url.path)
+        return self.user
+
+    @property
+    def address(self) -> str:
+        return self.request.client.host if self.request.client else "unknown"
+
+    def flash(self, text: str, kind: str = "success") -> None:
+        """A message shown on the next page rendered (after a redirect)."""
+        self.cookie.flashes = [*self.cookie.flashes, (kind, text)][-MAX_FLASHES:]
+        self.cookie_changed = True
+
+    def take_flashes(self) -> list[tuple[str, str]]:
+        flashes, self.cookie.flashes = self.cookie.flashes, []
+        if flashes:
+            self.cookie_changed = True
+        return flashes
+
+    def sign_in(self, user: UserRecord, password_hash: str) -> None:
+        # A new CSRF token with the new identity: a token planted before login is useless.
+        self.cookie = SessionCookie(
+            user_id=user.id, fingerprint=self.state.cookies.fingerprint(password_hash)
+        )
+        self.user = user
+        self.cookie_changed = True
+
+    def sign_out(self) -> None:
+        self.cookie = SessionCookie(flashes=self.cookie.flashes)
+        self.user = None
+        self.cookie_changed = True
+
+    def switch_language(self, lang: str) -> None:
+        self.lang = lang
+        self.t = i18n.Translator(lang)
+        self.new_lang = lang
+
+    def write_cookies(self, response: Response) -> None:
+        secure = self.state.secure_cookies
+        if self.cookie_changed:
+            response.set_cookie(
+                SESSION_COOKIE,
+                self.state.cookies.dump(self.cookie),
+                max_age=SESSION_MAX_AGE,
+                path=COOKIE_PATH,
+                secure=secure,
+                httponly=True,
+                samesite="lax",
+            )
+        if self.new_lang is not None:
+            response.set_cookie(
+                LANG_COOKIE,
+                self.new_lang,
+                max_age=LANG_MAX_AGE,
+                path=COOKIE_PATH,
+                secure=secure,
+                httponly=True,
+                samesite="lax",
+            )
+
+
+def anonymous_visit(request: Request) -> Visit:
+    """The visit from the cookies alone, without the database (also for error pages)."""
+    existing: Visit | None = getattr(request.state, "visit", None)
+    if existing is not None:
+        return existing
+    state: DashboardState = request.app.state.dashboard
+    cookie = state.cookies.load(request.cookies.get(SESSION_COOKIE))
+    visit = Visit(
+        request=request,
+        services=request.app.state.services,
+        state=state,
+        cookie=cookie or SessionCookie(),
+        lang=i18n.choose(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language")),
+        cookie_changed=cookie is None,
+    )
+    request.state.visit = visit
+    return visit
+
+
+async def get_visit(request: Request) -> Visit:
+    visit = anonymous_visit(request)
+    user_id = visit.cookie.user_id
+    if user_id is None or visit.user is not None:
+        return visit
+    async with visit.services.db.read() as db:
+        user = await users.get(db, user_id)
+        stored = await users.password_hash(db, user_id) if user else None
+    valid = (
+        user is not None
+        and not user.disabled
+        and stored is not None
+        and visit.cookie.fingerprint is not None
+        and hmac.compare_digest(visit.state.cookies.fingerprint(stored), visit.cookie.fingerprint)
+    )
+    if valid:
+        visit.user = user
+    else:  # deleted, disabled, or the password changed since this login
+        visit.sign_out()
+    return visit
+
+
+async def get_member(visit: Annotated[Visit, Depends(get_visit)]) -> Visit:
+    if visit.user is None:
+        query = visit.request.url.query
+        raise LoginRequired(visit.request.url.path + (f"?{query}" if query else ""))
+    return visit
+
+
+async def get_admin(visit: Annotated[Visit, Depends(get_member)]) -> Visit:
+    if not visit.account.is_admin:
+        raise Forbidden("Admins only.", code="admin_only")
+    return visit
+
+
+def login_url(next_path: str | None) -> str:
+    if next_path and safe_next(next_path):
+        return f"{PREFIX}/login?next={quote(next_path, safe='/')}"
+    return f"{PREFIX}/login"
+
+
+def safe_next(path: str) -> bool:
+    """Only our own pages: `//evil.example` or `https://...` would be an open redirect."""
+    return path.startswith(f"{PREFIX}/") and not path.startswith("//") and "\\" not in path
+
+
+Visitor = Annotated[Visit, Depends(get_visit)]
+Member = Annotated[Visit, Depends(get_member)]
+Admin = Annotated[Visit, Depends(get_admin)]

@@ -1,0 +1,308 @@
+"""neonize's event protobufs as our events (`events.py`): the library's types stop here.
+
+Pure functions of the protobufs, so tests feed them events built with neonize's own classes.
+Runs in the worker process (the only place neonize's types exist).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from neonize.events import (
+    ConnectFailureEv,
+    GroupInfoEv,
+    JoinedGroupEv,
+    LoggedOutEv,
+    MessageEv,
+    ReceiptEv,
+    TemporaryBanEv,
+)
+from neonize.proto import Neonize_pb2 as npb
+
+from sendmako.events import (
+    GroupChanged,
+    IncomingMedia,
+    MessageReceived,
+    ReceiptReceived,
+    SessionStatus,
+)
+from sendmako.ids import GROUP_SERVER, LID_SERVER, USER_SERVER
+
+# A LID (hidden id) the message itself did not resolve: asks the device store, or None.
+LidResolver = Callable[[Any], str | None]
+
+MEDIA_KINDS = {
+    "imageMessage": "image",
+    "videoMessage": "video",
+    "ptvMessage": "video",  # round video notes: a video for webhooks and decrypt-media
+    "audioMessage": "audio",
+    "documentMessage": "document",
+    "stickerMessage": "sticker",
+}
+# Fields that ride along with content (or alone, as signalling) and are never the content.
+_SIGNALLING = frozenset(
+    {
+        "messageContextInfo",
+        "senderKeyDistributionMessage",
+        "fastRatchetKeySenderKeyDistributionMessage",
+        "protocolMessage",  # revokes, edits, ephemeral settings, history-sync notices
+        "deviceSentMessage",
+    }
+)
+MEDIA_HOST = "https://mmg.whatsapp.net"
+
+
+# -- JIDs -------------------------------------------------------------------------------
+
+
+def jid_text(jid: Any) -> str:
+    """`user@server` without the device part (the chat or person, not one of their phones)."""
+    if not jid.User:
+        return str(jid.Server)
+    return f"{jid.User}@{jid.Server}"
+
+
+def _is_set(jid: Any) -> bool:
+    return bool(jid.User) and not jid.IsEmpty
+
+
+def _phone_of(jid: Any, alt: Any, resolve: LidResolver | None) -> str:
+    """The phone number behind `jid`: its alternate JID when `jid` is a hidden @lid."""
+    if jid.Server != LID_SERVER:
+        return str(jid.User)
+    if _is_set(alt) and alt.Server == USER_SERVER:
+        return str(alt.User)
+    if resolve is not None:
+        phone = resolve(jid)
+        if phone:
+            return phone
+    return str(jid.User)  # unresolvable: the LID's digits are the best we have
+
+
+def _chat_of(source: Any) -> str:
+    chat = source.Chat
+    if chat.Server == LID_SERVER and not source.IsGroup:
+        # A direct chat addressed by LID: name it by the other party's number when known.
+        alt = source.RecipientAlt if source.IsFromMe else source.SenderAlt
+        if _is_set(alt) and alt.Server == USER_SERVER:
+            return f"{alt.User}@{USER_SERVER}"
+    return jid_text(chat)
+
+
+# -- messages ---------------------------------------------------------------------------
+
+
+def wa_kind(message: Any) -> str | None:
+    """WhatsApp's name for what a message holds (`conversation`, `imageMessage`...), or None
+    for pure signalling (key distribution, revokes) that is no message for people."""
+    for descriptor, _value in message.ListFields():
+        if descriptor.name not in _SIGNALLING:
+            return str(descriptor.name)
+    return None
+
+
+def message_received(ev: MessageEv, resolve: LidResolver | None = None) -> MessageReceived | None:
+    """The message as our event, or None when it carries nothing to deliver."""
+    message = ev.Message
+    kind = wa_kind(message)
+    if kind is None:
+        return None
+    source = ev.Info.MessageSource
+    inner: Any = getattr(message, kind) if kind != "conversation" else None
+    context = getattr(inner, "contextInfo", None)
+    fields: dict[str, Any] = {}
+    if kind in MEDIA_KINDS:
+        fields["media"] = _media(MEDIA_KINDS[kind], inner)
+    elif kind in ("locationMessage", "liveLocationMessage"):
+        fields.update(
+            latitude=inner.degreesLatitude,
+            longitude=inner.degreesLongitude,
+            location_name=inner.name or None if kind == "locationMessage" else None,
+            location_address=inner.address or None if kind == "locationMessage" else None,
+        )
+    elif kind == "contactMessage":
+        fields.update(contact_name=inner.displayName or None, contact_vcard=inner.vcard or None)
+    return MessageReceived(
+        message_id=ev.Info.ID,
+        chat=_chat_of(source),
+        sender_phone=_phone_of(source.Sender, source.SenderAlt, resolve),
+        sender_jid=jid_text(source.Sender),
+        sender_name=ev.Info.Pushname or None,
+        wa_type=kind,
+        body=_body(kind, message),
+        timestamp=int(ev.Info.Timestamp),
+        is_group=bool(source.IsGroup),
+        from_me=bool(source.IsFromMe),
+        quoted_message_id=(context.stanzaID or None) if context is not None else None,
+        mentions=tuple(_user(jid) for jid in context.mentionedJID) if context is not None else (),
+        **fields,
+    )
+
+
+def _body(kind: str, message: Any) -> str | None:
+    if kind == "conversation":
+        return str(message.conversation)
+    if kind == "extendedTextMessage":
+        return str(message.extendedTextMessage.text)
+    if kind in ("imageMessage", "videoMessage", "documentMessage", "ptvMessage"):
+        caption = getattr(message, kind).caption if kind != "ptvMessage" else ""
+        return str(caption) or None
+    return None
+
+
+def _media(media_type: str, inner: Any) -> IncomingMedia:
+    url = inner.URL or (MEDIA_HOST + inner.directPath if inner.directPath else "")
+    width = getattr(inner, "width", 0)
+    height = getattr(inner, "height", 0)
+    seconds = getattr(inner, "seconds", 0)
+    return IncomingMedia(
+        media_type=media_type,
+        url=url,
+        direct_path=inner.directPath,
+        media_key=bytes(inner.mediaKey),
+        file_enc_sha256=bytes(inner.fileEncSHA256),
+        file_sha256=bytes(inner.fileSHA256),
+        file_length=int(inner.fileLength),
+        mimetype=inner.mimetype,
+        width=int(width) or None,
+        height=int(height) or None,
+        duration=int(seconds) or None,
+        filename=getattr(inner, "fileName", "") or None,
+        voice_note=bool(getattr(inner, "PTT", False)),
+    )
+
+
+def _user(jid_string: str) -> str:
+    return jid_string.split("@", 1)[0].split(":", 1)[0]
+
+
+# -- receipts ---------------------------------------------------------------------------
+
+_RECEIPT_STATUS = {ReceiptEv.DELIVERED: "delivered", ReceiptEv.READ: "read"}
+
+
+def receipt_received(ev: ReceiptEv, resolve: LidResolver | None = None) -> ReceiptReceived | None:
+    """Delivered and read receipts of messages we sent; None for every other kind (played,
+    read-by-self, retries, server errors...)."""
+    status = _RECEIPT_STATUS.get(ev.Type)
+    if status is None or not ev.MessageIDs:
+        return None
+    source = ev.MessageSource
+    participant = None
+    if source.IsGroup and _is_set(source.Sender):
+        participant = _phone_of(source.Sender, source.SenderAlt, resolve)
+    return ReceiptReceived(
+        message_ids=tuple(ev.MessageIDs),
+        chat=_chat_of(source),
+        status=status,
+        timestamp=int(ev.Timestamp),
+        participant_phone=participant,
+    )
+
+
+# -- groups -----------------------------------------------------------------------------
+
+
+def joined_group(ev: JoinedGroupEv) -> GroupChanged:
+    return GroupChanged(group_jid=jid_text(ev.GroupInfo.JID))
+
+
+def group_changed(ev: GroupInfoEv, own_users: frozenset[str]) -> GroupChanged | None:
+    """A change to a group we are in; `left` when one of `own_users` (our phone and LID)
+    is among those who left or were removed."""
+    if ev.JID.Server != GROUP_SERVER:
+        return None
+    left = any(jid.User in own_users for jid in ev.Leave)
+    return GroupChanged(group_jid=jid_text(ev.JID), left=left)
+
+
+# -- connection -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """A connection event that ends this worker's connection, and what follows it."""
+
+    status: SessionStatus | None  # reported at once; None leaves it to the supervisor
+    detail: str
+    retry: bool
+    retry_after: float | None = None
+
+
+_LOGOUT_REASONS = {
+    npb.LOGGED_OUT: "the device was unlinked from the phone (WhatsApp > Linked devices)",
+    npb.MAIN_DEVICE_GONE: "the phone's WhatsApp account was deleted or registered again",
+    npb.UNKNOWN_LOGOUT: "WhatsApp logged this device out",
+}
+_UPGRADE_HINT = (
+    "WhatsApp refuses this client version (405 client outdated): upgrade neonize and "
+    "restart the server (README, 'Upgrading neonize')"
+)
+
+
+def logged_out(ev: LoggedOutEv) -> Ending:
+    reason = _LOGOUT_REASONS.get(ev.Reason) or _reason_name(ev.Reason)
+    when = "while connecting" if ev.OnConnect else "while connected"
+    detail = f"logged out {when}: {reason}; restart the session to link it again"
+    return Ending(SessionStatus.LOGGED_OUT, detail, retry=False)
+
+
+def temporary_ban(ev: TemporaryBanEv) -> Ending:
+    code = TemporaryBanEv.TempBanReason.Name(ev.Code) if ev.Code else "UNKNOWN"
+    expire = max(int(ev.Expire), 0)
+    detail = (
+        f"temporarily banned by WhatsApp (code {code}: {code.lower().replace('_', ' ')}); "
+        f"the ban lifts in {_duration(expire)}, then the session reconnects by itself"
+    )
+    return Ending(SessionStatus.DISCONNECTED, detail, retry=True, retry_after=float(expire))
+
+
+def client_outdated() -> Ending:
+    return Ending(SessionStatus.DISCONNECTED, _UPGRADE_HINT, retry=False)
+
+
+def stream_replaced() -> Ending:
+    detail = (
+        "another client connected with this session's keys (stream replaced); "
+        "stop the other one, then restart this session"
+    )
+    return Ending(SessionStatus.DISCONNECTED, detail, retry=False)
+
+
+def connect_failure(ev: ConnectFailureEv) -> Ending:
+    if ev.Reason in _LOGOUT_REASONS:
+        return Ending(SessionStatus.LOGGED_OUT, f"logged out: {_LOGOUT_REASONS[ev.Reason]}", False)
+    if ev.Reason == npb.CLIENT_OUTDATED:
+        return client_outdated()
+    message = f": {ev.Message}" if ev.Message else ""
+    detail = f"WhatsApp refused the connection ({_reason_name(ev.Reason)}{message})"
+    return Ending(None, detail, retry=True)
+
+
+def _reason_name(reason: int) -> str:
+    try:
+        return str(npb.ConnectFailureReason.Name(reason))
+    except ValueError:
+        return f"reason {reason}"
+
+
+def _duration(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    minutes = rest // 60
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min"
+    return f"{seconds} s"
+
+
+def dial_failure(message: str) -> str:
+    """neonize's connect error, for people: whatsmeow nests the cause in several prefixes."""
+    text = message.strip() or "no reason given"
+    for marker in ('/ws/chat": ', "websocket: "):
+        if marker in text:
+            text = text.rsplit(marker, 1)[1]
+            break
+    return f"cannot reach WhatsApp: {text}"

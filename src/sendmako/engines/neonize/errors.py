@@ -1,0 +1,113 @@
+"""whatsmeow's errors, as our errors (`sendmako.errors`), and their trip across the pipe.
+
+neonize raises one exception class per call (`SendMessageError`, `GetGroupInfoError`...)
+whose text is whatsmeow's error string; what it means lives in that text, so this module
+reads it. It never imports neonize: the worker passes the text, the server rebuilds the
+error from its wire form.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from sendmako.engines.neonize.protocol import WireError
+from sendmako.errors import (
+    BadRequest,
+    NotFound,
+    OperationFailed,
+    SendmakoError,
+    TooManyRequests,
+    Unavailable,
+)
+
+
+class Context(StrEnum):
+    """What was being done: the same whatsmeow error means different things per action."""
+
+    SEND = "send"
+    GROUP = "group"
+    INVITE = "invite"
+    OTHER = "other"
+
+
+# Said when the websocket is down or the device is not (yet) logged in.
+_OFFLINE = (
+    "websocket not connected",
+    "client is nil",
+    "not connected",
+    "doesn't contain a device jid",
+    "not logged in",
+    "info query timed out",
+    "context deadline exceeded",
+    "failed to refresh media connections",
+)
+_IQ_STATUS = re.compile(r"(?:status|error) (\d{3})")
+RATE_LIMIT_RETRY_SECONDS = 60.0
+
+
+def translate(message: str, *, session_id: str, context: Context) -> SendmakoError:
+    """The error the API should answer for whatsmeow's `message`."""
+    text = message.strip() or "no reason given"
+    lower = text.lower()
+    if any(marker in lower for marker in _OFFLINE):
+        return Unavailable(
+            f"Session {session_id} is not connected to WhatsApp ({text}).",
+            code="session_not_connected",
+        )
+    match = _IQ_STATUS.search(lower)
+    status = int(match.group(1)) if match else None
+    if status == 429 or "rate-overlimit" in lower:
+        return TooManyRequests(
+            f"WhatsApp is rate-limiting session {session_id}: {text}",
+            retry_after=RATE_LIMIT_RETRY_SECONDS,
+        )
+    if context in (Context.GROUP, Context.INVITE):
+        code = _group_code(lower, status, context)
+        if code is not None:
+            return OperationFailed(f"WhatsApp refused: {text}", code=code)
+    if context is Context.SEND and ("not on whatsapp" in lower or status == 404):
+        return OperationFailed(
+            f"The recipient is not on WhatsApp ({text}).", code="not_on_whatsapp"
+        )
+    return OperationFailed(f"WhatsApp refused: {text}", code="whatsapp_error")
+
+
+def _group_code(lower: str, status: int | None, context: Context) -> str | None:
+    if "not participating" in lower or "not-participant" in lower:
+        return "not_member"
+    if context is Context.INVITE and ("invite link" in lower or status in (400, 404, 406, 410)):
+        return "invite_invalid"
+    if "group not found" in lower or "item-not-found" in lower or status == 404:
+        return "group_not_found"
+    if "permission" in lower or status in (401, 403) or "not-authorized" in lower:
+        return "not_admin"
+    return None
+
+
+# -- the wire -----------------------------------------------------------------------------
+
+_KINDS: dict[str, type[SendmakoError]] = {
+    "unavailable": Unavailable,
+    "operation_failed": OperationFailed,
+    "bad_request": BadRequest,
+    "not_found": NotFound,
+    "internal": SendmakoError,
+}
+
+
+def to_wire(exc: SendmakoError) -> WireError:
+    if isinstance(exc, TooManyRequests):
+        # The delay rides in the code slot: a rate limit has no other code to carry.
+        return WireError("rate_limited", exc.message, str(exc.retry_after))
+    for kind, cls in _KINDS.items():
+        if cls is not SendmakoError and isinstance(exc, cls):
+            return WireError(kind, exc.message, exc.code)
+    return WireError("internal", exc.message, exc.code)
+
+
+def from_wire(error: WireError) -> SendmakoError:
+    if error.kind == "rate_limited":
+        return TooManyRequests(error.message, retry_after=float(error.code or 60))
+    cls = _KINDS.get(error.kind, SendmakoError)
+    return cls(error.message, code=error.code)

@@ -1,0 +1,349 @@
+"""Downloads on a user's behalf: size caps while streaming, timeouts, redirects, errors.
+
+Every test talks to a real server on 127.0.0.1 or to nothing at all: non-loopback names come
+from an injected resolver, and their connections from a backend that only records them."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import socket
+
+import httpx
+import pytest
+
+from sendmako.errors import BadRequest, OperationFailed
+from sendmako.media.addresses import IPAddress
+from sendmako.media.fetch import (
+    MB,
+    MEDIA_LIMITS,
+    Fetcher,
+    FetchTimeouts,
+    SizeLimit,
+    download_failed,
+)
+from sendmako.media.hosts import HostAllowList
+from tests.media.conftest import FetcherFactory
+from tests.media.files import jpeg_bytes, pdf_bytes
+from tests.media.origin import Exchange, Origin
+from tests.network import RecordingBackend, resolving
+
+SMALL = SizeLimit(64 * 1024, "tests")
+
+
+async def test_fetches_a_file_and_reads_its_type_from_the_bytes(
+    origin: Origin, make_fetcher: FetcherFactory
+) -> None:
+    """A JPEG served as octet-stream comes back whole, typed image/jpeg, named from the URL."""
+    photo = jpeg_bytes()
+    url = origin.file("/files/holiday.jpg", photo, headers={"Content-Type": "application/x-bin"})
+    fetched = await make_fetcher().fetch(url, field="imageUrl", limit=MEDIA_LIMITS["image"])
+    assert fetched.content == photo
+    assert fetched.mimetype == "image/jpeg"
+    assert fetched.declared_type == "application/x-bin"
+    assert fetched.filename == "holiday.jpg"
+
+
+async def test_unknown_bytes_keep_the_declared_type(
+    origin: Origin, make_fetcher: FetcherFactory
+) -> None:
+    """Bytes no signature knows keep the server's Content-Type; the disposition names it."""
+    url = origin.file(
+        "/x",
+        b"just some text",
+        headers={
+            "Content-Type": "text/plain; charset=utf-8",
+            "Content-Disposition": 'attachment; filename="notes.txt"',
+        },
+    )
+    fetched = await make_fetcher().fetch(url, field="documentUrl", limit=SMALL)
+    assert (fetched.mimetype, fetched.sniffed, fetched.filename) == (
+        "text/plain",
+        None,
+        "notes.txt",
+    )
+
+
+# -- size limits -----------------------------------------------------------------------------
+
+
+async def test_declared_length_over_the_limit_is_refused_before_the_body(
+    origin: Origin, make_fetcher: FetcherFactory
+) -> None:
+    """An honest Content-Length over the limit: 400 naming the limit, no body read."""
+    url = origin.stall("/big", headers={"Content-Length": str(16 * MB + 1)})
+    with pytest.raises(BadRequest) as excinfo:
+        await make_fetcher().fetch(url, field="imageUrl", limit=MEDIA_LIMITS["image"])
+    assert excinfo.value.field == "imageUrl"
+    assert excinfo.value.code == "media_too_large"
+    assert "16 MB limit for images" in excinfo.value.message
+
+
+@pytest.mark.parametrize("kind", sorted(MEDIA_LIMITS))
+async def test_each_media_limit_holds_without_a_declared_length(
+    kind: str, origin: Origin, make_fetcher: FetcherFactory
+) -> None:
+    """Chunked bodies one byte over each type's limit: refused, nothing past it handed on."""
+    limit = MEDIA_LIMITS[kind]
+    url = origin.chunked(f"/{kind}", bytes(limit.max_bytes + 1))
+    handed_on: list[int] = []
+    with pytest.raises(BadRequest) as excinfo:
+        await drain(make_fetcher(), url, f"{kind}Url", limit, handed_on)
+    assert 0 < sum(handed_on) <= limit.max_bytes
+    assert excinfo.value.field == f"{kind}Url"
+    assert str(limit) in excinfo.value.message
+
+
+async def drain(fetcher: Fetcher, url: str, field: str, limit: SizeLimit, sizes: list[int]) -> None:
+    """Read a download to its end, noting the size of each piece handed on."""
+    async with fetcher.open(url, field=field, limit=limit) as download:
+        async for chunk in download.chunks():
+            sizes.append(len(chunk))  # noqa: PERF401 - pieces read before the error count too
+
+
+async def test_exactly_the_limit_is_accepted(origin: Origin, make_fetcher: FetcherFactory) -> None:
+    """A sticker of exactly 1 MB, sent without a length, is fine."""
+    url = origin.chunked("/sticker", bytes(MB))
+    fetched = await make_fetcher().fetch(url, field="stickerUrl", limit=MEDIA_LIMITS["sticker"])
+    assert len(fetched.content) == MB
+
+
+async def test_a_body_ended_by_closing_is_capped_too(
+    origin: Origin, make_fetcher: FetcherFactory
+) -> None:
+    """No Content-Length and no chunking (the body ends at close): still cut at the limit."""
+    url = origin.file("/close", bytes(4 * SMALL.max_bytes), length=None)
+    with pytest.raises(BadRequest) as excinfo:
+        await make_fetcher().fetch(url, field="url", limit=SMALL)
+    assert excinfo.value.code == "media_too_large"
+
+
+async def test_a_content_length_under_the_truth_never_reads_past_it(
+    origin: Origin, make_fetcher: FetcherFactory
+) -> None:
+    """A server announcing 100 bytes and sending 4x the limit gives 100 bytes, no more."""
+    body = bytes(range(100)) + bytes(4 * SMALL.max_bytes)
+    url = origin.file("/liar", body, length=100)
+    fetched = await make_fetcher().fetch(url, field="url", limit=SMALL)
+    assert fetched.content == bytes(range(100))
+
+
+async def test_a_content_length_over_the_truth_is_a_failed_download(
+    origin: Origin, make_fetcher: FetcherFactory
+) -> None:
+    """A server announcing more than it sends before closing: 422, not a short file."""
+    url = origin.file("/short", b"only this", length=1000)
+    with pytest.raises(OperationFailed) as excinfo:
+        await make_fetcher().fetch(url, field="documentUrl", limit=SMALL)
+    assert excinfo.value.message.startswith("documentUrl: download failed")
+
+
+async def test_a_compressed_body_is_refused(origin: Origin, make_fetcher: FetcherFactory) -> None:
+    """A gzip body (we asked for identity) could expand past any cap: 422."""
+    url = origin.file("/gz", b"\x1f\x8b" + bytes(20), headers={"Content-Encoding": "gzip"})
+    with pytest.raises(OperationFailed) as excinfo:
+        await make_fetcher().fetch(url, field="url", limit=SMALL)
+    assert "gzip" in excinfo.value.message
+    assert origin.requests[0].headers["accept-encoding"] == "identity"
+
+
+# -- upstream failures -----------------------------------------------------------------------
+
+
+async def test_a_non_2xx_answer_names_the_status(
+    origin: Origin, make_fetcher: FetcherFactory
+) -> None:
+    """404 upstream: 422 whose message names the status."""
+    url = origin.file("/gone", b"nope", status=404)
+    with pytest.raises(OperationFailed) as excinfo:
+        await make_fetcher().fetch(url, field="videoUrl", limit=SMALL)
+    assert excinfo.value.message == "videoUrl: download failed: 127.0.0.1 answered HTTP 404."
+
+
+async def test_an_unreachable_host_is_a_failed_download(make_fetcher: FetcherFactory) -> None:
+    """Nothing listening on the port: 422, could not be reached."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(OperationFailed) as excinfo:
+        await make_fetcher().fetch(f"http://127.0.0.1:{port}/x", field="url", limit=SMALL)
+    assert "could not be reached" in excinfo.value.message
+
+
+async def test_a_stalled_body_hits_the_read_timeout(
+    origin: Origin, make_fetcher: FetcherFactory
+) -> None:
+    """Headers, then silence: 422 read timeout."""
+    url = origin.stall("/stall")
+    fetcher = make_fetcher(timeouts=FetchTimeouts(read=0.2))
+    with pytest.raises(OperationFailed) as excinfo:
+        await fetcher.fetch(url, field="audioUrl", limit=SMALL)
+    assert excinfo.value.code == "download_timeout"
+    assert "read timeout" in excinfo.value.message
+
+
+async def test_a_connection_that_never_opens_hits_the_connect_timeout(
+    make_fetcher: FetcherFactory,
+) -> None:
+    """A connect that hangs is abandoned after the connect timeout: 422."""
+    backend = RecordingBackend(hang=True)
+    fetcher = make_fetcher(backend=backend, timeouts=FetchTimeouts(connect=0.2))
+    with pytest.raises(OperationFailed) as excinfo:
+        await fetcher.fetch("http://127.0.0.1:9/x", field="url", limit=SMALL)
+    assert "connect timeout" in excinfo.value.message
+    assert backend.attempts == [("127.0.0.1", 9)]
+
+
+async def test_a_name_that_never_resolves_hits_the_connect_timeout(
+    make_fetcher: FetcherFactory,
+) -> None:
+    """Resolution counts toward the connect timeout."""
+
+    async def hang(_host: str, _port: int) -> list[IPAddress]:
+        await asyncio.Event().wait()
+        return []
+
+    backend = RecordingBackend(real=False)
+    fetcher = make_fetcher(resolver=hang, backend=backend, timeouts=FetchTimeouts(connect=0.2))
+    with pytest.raises(OperationFailed) as excinfo:
+        await fetcher.fetch("https://slow-dns.example/x", field="url", limit=SMALL)
+    assert "connect timeout" in excinfo.value.message
+    assert backend.attempts == []
+
+
+async def test_a_download_over_the_total_time_is_abandoned(
+    origin: Origin, make_fetcher: FetcherFactory
+) -> None:
+    """A server trickling bytes forever is cut at the total timeout (clock injected)."""
+    ticks = itertools.count(0, 100.0)  # every reading of the clock is 100 s later
+    url = origin.file("/trickle", bytes(2 * MB))
+    fetcher = make_fetcher(timeouts=FetchTimeouts(total=150.0), clock=lambda: next(ticks))
+    with pytest.raises(OperationFailed) as excinfo:
+        await fetcher.fetch(url, field="url", limit=MEDIA_LIMITS["document"])
+    assert excinfo.value.message == "url: download failed: 127.0.0.1 took longer than 150 s."
+
+
+# -- redirects -------------------------------------------------------------------------------
+
+
+async def test_redirects_are_followed(origin: Origin, make_fetcher: FetcherFactory) -> None:
+    """Two hops (relative and absolute) lead to the file."""
+    origin.file("/final.pdf", pdf_bytes())
+    origin.redirect("/two", origin.url("/final.pdf"), status=301)
+    url = origin.redirect("/one", "/two", status=307)
+    fetched = await make_fetcher().fetch(url, field="documentUrl", limit=SMALL)
+    assert fetched.content == pdf_bytes()
+    assert fetched.url.endswith("/final.pdf")
+    assert [r.path for r in origin.requests] == ["/one", "/two", "/final.pdf"]
+
+
+async def test_redirects_are_bounded(origin: Origin, make_fetcher: FetcherFactory) -> None:
+    """A redirect loop stops after 5 hops: 422."""
+    url = origin.redirect("/loop", "/loop")
+    with pytest.raises(OperationFailed) as excinfo:
+        await make_fetcher().fetch(url, field="url", limit=SMALL)
+    assert "more than 5 redirects" in excinfo.value.message
+    assert len(origin.requests) == 6
+
+
+@pytest.mark.parametrize("target", ["http://127.0.0.2:{port}/x", "http://[::1]:{port}/x"])
+async def test_a_redirect_to_loopback_is_refused_before_connecting(
+    target: str, origin: Origin, make_fetcher: FetcherFactory
+) -> None:
+    """127.0.0.1 is allowed; its redirect to another loopback address is not followed."""
+    backend = RecordingBackend()
+    url = origin.redirect("/hop", target.format(port=origin.port))
+    with pytest.raises(BadRequest) as excinfo:
+        await make_fetcher(backend=backend).fetch(url, field="imageUrl", limit=SMALL)
+    assert excinfo.value.field == "imageUrl"
+    assert "loopback" in excinfo.value.message
+    assert backend.attempts == [("127.0.0.1", origin.port)]
+
+
+async def test_a_redirect_to_a_name_resolving_privately_is_refused(
+    origin: Origin, make_fetcher: FetcherFactory
+) -> None:
+    """The redirect target's name is resolved and checked like the first URL."""
+    backend = RecordingBackend()
+    resolver, asked = resolving({"intranet.example": ["10.1.2.3"]})
+    url = origin.redirect("/hop", "http://intranet.example/admin")
+    with pytest.raises(BadRequest) as excinfo:
+        await make_fetcher(backend=backend, resolver=resolver).fetch(url, field="url", limit=SMALL)
+    assert "private" in excinfo.value.message
+    assert asked == ["intranet.example"]
+    assert backend.attempts == [("127.0.0.1", origin.port)]
+
+
+async def test_a_redirect_off_the_allow_list_is_refused(
+    origin: Origin, make_fetcher: FetcherFactory
+) -> None:
+    """With an allow-list, every hop must be on it."""
+    backend = RecordingBackend()
+    allow = HostAllowList.parse(["http://127.0.0.1"])
+    url = origin.redirect("/hop", "https://elsewhere.example/file")
+    with pytest.raises(BadRequest) as excinfo:
+        await make_fetcher(backend=backend).fetch(url, field="url", limit=SMALL, allow=allow)
+    assert excinfo.value.code == "host_not_allowed"
+    assert backend.attempts == [("127.0.0.1", origin.port)]
+
+
+# -- URLs ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1/x", "file:///etc/passwd", "not a url at all"])
+async def test_only_http_urls_are_fetched(url: str, make_fetcher: FetcherFactory) -> None:
+    """Other schemes and non-URLs: 400 naming the field, nothing attempted."""
+    backend = RecordingBackend()
+    with pytest.raises(BadRequest) as excinfo:
+        await make_fetcher(backend=backend).fetch(url, field="documentUrl", limit=SMALL)
+    assert excinfo.value.field == "documentUrl"
+    assert backend.attempts == []
+
+
+async def test_proxy_settings_in_the_environment_are_ignored(
+    origin: Origin, make_fetcher: FetcherFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proxy would connect on our behalf, unguarded: the client never uses one."""
+    monkeypatch.setenv("HTTP_PROXY", "http://10.9.9.9:3128")
+    monkeypatch.setenv("ALL_PROXY", "http://10.9.9.9:3128")
+    backend = RecordingBackend()
+    url = origin.file("/direct", b"direct")
+    fetched = await make_fetcher(backend=backend).fetch(url, field="url", limit=SMALL)
+    assert fetched.content == b"direct"
+    assert backend.attempts == [("127.0.0.1", origin.port)]
+
+
+async def test_a_handler_error_reaches_the_caller_as_a_failed_download(
+    origin: Origin, make_fetcher: FetcherFactory
+) -> None:
+    """A server that closes without answering: 422."""
+
+    async def hang_up(exchange: Exchange) -> None:
+        exchange.writer.close()
+
+    url = origin.route("/hangup", hang_up)
+    with pytest.raises(OperationFailed) as excinfo:
+        await make_fetcher().fetch(url, field="url", limit=SMALL)
+    assert excinfo.value.code == "download_failed"
+
+
+def test_download_errors_are_httpx_errors_mapped() -> None:
+    """httpx.ReadError (any transport error) reads as a failed download naming the host."""
+    error = download_failed("url", "cdn.example", httpx.ReadError("reset"))
+    assert error.message == "url: download failed: cdn.example failed (ReadError)."
+
+
+async def test_an_answer_whose_head_never_ends_hits_the_total_timeout(
+    origin: Origin, make_fetcher: FetcherFactory
+) -> None:
+    """A server that keeps the status line coming but never finishes the head: 422."""
+
+    async def endless_head(exchange: Exchange) -> None:
+        exchange.writer.write(b"HTTP/1.1 200 OK\r\n")
+        await origin.released.wait()
+
+    url = origin.route("/head", endless_head)
+    fetcher = make_fetcher(timeouts=FetchTimeouts(read=30.0, total=0.2))
+    with pytest.raises(OperationFailed) as excinfo:
+        await fetcher.fetch(url, field="url", limit=SMALL)
+    assert excinfo.value.message == "url: download failed: 127.0.0.1 took longer than 0.2 s."
