@@ -27,6 +27,7 @@ REASONS = {
         "keeps at least one admin."
     ),
     "not_admin": "Only group admins can do this.",
+    "recently_left": "They left this group recently and cannot be added back yet.",
     "group_full": "The group is full.",
 }
 # WhatsApp's status for each reason, for engines that do not give one.
@@ -37,6 +38,7 @@ STATUSES = {
     "not_member": 404,
     "not_authorized": 403,
     "not_admin": 403,
+    "recently_left": 408,
     "group_full": 500,
 }
 
