@@ -46,7 +46,7 @@ def main() -> None:
                 )
                 print(f"round {round_ + 1}: " + result.line(label))
                 previous = results.get(label)
-                results[label] = result if previous is None else merge(previous, result)
+                results[label] = result if previous is None else load.merge(previous, result)
         bare, listed = results.values()
         print()
         print(bare.line("bare (both rounds)"))
@@ -55,15 +55,6 @@ def main() -> None:
         failed = {s: n for s, n in listed.statuses.items() if s != 200}
         if failed:
             raise SystemExit(f"non-200 answers: {failed}")
-
-
-def merge(a: load.Result, b: load.Result) -> load.Result:
-    statuses = dict(a.statuses)
-    for status, count in b.statuses.items():
-        statuses[status] = statuses.get(status, 0) + count
-    return load.Result(
-        a.requests + b.requests, a.seconds + b.seconds, a.latencies_ms + b.latencies_ms, statuses
-    )
 
 
 if __name__ == "__main__":

@@ -106,3 +106,12 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     elif length:
         await reader.readexactly(length)
     return status
+
+
+def merge(a: Result, b: Result) -> Result:
+    statuses = dict(a.statuses)
+    for status, number in b.statuses.items():
+        statuses[status] = statuses.get(status, 0) + number
+    return Result(
+        a.requests + b.requests, a.seconds + b.seconds, a.latencies_ms + b.latencies_ms, statuses
+    )

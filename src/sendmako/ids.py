@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import NewType
@@ -60,6 +61,7 @@ class Jid:
         return f"{self.user}@{self.server}"
 
 
+@functools.lru_cache(maxsize=65536)
 def normalize_phone(raw: str) -> str:
     """An international number in any common spelling, as digits with the country code.
 

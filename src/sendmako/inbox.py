@@ -1,10 +1,19 @@
 """What engines report about messages becomes stored rows and events, in one transaction:
-incoming messages (`message.received`) and receipts (`message.status`)."""
+incoming messages (`message.received`) and receipts (`message.status`).
+
+Events are group-committed: those that arrive together (from every session) are written in
+one transaction, and each caller returns once its event is committed. A session's events
+still land in the order it reported them (each waits for its own commit before the next).
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendmako import log
 from sendmako.events import (
@@ -17,11 +26,18 @@ from sendmako.events import (
 from sendmako.message_log import MessageLog
 from sendmako.sessions import SessionEventRecorder
 from sendmako.storage import messages
+from sendmako.storage.batching import BatchWriter
 from sendmako.storage.db import Database
 from sendmako.storage.records import SessionRecord
 from sendmako.webhooks import payloads
 
 logger = log.get(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    session: SessionRecord
+    event: MessageReceived | ReceiptReceived
 
 
 class Inbox:
@@ -32,6 +48,7 @@ class Inbox:
         self.message_log = log_
         # The manager's own list: recorders added later (webhooks) are seen here too.
         self.recorders = recorders
+        self._batches: BatchWriter[_Item] = BatchWriter(db, self._write)
 
     async def handle(
         self,
@@ -39,47 +56,74 @@ class Inbox:
         event: MessageReceived | ReceiptReceived | ContactsChanged | GroupChanged,
     ) -> None:
         if isinstance(event, MessageReceived):
-            await self._message(session, event)
+            if event.from_me:
+                return  # sent from the phone itself: not an incoming message
+            await self._batches.add(_Item(session, event))
         elif isinstance(event, ReceiptReceived):
-            await self._receipt(session, event)
+            if event.status not in messages.STATUS_ORDER:
+                return
+            # A receipt can follow its send closely: make sure the sent row is stored first.
+            await self.message_log.flush()
+            await self._batches.add(_Item(session, event))
 
-    async def _message(self, session: SessionRecord, event: MessageReceived) -> None:
-        if event.from_me:
-            return  # sent from the phone itself: not an incoming message
-        row = messages.NewMessage(
-            user_id=session.user_id,
-            session_id=session.session_id,
-            direction="in",
-            wa_message_id=event.message_id,
-            chat=event.chat,
-            peer=event.sender_phone,
-            type=event.wa_type,
-            status="received",
-            created_at=datetime.fromtimestamp(event.timestamp, UTC),
-        )
-        outgoing = SessionEvent(
-            "message.received", session.session_id, payloads.message_received(event)
-        )
-        async with self.db.write() as tx:
-            await messages.add_many(tx, [row])
-            for recorder in self.recorders:
-                await recorder.record(tx, session.user_id, outgoing)
-        logger.debug("inbox.message", session_id=session.session_id, type=event.wa_type)
+    async def close(self) -> None:
+        await self._batches.close()
 
-    async def _receipt(self, session: SessionRecord, event: ReceiptReceived) -> None:
-        if event.status not in messages.STATUS_ORDER:
-            return
-        # A receipt can follow its send closely; make sure the sent row is stored first.
-        await self.message_log.flush()
-        async with self.db.write() as tx:
-            moved = await messages.advance_status(
-                tx, session.session_id, event.message_ids, event.status
-            )
+    async def _write(self, tx: AsyncSession, items: Sequence[_Item]) -> None:
+        # Incoming messages first, then receipts grouped by (session, status): a batch costs
+        # a few statements whatever its size. Receipts never refer to incoming messages, so
+        # regrouping them keeps every session's outcome the same.
+        received = [item for item in items if isinstance(item.event, MessageReceived)]
+        if received:
+            await self._messages(tx, received)
+        receipts: dict[tuple[str, str], list[tuple[SessionRecord, ReceiptReceived]]] = defaultdict(
+            list
+        )
+        for item in items:
+            if isinstance(item.event, ReceiptReceived):
+                key = (item.session.session_id, item.event.status)
+                receipts[key].append((item.session, item.event))
+        for (session_id, status), group in receipts.items():
+            ids = [message_id for _, receipt in group for message_id in receipt.message_ids]
+            moved = await messages.advance_status(tx, session_id, ids, status)
+            session = group[0][0]
             for stored in moved:
-                outgoing = SessionEvent(
-                    "message.status",
-                    session.session_id,
-                    payloads.message_status(stored.wa_message_id, stored.peer, event.status),
+                await self._record(
+                    tx,
+                    session,
+                    SessionEvent(
+                        "message.status",
+                        session.session_id,
+                        payloads.message_status(stored.wa_message_id, stored.peer, status),
+                    ),
                 )
-                for recorder in self.recorders:
-                    await recorder.record(tx, session.user_id, outgoing)
+
+    async def _messages(self, tx: AsyncSession, items: Sequence[_Item]) -> None:
+        rows = []
+        for item in items:
+            event = item.event
+            assert isinstance(event, MessageReceived)
+            rows.append(
+                messages.NewMessage(
+                    user_id=item.session.user_id,
+                    session_id=item.session.session_id,
+                    direction="in",
+                    wa_message_id=event.message_id,
+                    chat=event.chat,
+                    peer=event.sender_phone,
+                    type=event.wa_type,
+                    status="received",
+                    created_at=datetime.fromtimestamp(event.timestamp, UTC),
+                )
+            )
+        await messages.add_many(tx, rows)
+        for item in items:
+            assert isinstance(item.event, MessageReceived)
+            data = payloads.message_received(item.event)
+            await self._record(
+                tx, item.session, SessionEvent("message.received", item.session.session_id, data)
+            )
+
+    async def _record(self, tx: AsyncSession, session: SessionRecord, event: SessionEvent) -> None:
+        for recorder in self.recorders:
+            await recorder.record(tx, session.user_id, event)

@@ -11,6 +11,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 
 from sendmako import log
+from sendmako.changes import Changes
 from sendmako.engines.types import OutgoingMessage, SendResult
 from sendmako.errors import SendmakoError, TooManyRequests, Unavailable
 
@@ -47,8 +48,7 @@ class SendQueue:
         self._last_send: float | None = None
         self._worker: asyncio.Task[None] | None = None
         self._closed = False
-        self._changed = asyncio.Condition()
-        self._notifications: set[asyncio.Task[None]] = set()
+        self._changes = Changes()
 
     def submit(
         self, message: OutgoingMessage, on_sent: SentHook | None = None
@@ -73,13 +73,8 @@ class SendQueue:
             ) from None
         if self._worker is None:
             self._worker = asyncio.create_task(self._run(), name=f"send-queue-{self.session_id}")
-        self._notify_soon()
+        self._changes.notify()
         return future
-
-    def _notify_soon(self) -> None:
-        task = asyncio.get_running_loop().create_task(self._notify())
-        self._notifications.add(task)
-        task.add_done_callback(self._notifications.discard)
 
     @property
     def waiting(self) -> int:
@@ -87,12 +82,7 @@ class SendQueue:
 
     async def wait_until(self, predicate: Callable[[int], bool], timeout: float) -> None:
         """Wait until `predicate(waiting)` holds (for progress displays and tests)."""
-        async with asyncio.timeout(timeout), self._changed:
-            await self._changed.wait_for(lambda: predicate(self.waiting))
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
+        await self._changes.wait_until(lambda: predicate(self.waiting), timeout)
 
     async def close(self) -> None:
         """Stop sending; messages still waiting fail with 503 (they were never sent)."""
@@ -121,7 +111,7 @@ class SendQueue:
                 if wait > 0:
                     await asyncio.sleep(wait)
             item = await self._items.get()
-            await self._notify()
+            self._changes.notify()
             if item.future.done():  # the caller gave up (request cancelled): never send it
                 continue
             self._last_send = self._clock()

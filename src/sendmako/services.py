@@ -88,6 +88,7 @@ class Services:
     dispatcher: Dispatcher
     usage: DailyUsage
     message_log: MessageLog
+    inbox: Inbox
     http: httpx.AsyncClient  # guarded (media/guard.py): for any URL a user gave us
     own: httpx.AsyncClient  # this very app, in-process: its own sandbox media
     fetcher: Fetcher  # media downloads on the guarded client: size caps, redirects, errors
@@ -147,6 +148,7 @@ async def stop(services: Services) -> None:
     await services.sessions.stop()
     for engine in services.engines.values():
         await engine.stop()
+    await services.inbox.close()
     await services.message_log.close()
     await services.dispatcher.stop()
     await services.http.aclose()
@@ -191,7 +193,8 @@ def _assemble(
     endpoint_cache = EndpointCache()
     sessions.recorders.append(WebhookOutbox(endpoint_cache, dispatcher.wake, seams.clock))
     message_log = MessageLog(db)
-    sessions.handlers.append(Inbox(db, message_log, sessions.recorders))
+    inbox = Inbox(db, message_log, sessions.recorders)
+    sessions.handlers.append(inbox)
     # Contacts and the group cache follow engine events and sync when a session connects.
     contacts, group_cache = ContactBook(db, sessions), GroupCache(db, sessions)
     sessions.handlers.extend([contacts, group_cache])
@@ -216,6 +219,7 @@ def _assemble(
         dispatcher=dispatcher,
         usage=usage,
         message_log=message_log,
+        inbox=inbox,
         http=http,
         own=own,
         fetcher=fetcher,

@@ -77,26 +77,46 @@ async def count_sent_since(db: AsyncSession, user_id: int, since: datetime) -> i
 async def advance_status(
     db: AsyncSession, session_id: str, wa_message_ids: Sequence[str], status: str
 ) -> list[StoredMessage]:
-    """Move outgoing messages to `status` if that is further along; return those moved."""
+    """Move outgoing messages to `status` if that is further along; return those moved.
+    One statement, whatever the number of ids."""
     rank = STATUS_ORDER[status]
     behind = [name for name, order in STATUS_ORDER.items() if order < rank]
-    rows = (
-        await db.scalars(
-            select(Message).where(
-                Message.session_id == session_id,
-                Message.direction == "out",
-                Message.wa_message_id.in_(wa_message_ids),
-                Message.status.in_(behind),
-            )
+    now = utcnow()
+    moved = await db.execute(
+        update(Message)
+        .where(
+            Message.session_id == session_id,
+            Message.direction == "out",
+            Message.wa_message_id.in_(wa_message_ids),
+            Message.status.in_(behind),
         )
-    ).all()
-    if rows:
-        await db.execute(
-            update(Message)
-            .where(Message.id.in_([row.id for row in rows]))
-            .values(status=status, updated_at=utcnow())
+        .values(status=status, updated_at=now)
+        .returning(
+            Message.id,
+            Message.session_id,
+            Message.direction,
+            Message.wa_message_id,
+            Message.chat,
+            Message.peer,
+            Message.type,
+            Message.created_at,
         )
-    return [_stored(row, status) for row in rows]
+    )
+    return [
+        StoredMessage(
+            id=row.id,
+            session_id=row.session_id,
+            direction=row.direction,
+            wa_message_id=row.wa_message_id,
+            chat=row.chat,
+            peer=row.peer,
+            type=row.type,
+            status=status,
+            created_at=row.created_at,
+            updated_at=now,
+        )
+        for row in moved
+    ]
 
 
 async def find(db: AsyncSession, session_id: str, wa_message_id: str) -> StoredMessage | None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
+from pydantic import TypeAdapter
 
 from sendmako.api.deps import CurrentUser, ServicesDep
+from sendmako.api.lean import request_body, validated
 from sendmako.api.routes.responses import errors
 from sendmako.api.send_schemas import (
     BulkAcceptedOut,
@@ -17,22 +19,35 @@ from sendmako.api.send_schemas import (
     SendMessageOut,
 )
 from sendmako.bulk import JobView
+from sendmako.services import Services
 
 router = APIRouter(prefix="/api", tags=["messages"])
 
 
-@router.post("/send-message", responses=errors(403, 404, 413, 422, 429, 503))
-async def send_message(
-    body: SendMessageIn, user: CurrentUser, services: ServicesDep
-) -> SendMessageOut:
+_SEND_MESSAGE = TypeAdapter(SendMessageIn)
+
+
+@router.post(
+    "/send-message",
+    response_model=SendMessageOut,
+    responses=errors(403, 404, 413, 422, 429, 503),
+    openapi_extra=request_body(SendMessageIn),
+)
+async def send_message(request: Request) -> Response:
     """Send one message of any type to a number, a user JID or a group JID."""
+    # The busiest route: parsed and answered without FastAPI's dependency and response
+    # machinery (about a third of its cost, bench/bench_send_message.py), same contract.
+    services: Services = request.app.state.services
+    user = await services.auth.authenticate(request.headers.get("authorization"))
+    body = validated(_SEND_MESSAGE, await request.body())
     sent = await services.sender.send(user, body.to, body.to_request())
-    return SendMessageOut(
+    answer = SendMessageOut(
         message_id=sent.message_id,
         session_id=sent.session_id,
         to=sent.to,
         timestamp=int(sent.result.timestamp.timestamp()),
     )
+    return Response(answer.model_dump_json(), media_type="application/json")
 
 
 @router.post(

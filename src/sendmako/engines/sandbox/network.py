@@ -9,11 +9,11 @@ import asyncio
 import secrets
 import time
 from collections import deque
-from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sendmako import log
+from sendmako.changes import Changes
 from sendmako.engines.sandbox.media import SandboxMediaStore
 from sendmako.engines.types import MessageType, OutgoingMessage, SendResult
 from sendmako.errors import OperationFailed
@@ -65,8 +65,8 @@ class SandboxNetwork:
         self.media = media
         self._online: dict[str, set[SandboxSession]] = {}
         self._sent: dict[str, deque[SentRecord]] = {}
-        self._sent_changed = asyncio.Condition()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._sent_changed = Changes()
+        self._timers: set[asyncio.TimerHandle] = set()
 
     # -- presence ---------------------------------------------------------------------------
 
@@ -100,7 +100,7 @@ class SandboxNetwork:
         message_id = message.message_id or new_message_id()
         now = utcnow()
         self._log(sender, message, message_id)
-        self._later(0, self._notify_sent())
+        self._sent_changed.notify()
         incoming = await self.incoming(
             message,
             message_id=message_id,
@@ -123,7 +123,7 @@ class SandboxNetwork:
         message_id = message.message_id or new_message_id()
         now = utcnow()
         self._log(sender, message, message_id)
-        self._later(0, self._notify_sent())
+        self._sent_changed.notify()
         incoming = await self.incoming(
             message,
             message_id=message_id,
@@ -148,17 +148,18 @@ class SandboxNetwork:
 
     async def wait_sent(self, session_id: str, count: int, timeout: float) -> list[SentRecord]:
         """Wait until `session_id` has sent at least `count` messages (a live view)."""
-        async with asyncio.timeout(timeout), self._sent_changed:
-            await self._sent_changed.wait_for(lambda: len(self._sent.get(session_id, ())) >= count)
+        await self._sent_changed.wait_until(
+            lambda: len(self._sent.get(session_id, ())) >= count, timeout
+        )
         return self.sent_by(session_id)
 
     def forget(self, session_id: str) -> None:
         self._sent.pop(session_id, None)
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
 
     # -- internals --------------------------------------------------------------------------
 
@@ -218,6 +219,7 @@ class SandboxNetwork:
         )
 
     def _receipts(self, sender: SandboxSession, message_ids: list[str], chat: str) -> None:
+        loop = asyncio.get_running_loop()
         for status, delay in (
             ("delivered", self.settings.receipt_delivered_seconds),
             ("read", self.settings.receipt_read_seconds),
@@ -225,21 +227,20 @@ class SandboxNetwork:
             receipt = ReceiptReceived(
                 message_ids=tuple(message_ids), chat=chat, status=status, timestamp=int(time.time())
             )
-            self._later(delay, self._deliver_receipt(sender, receipt))
+            self._after(loop, delay, sender, receipt)
 
-    async def _notify_sent(self) -> None:
-        async with self._sent_changed:
-            self._sent_changed.notify_all()
+    def _after(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        delay: float,
+        sender: SandboxSession,
+        receipt: ReceiptReceived,
+    ) -> None:
+        """A timer, not a task: thousands of receipts in flight cost nothing until due."""
 
-    async def _deliver_receipt(self, sender: SandboxSession, receipt: ReceiptReceived) -> None:
-        sender.deliver(receipt)
+        def fire() -> None:
+            self._timers.discard(handle)
+            sender.deliver(receipt)
 
-    def _later(self, delay: float, work: Coroutine[Any, Any, None]) -> None:
-        async def run() -> None:
-            if delay > 0:
-                await asyncio.sleep(delay)
-            await work
-
-        task = asyncio.create_task(run())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        handle = loop.call_later(delay, fire)
+        self._timers.add(handle)
