@@ -104,8 +104,10 @@ class SendQueue:
 
     async def _run(self) -> None:
         while True:
-            # Pace before taking the next message, so that everything not yet sent is
-            # still in the queue (and counts against its capacity).
+            # Pace before taking the next message, so that everything not yet sent is still
+            # in the queue (and counts against its capacity). Measured from the end of the
+            # previous send, so that even the engine's own timestamps (taken a moment after
+            # ours, maybe after a preemption) are never closer together than the pacing.
             if self._last_send is not None:
                 wait = self._last_send + self.pacing_seconds - self._clock()
                 if wait > 0:
@@ -114,7 +116,6 @@ class SendQueue:
             self._changes.notify()
             if item.future.done():  # the caller gave up (request cancelled): never send it
                 continue
-            self._last_send = self._clock()
             try:
                 result = await self._send(item.message)
             except SendmakoError as exc:
@@ -126,6 +127,8 @@ class SendQueue:
                 if not item.future.done():
                     item.future.set_exception(exc)
                 continue
+            finally:
+                self._last_send = self._clock()
             if item.on_sent is not None:
                 item.on_sent(result)
             if not item.future.done():
