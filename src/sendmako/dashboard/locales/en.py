@@ -174,8 +174,6 @@ MESSAGES: dict[str, str] = {
     "usage.sessions_limit": "{n}",
     "usage.messages_limit": "{n} per day",
     "usage.unlimited": "unlimited",
-    "usage.not_counted": "—",
-    "usage.messages_hint": "Messages sent today will be counted here once sending is enabled.",
     "usage.more": "Need more? Ask the administrator for a larger plan.",
     # -- sandbox
     "sandbox.title": "Sandbox",

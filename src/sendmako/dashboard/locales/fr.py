@@ -184,10 +184,6 @@ MESSAGES: dict[str, str] = {
     "usage.sessions_limit": "{n}",
     "usage.messages_limit": "{n} par jour",
     "usage.unlimited": "illimité",
-    "usage.not_counted": "—",
-    "usage.messages_hint": (
-        "Les messages envoyés aujourd'hui seront comptés ici dès que l'envoi sera activé."
-    ),
     "usage.more": "Besoin de plus ? Demandez un forfait supérieur à l'administrateur.",
     # -- bac à sable
     "sandbox.title": "Bac à sable",
