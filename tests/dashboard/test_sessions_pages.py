@@ -264,3 +264,17 @@ async def test_messages_sent_today_are_counted_against_the_quota(server: Server)
         usage.text,
     )
     assert '<progress max="100" value="20">' in usage.text
+
+
+async def test_an_unlimited_plan_counts_its_messages_too(server: Server) -> None:
+    """No quota to check is no reason for a stale count: sends made after the page was
+    first shown appear on it."""
+    alice, dashboard = await member(server, "alice@example.com")
+    meter = r"Messages today \(UTC\)</span>\s*<span class=\"meter-value\">\s*{}\s*/\s*unlimited"
+    assert re.search(meter.format(0), (await dashboard.get("/dashboard/usage")).text)
+    await connect_sandbox(server, alice, "22241857975")
+    sent = await alice.client.post(
+        "/api/send-message", json={"to": "221781234567", "type": "text", "text": "Bonjour"}
+    )
+    assert sent.status_code == 200, sent.text
+    assert re.search(meter.format(1), (await dashboard.get("/dashboard/usage")).text)
