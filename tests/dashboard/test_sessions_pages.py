@@ -233,6 +233,9 @@ async def test_unknown_pages_and_bad_parameters_are_pages_not_traces(server: Ser
     bad = await dashboard.get("/dashboard/keys/not-a-number/revoke")
     assert bad.status == 400
     assert "This request is not valid." in bad.text
+    huge = "9" * 20  # past the database's integers: refused before any query
+    for path in (f"/dashboard/keys/{huge}/revoke", f"/dashboard/webhooks/{huge}"):
+        assert (await dashboard.get(path)).status == 400, path
     for page in (missing, bad):
         assert "Traceback" not in page.text
         assert page.response.headers["content-security-policy"].startswith("default-src 'self'")
