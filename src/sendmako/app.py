@@ -33,8 +33,14 @@ from sendmako.storage.records import UserRecord
 
 logger = log.get(__name__)
 
-# Endpoints that take inline media (base64 of a 70 MB document is ~94 MB of JSON).
-LARGE_BODY_PATHS = ("/api/send-message", "/api/send-bulk", "/api/sandbox/sessions/")
+# Endpoints that take inline media (base64 of a 70 MB document is ~94 MB of JSON), and the
+# sandbox page's form, which uploads it.
+LARGE_BODY_PATHS = (
+    "/api/send-message",
+    "/api/send-bulk",
+    "/api/sandbox/sessions/",
+    "/dashboard/sandbox/",
+)
 LARGE_BODY_BYTES = 100 * 1024 * 1024
 
 

@@ -51,9 +51,10 @@ class DailyUsage:
         self._days: dict[int, _Day] = {}
 
     async def reserve(self, user: UserRecord, count: int = 1) -> Reservation:
-        """Room for `count` messages today, or `PlanLimitReached` naming the limit."""
-        if user.plan.daily_messages is None:
-            return Reservation(None, user.id, count)
+        """Room for `count` messages today, or `PlanLimitReached` naming the limit.
+
+        Unlimited plans are counted too: `sent_today` (the usage page, bulk's check) must
+        not go stale, and a plan may get a limit in the middle of the day."""
         day = await self._today(user.id)
         plans.ensure_message_quota(user.plan, day.sent + day.reserved, count)
         day.reserved += count

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -49,12 +50,18 @@ class Dashboard:
         return page
 
     async def post(
-        self, path: str, data: dict[str, str] | None = None, *, csrf: bool = True
+        self,
+        path: str,
+        data: Mapping[str, str | list[str]] | None = None,
+        *,
+        csrf: bool = True,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> Page:
+        """`files` (name: (file name, bytes, type)) sends the form as multipart/form-data."""
         if csrf and not self.token:
             await self.get("/dashboard/login")
         form = {**(data or {}), **({"csrf_token": self.token} if csrf else {})}
-        page = Page(await self.http.post(path, data=form))
+        page = Page(await self.http.post(path, data=form, files=files))
         if _CSRF.search(page.response.text):
             self.token = page.csrf
         return page

@@ -44,7 +44,11 @@ def chromium() -> Path:
 @pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     data_dir = tmp_path_factory.mktemp("dashboard")
-    env = {"SENDMAKO_SANDBOX__QR_ROTATE_SECONDS": QR_ROTATE_SECONDS}
+    env = {
+        "SENDMAKO_SANDBOX__QR_ROTATE_SECONDS": QR_ROTATE_SECONDS,
+        # Webhooks go to a receiver in the test (tests/receiver.py), on loopback.
+        "SENDMAKO_ALLOW_PRIVATE_HOSTS": "127.0.0.1",
+    }
     with serve(data_dir, **env) as server:
         # The first start printed a generated password; set a known one the way an
         # operator would, through the CLI on the same data directory.

@@ -1,6 +1,7 @@
 """The dashboard in real headless Chromium against a real server process: log in, link a
-sandbox number by "scanning" from the sandbox page, create an API key and use it, switch
-language."""
+sandbox number by "scanning" from the sandbox page, create an API key and use it, watch a
+webhook's deliveries reach a real receiver (a test event, then a message made to arrive
+from the sandbox page), switch language."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.contract.live import LiveServer
 from tests.dashboard.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, screenshots_dir
+from tests.receiver import Received, receiver
 
 pytestmark = pytest.mark.slow
 
@@ -94,6 +96,79 @@ def test_an_api_key_made_in_the_dashboard_works_at_once(
     assert key not in page.content(), "the key is never shown again"
 
 
+def test_a_webhook_receives_a_test_event_and_a_message_from_the_sandbox(
+    context: BrowserContext, live: LiveServer
+) -> None:
+    """Add a webhook pointing at a receiver on loopback, send a test event and see its 200 in
+    the delivery log; make a text arrive from the sandbox page: the receiver gets its
+    message.received and the webhook page, left open, shows it delivered by itself."""
+    session_id = _linked_session(live, "Accueil", "22236123456")
+    with receiver() as (url, received):
+        page = context.new_page()
+        log_in(page)
+        page.get_by_role("link", name="Webhooks").click()
+        page.get_by_label("URL", exact=True).fill(url)
+        page.get_by_label("message.received").check()
+        page.locator(f"input[name=session_ids][value={session_id}]").check()
+        page.get_by_role("button", name="Add webhook").click()
+        expect(page.locator(".flash")).to_contain_text("Webhook added.")
+
+        page.get_by_role("button", name="Send a test event").click()
+        expect(page.locator(".flash")).to_contain_text("Test event delivered: HTTP 200 in")
+        test = page.locator("li.delivery[data-event='webhook.test']")
+        expect(test.locator("[data-status]")).to_have_attribute("data-status", "succeeded")
+        expect(test.locator("[data-status-code]")).to_have_text("HTTP 200")
+        expect(test.locator(".excerpt")).to_have_text("ok")
+        assert [d.event for d in received.deliveries] == ["webhook.test"]
+
+        phone = context.new_page()
+        phone.goto("/dashboard/sandbox")
+        card = phone.locator(".phone", has_text="Accueil")
+        card.get_by_text("Receive a message").click()
+        card.get_by_label("From (phone number)").fill("+221 78 123 45 67")
+        card.get_by_label("Sender's name (optional)").fill("Aminata Sow")
+        expect(card.get_by_label("Latitude")).to_be_hidden()  # a text needs no location
+        card.get_by_label("Text, or the caption").fill("Bonjour depuis le navigateur")
+        card.get_by_role("button", name="Receive this message").click()
+        expect(phone.locator(".flash")).to_contain_text("a message from +221781234567 arrived")
+
+        received.wait_until(lambda r: _got(r, "message.received"), timeout=10)
+        (body,) = [d.body for d in received.deliveries if d.event == "message.received"]
+        assert body["session_id"] == session_id
+        assert body["data"] == {
+            **body["data"],  # type: ignore[dict-item]
+            "from": "221781234567",
+            "sender_name": "Aminata Sow",
+            "body": "Bonjour depuis le navigateur",
+        }
+        message = page.locator("li.delivery[data-event='message.received']")
+        expect(message.locator("[data-status]")).to_have_attribute("data-status", "succeeded")
+        expect(message.locator("[data-status-code]")).to_have_text("HTTP 200")
+
+        page.get_by_role("link", name="Delete").click()
+        page.get_by_role("button", name="Delete").click()
+        expect(page.locator(".flash")).to_contain_text(f"Webhook {url} deleted.")
+
+
+def _got(received: Received, event: str) -> bool:
+    return any(d.event == event for d in received.deliveries)
+
+
+def _linked_session(live: LiveServer, name: str, phone: str) -> str:
+    """A sandbox session of the admin, created and scanned through the API."""
+    created = _api(live, "POST", "/api/whatsapp/sessions/", {"session_name": name})
+    assert isinstance(created, dict)
+    session_id = str(created["session_id"])
+    _api(live, "GET", f"/api/whatsapp/sessions/{session_id}?wait_for=qr_ready&timeout=10")
+    _api(
+        live,
+        "POST",
+        f"/api/sandbox/sessions/{session_id}/scan",
+        {"phone_number": phone, "push_name": name},
+    )
+    return session_id
+
+
 def test_language_follows_the_browser_and_the_switch(browser: Browser, live: LiveServer) -> None:
     """A French browser gets French; the switch changes it and the choice sticks."""
     context = browser.new_context(base_url=live.url, locale="fr-FR")
@@ -133,22 +208,27 @@ def _api(live: LiveServer, method: str, path: str, body: object | None = None) -
     return answer.json()
 
 
-def test_main_pages_fit_desktop_and_phone_screens(browser: Browser, live: LiveServer) -> None:
+@pytest.fixture
+def hook_receiver() -> Iterator[tuple[str, Received]]:
+    with receiver() as started:
+        yield started
+
+
+def test_main_pages_fit_desktop_and_phone_screens(
+    browser: Browser, live: LiveServer, hook_receiver: tuple[str, Received]
+) -> None:
     """Every main page renders without sideways scrolling at 1280 and 390 px wide (and
     becomes a screenshot in docs/ when SENDMAKO_SCREENSHOTS is set)."""
-    linked = _api(live, "POST", "/api/whatsapp/sessions/", {"session_name": "Ventes"})
+    linked = _linked_session(live, "Ventes", "22241857975")
     waiting = _api(live, "POST", "/api/whatsapp/sessions/", {"session_name": "Support"})
-    assert isinstance(linked, dict)
     assert isinstance(waiting, dict)
-    for created in (linked, waiting):
-        path = f"/api/whatsapp/sessions/{created['session_id']}?wait_for=qr_ready&timeout=10"
-        _api(live, "GET", path)
     _api(
-        live,
-        "POST",
-        f"/api/sandbox/sessions/{linked['session_id']}/scan",
-        {"phone_number": "22241857975", "push_name": "Ventes"},
+        live, "GET", f"/api/whatsapp/sessions/{waiting['session_id']}?wait_for=qr_ready&timeout=10"
     )
+    hook_id = _webhook_with_deliveries(live, *hook_receiver, linked)
+    for text in ("Bonjour !", "Votre commande est partie."):
+        message = {"to": "221781234567", "type": "text", "text": text, "session_id": linked}
+        _api(live, "POST", "/api/send-message", message)  # counted on the usage page
     _api(live, "POST", "/api/keys", {"name": "production"})
     target = screenshots_dir()
     pages = [
@@ -157,6 +237,8 @@ def test_main_pages_fit_desktop_and_phone_screens(browser: Browser, live: LiveSe
         ("keys", "/dashboard/keys", True),
         ("usage", "/dashboard/usage", False),
         ("sandbox", "/dashboard/sandbox", True),
+        ("webhooks", "/dashboard/webhooks", True),
+        ("webhook-log", f"/dashboard/webhooks/{hook_id}", True),
         ("admin-users", "/dashboard/admin/users", False),
         ("admin-plans", "/dashboard/admin/plans", False),
     ]
@@ -175,9 +257,18 @@ def test_main_pages_fit_desktop_and_phone_screens(browser: Browser, live: LiveSe
             for name, path, on_phone in pages:
                 page.goto(path)
                 expect(page.locator("main h1").first).to_be_visible()
+                _settled(page, name)
                 _fits(page, device, name)
                 if target is not None and (device == "desktop" or on_phone):
                     page.screenshot(path=target / f"{device}-{name}.png", full_page=True)
+            # The sandbox's incoming message form, opened.
+            page.goto("/dashboard/sandbox")
+            card = page.locator(".phone", has_text="Ventes")
+            card.get_by_text("Receive a message").click()
+            expect(card.get_by_role("button", name="Receive this message")).to_be_visible()
+            _fits(page, device, "sandbox inbound")
+            if target is not None:
+                page.screenshot(path=target / f"{device}-sandbox-inbound.png", full_page=True)
             # Pages that show a secret once, right after the form that made it.
             page.goto("/dashboard/keys")
             page.get_by_label("Name").fill(f"{device} app")
@@ -213,6 +304,45 @@ def test_main_pages_fit_desktop_and_phone_screens(browser: Browser, live: LiveSe
             page.screenshot(path=target / "desktop-fr-session-qr.png", full_page=True)
     finally:
         french.close()
+
+
+def _settled(page: Page, name: str) -> None:
+    """Waits until the page `name` shows what its screenshot is for."""
+    if name == "webhook-log":  # the page reloads itself until both are delivered
+        expect(page.locator("li.delivery [data-status=succeeded]")).to_have_count(2)
+    elif name == "usage":
+        expect(page.locator("[data-meter=messages_today]")).to_contain_text("2 /")
+
+
+def _webhook_with_deliveries(live: LiveServer, url: str, received: Received, session: str) -> int:
+    """A webhook to `url` whose log shows a test event and a message received on `session`,
+    beside a paused one; its id."""
+    created = _api(
+        live,
+        "POST",
+        "/api/webhooks",
+        {
+            "url": url,
+            # Not message.status: the receipts of the messages sent for the usage page
+            # would arrive while the screenshots are taken.
+            "events": ["message.received", "session.disconnected"],
+            "session_ids": [session],
+            "description": "CRM",
+        },
+    )
+    assert isinstance(created, dict)
+    hook_id = int(created["webhook"]["id"])
+    paused = {"url": "http://127.0.0.1:9/archive", "enabled": False, "description": "Archive"}
+    _api(live, "POST", "/api/webhooks", paused)
+    _api(live, "POST", f"/api/webhooks/{hook_id}/test")
+    _api(
+        live,
+        "POST",
+        f"/api/sandbox/sessions/{session}/inbound",
+        {"from": "221781234567", "from_name": "Aminata Sow", "type": "text", "text": "Bonjour !"},
+    )
+    received.wait_until(lambda r: _got(r, "message.received"), timeout=10)
+    return hook_id
 
 
 def _fits(page: Page, device: str, name: str) -> None:

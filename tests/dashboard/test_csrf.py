@@ -34,7 +34,16 @@ async def test_every_post_refuses_a_missing_or_wrong_token(server: Server) -> No
     assert server.app is not None
     async with server.app.state.services.db.read() as db:
         key_id = (await api_keys.list_for_user(db, admin.user.id))[0].id
-    values = {"session_id": session_id, "key_id": str(key_id), "user_id": str(admin.user.id)}
+    hook = await admin.client.post("/api/webhooks", json={"url": "https://example.com/hook"})
+    webhook_id = hook.json()["webhook"]["id"]
+    values = {
+        "session_id": session_id,
+        "key_id": str(key_id),
+        "user_id": str(admin.user.id),
+        "webhook_id": str(webhook_id),
+        # No such delivery: a 403 rather than a 404 shows the token is checked first.
+        "delivery_id": "1",
+    }
     routes = _post_routes(values)
     assert len(routes) >= 15, routes
     form = {
@@ -59,6 +68,8 @@ async def test_every_post_refuses_a_missing_or_wrong_token(server: Server) -> No
     view = server.sessions.get(admin.user, session_id)
     assert (view.session_name, view.status) == ("Keep", SessionStatus.QR_READY)
     assert (await admin.client.get("/api/keys")).json()["keys"][0]["revoked_at"] is None
+    hook_now = (await admin.client.get(f"/api/webhooks/{webhook_id}")).json()["webhook"]
+    assert (hook_now["url"], hook_now["enabled"]) == ("https://example.com/hook", True)
     page = await dashboard.get("/dashboard/sessions")
     assert page.status == 200, "still logged in: logout was refused too"
     assert 'lang="en"' in page.text

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from sendmako.dashboard import i18n
+from sendmako.engines.types import MessageType
 from sendmako.events import SessionStatus
 from sendmako.settings import KNOWN_ENGINES
+from sendmako.webhooks.outbox import EVENTS
 from tests.dashboard.client import Dashboard, member
 from tests.harness import Server
 
@@ -45,6 +47,9 @@ def test_every_key_the_dashboard_uses_exists() -> None:
     used |= {"usage.sessions", "usage.messages_today", "usage.sessions_limit"}
     used |= {f"sandbox.done_{reason}" for reason in ("connection_lost", "logged_out")}
     used |= {"error.title_403", "error.title_404", "error.title_429", "error.title"}
+    used |= {f"webhooks.event_{name.replace('.', '_')}" for name in EVENTS}
+    used |= {f"delivery.{status}" for status in ("pending", "succeeded", "failed")}
+    used |= {f"msgtype.{kind.value}" for kind in MessageType}
     missing = sorted(key for key in used if key not in i18n.CATALOGUES["en"])
     assert missing == []
     assert len(used) > 150

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 
+from sendmako import accounts
 from sendmako.engines.sandbox import SandboxEngine
 from sendmako.events import SessionStatus
 from sendmako.storage import plans
-from tests.dashboard.client import Dashboard, member
-from tests.harness import Server
+from tests.dashboard.client import PASSWORD, Dashboard, member
+from tests.harness import Server, connect_sandbox
 
 
 async def _create(dashboard: Dashboard, name: str = "Boutique") -> str:
@@ -157,9 +158,6 @@ async def test_the_session_limit_is_shown_on_the_form(server: Server) -> None:
     async with server.app.state.services.db.write() as tx:
         await plans.upsert(tx, "tiny", max_sessions=1, daily_messages=10)
     account = await server.account("carol@example.com", plan="tiny")
-    from sendmako import accounts
-    from tests.dashboard.client import PASSWORD
-
     await accounts.set_password(server.app.state.services.db, account.user.id, PASSWORD)
     dashboard = Dashboard(server)
     await dashboard.login("carol@example.com")
@@ -235,7 +233,51 @@ async def test_unknown_pages_and_bad_parameters_are_pages_not_traces(server: Ser
     bad = await dashboard.get("/dashboard/keys/not-a-number/revoke")
     assert bad.status == 400
     assert "This request is not valid." in bad.text
+    huge = "9" * 20  # past the database's integers: refused before any query
+    for path in (f"/dashboard/keys/{huge}/revoke", f"/dashboard/webhooks/{huge}"):
+        assert (await dashboard.get(path)).status == 400, path
     for page in (missing, bad):
         assert "Traceback" not in page.text
         assert page.response.headers["content-security-policy"].startswith("default-src 'self'")
         assert page.response.headers["cache-control"] == "no-store"
+
+
+async def test_messages_sent_today_are_counted_against_the_quota(server: Server) -> None:
+    """The usage page shows the count the quota check uses: two sends, 2 of 10 (20%)."""
+    assert server.app is not None
+    async with server.app.state.services.db.write() as tx:
+        await plans.upsert(tx, "tiny", max_sessions=1, daily_messages=10)
+    account = await server.account("carol@example.com", plan="tiny")
+    await accounts.set_password(server.app.state.services.db, account.user.id, PASSWORD)
+    dashboard = Dashboard(server)
+    await dashboard.login("carol@example.com")
+    before = await dashboard.get("/dashboard/usage")
+    assert re.search(
+        r"Messages today \(UTC\)</span>\s*<span class=\"meter-value\">\s*0\s*/", before.text
+    )
+    await connect_sandbox(server, account, "22241857975")
+    for text in ("Bonjour", "Au revoir"):
+        sent = await account.client.post(
+            "/api/send-message", json={"to": "221781234567", "type": "text", "text": text}
+        )
+        assert sent.status_code == 200, sent.text
+    usage = await dashboard.get("/dashboard/usage")
+    assert re.search(
+        r"Messages today \(UTC\)</span>\s*<span class=\"meter-value\">\s*2\s*/\s*10 per day",
+        usage.text,
+    )
+    assert '<progress max="100" value="20">' in usage.text
+
+
+async def test_an_unlimited_plan_counts_its_messages_too(server: Server) -> None:
+    """No quota to check is no reason for a stale count: sends made after the page was
+    first shown appear on it."""
+    alice, dashboard = await member(server, "alice@example.com")
+    meter = r"Messages today \(UTC\)</span>\s*<span class=\"meter-value\">\s*{}\s*/\s*unlimited"
+    assert re.search(meter.format(0), (await dashboard.get("/dashboard/usage")).text)
+    await connect_sandbox(server, alice, "22241857975")
+    sent = await alice.client.post(
+        "/api/send-message", json={"to": "221781234567", "type": "text", "text": "Bonjour"}
+    )
+    assert sent.status_code == 200, sent.text
+    assert re.search(meter.format(1), (await dashboard.get("/dashboard/usage")).text)

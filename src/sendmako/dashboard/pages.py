@@ -52,11 +52,11 @@ class NavItem:
     admin_only: bool = False
 
 
-# The navigation, in order. Round two adds ("webhooks", f"{PREFIX}/webhooks", "nav.webhooks")
-# after keys, with its routes module in `routes/`.
+# The navigation, in order.
 NAV: list[NavItem] = [
     NavItem("sessions", f"{PREFIX}/sessions", "nav.sessions"),
     NavItem("keys", f"{PREFIX}/keys", "nav.keys"),
+    NavItem("webhooks", f"{PREFIX}/webhooks", "nav.webhooks"),
     NavItem("usage", f"{PREFIX}/usage", "nav.usage"),
     NavItem("sandbox", f"{PREFIX}/sandbox", "nav.sandbox"),
     NavItem("admin_users", f"{PREFIX}/admin/users", "nav.admin_users", admin_only=True),
@@ -74,6 +74,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["when"] = _format_time
+    env.filters["moment"] = _format_moment
     env.globals["static"] = static_url
     env.globals["csrf_field"] = CSRF_FIELD
     return env
@@ -98,6 +99,11 @@ def static_url(name: str) -> str:
 
 def _format_time(value: datetime | None, empty: str = "") -> str:
     return f"{value:%Y-%m-%d %H:%M} UTC" if value is not None else empty
+
+
+def _format_moment(value: datetime) -> str:
+    """To the second: webhook attempts often come seconds apart."""
+    return f"{value:%Y-%m-%d %H:%M:%S} UTC"
 
 
 def render(visit: Visit, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:

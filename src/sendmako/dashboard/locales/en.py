@@ -8,6 +8,7 @@ MESSAGES: dict[str, str] = {
     "nav.label": "Main menu",
     "nav.sessions": "Sessions",
     "nav.keys": "API keys",
+    "nav.webhooks": "Webhooks",
     "nav.usage": "Usage",
     "nav.sandbox": "Sandbox",
     "nav.admin_users": "Users",
@@ -34,6 +35,9 @@ MESSAGES: dict[str, str] = {
     "form.too_long": "{field}: at most {max} characters.",
     "form.not_a_count": "{field}: a whole number (0 or more), or empty for unlimited.",
     "form.choose": "{field}: choose one of {options}.",
+    "form.not_offered": "{field}: {value} is not one of the choices offered.",
+    "form.not_a_number": "{field}: a number, for example 18.0735.",
+    "form.refused": "{field}: {reason}",
     "form.bad_phone": (
         "{field}: not a phone number. Give the number with its country code, "
         "for example +222 41 85 79 75."
@@ -57,6 +61,9 @@ MESSAGES: dict[str, str] = {
     "error.page_not_found": "There is no page at this address.",
     "error.session_not_found": "This session does not exist.",
     "error.key_not_found": "This API key does not exist.",
+    "error.webhook_not_found": "This webhook does not exist.",
+    "error.delivery_not_found": "This delivery does not exist.",
+    "error.session_not_connected": "The session is not connected: scan its QR code first.",
     "error.user_not_found": "This user does not exist.",
     "error.plan_not_found": "This plan does not exist.",
     "error.session_limit": (
@@ -166,6 +173,97 @@ MESSAGES: dict[str, str] = {
     "keys.revoke_warning": "Requests made with this key are refused from now on. This is final.",
     "keys.revoked": "Key {prefix}… revoked.",
     "keys.empty": "No key yet.",
+    # -- webhooks
+    "webhooks.title": "Webhooks",
+    "webhooks.intro": (
+        "Sendmako sends each event (a message received, a delivery receipt, a session "
+        "connecting…) to your URLs as a signed POST, and retries until your server answers 2xx."
+    ),
+    "webhooks.list_title": "Your endpoints",
+    "webhooks.url": "URL",
+    "webhooks.url_placeholder": "https://example.com/whatsapp/webhook",
+    "webhooks.url_hint": "An http:// or https:// address this server can reach.",
+    "webhooks.description": "Description (optional)",
+    "webhooks.description_placeholder": "CRM, support bot…",
+    "webhooks.events": "Events",
+    "webhooks.events_hint": "None ticked: every event.",
+    "webhooks.sessions": "Sessions",
+    "webhooks.sessions_hint": "None ticked: every session, including those created later.",
+    "webhooks.sessions_none": "No session yet: the endpoint gets the events of every session.",
+    "webhooks.all_events": "All events",
+    "webhooks.all_sessions": "All sessions",
+    "webhooks.state": "State",
+    "webhooks.enabled": "Enabled",
+    "webhooks.disabled": "Disabled",
+    "webhooks.enabled_label": "Enabled: deliver events to it from now on",
+    "webhooks.open": "Open",
+    "webhooks.empty": "No webhook yet. Add one below to receive messages and session events.",
+    "webhooks.create_title": "Add a webhook",
+    "webhooks.create": "Add webhook",
+    "webhooks.created": "Webhook added. Send it a test event to check your receiver.",
+    "webhooks.saved": "Webhook saved.",
+    "webhooks.enabled_now": "Webhook enabled: events are delivered to it again.",
+    "webhooks.disabled_now": "Webhook disabled: events are no longer delivered to it.",
+    "webhooks.delete": "Delete",
+    "webhooks.delete_title": "Delete the webhook {url}?",
+    "webhooks.delete_warning": (
+        "No more events are sent to this URL, and its delivery log is deleted with it."
+    ),
+    "webhooks.deleted": "Webhook {url} deleted.",
+    "webhooks.rotate": "Rotate the secret",
+    "webhooks.rotate_title": "Rotate the signing secret of {url}?",
+    "webhooks.rotate_warning": (
+        "A new secret signs every delivery from now on and the old one stops working at "
+        "once: update your receiver right after."
+    ),
+    "webhooks.test_ok": "Test event delivered: HTTP {status} in {ms} ms.",
+    "webhooks.test_failed": "Test event not delivered ({error}) after {ms} ms.",
+    "webhooks.redelivered": "{event} queued for delivery again.",
+    "webhooks.event_message_received": "a message arrives",
+    "webhooks.event_message_status": "a sent message is delivered or read",
+    "webhooks.event_session_connected": "a session is linked and connected",
+    "webhooks.event_session_disconnected": "a session loses its connection or is unlinked",
+    "webhooks.event_session_qr_ready": "a new QR code waits to be scanned",
+    # -- one webhook
+    "webhook.title": "Webhook",
+    "webhook.back": "← Webhooks",
+    "webhook.send_test": "Send a test event",
+    "webhook.disable": "Disable",
+    "webhook.enable": "Enable",
+    "webhook.new_secret_title": "New signing secret",
+    "webhook.new_secret_once": (
+        "Deliveries are signed with it from now on: put it in your receiver now."
+    ),
+    "webhook.settings": "Settings",
+    "webhook.secret": "Signing secret",
+    "webhook.secret_hidden": "whsec_…{hint}",
+    "webhook.reveal": "Reveal",
+    "webhook.secret_hint": (
+        "Your receiver checks the X-Sendmako-Signature header of each delivery with it."
+    ),
+    "webhook.edit": "Edit the settings",
+    "webhook.deliveries": "Deliveries",
+    "webhook.deliveries_hint": (
+        "Newest first, with every attempt. This page shows new deliveries by itself."
+    ),
+    "delivery.pending": "Pending",
+    "delivery.succeeded": "Delivered",
+    "delivery.failed": "Failed",
+    "webhook.redeliver": "Redeliver",
+    "webhook.next_attempt": "Next attempt {when}.",
+    "webhook.http_status": "HTTP {code}",
+    "webhook.no_answer": "No answer",
+    "webhook.latency": "{ms} ms",
+    "webhook.answer": "The first bytes of the answer",
+    "webhook.no_attempt": "Not attempted yet.",
+    "webhook.pages": "Pages of the delivery log",
+    "webhook.newer": "← Newer",
+    "webhook.older": "Older →",
+    "webhook.page_of": "Page {page} of {pages}",
+    "webhook.no_deliveries": (
+        "No delivery yet. Send a test event, or make something happen on a session."
+    ),
+    "webhook.page_empty": "Nothing on this page.",
     # -- usage
     "usage.title": "Usage and plan",
     "usage.plan": "Your plan: {plan}",
@@ -174,14 +272,13 @@ MESSAGES: dict[str, str] = {
     "usage.sessions_limit": "{n}",
     "usage.messages_limit": "{n} per day",
     "usage.unlimited": "unlimited",
-    "usage.not_counted": "—",
-    "usage.messages_hint": "Messages sent today will be counted here once sending is enabled.",
     "usage.more": "Need more? Ask the administrator for a larger plan.",
     # -- sandbox
     "sandbox.title": "Sandbox",
     "sandbox.intro": (
-        "The sandbox simulates WhatsApp. Here you play the phone of your sandbox sessions: "
-        "scan their QR code, unlink them, cut their connection."
+        "The sandbox simulates WhatsApp. Here you play the phone of your sandbox sessions "
+        "(scan their QR code, unlink them, cut their connection) and the rest of the world: "
+        "make them receive a message of any type."
     ),
     "sandbox.disabled": "The sandbox engine is not enabled on this server (SENDMAKO_ENGINES).",
     "sandbox.empty": "No sandbox session yet.",
@@ -203,6 +300,43 @@ MESSAGES: dict[str, str] = {
     "sandbox.logged_out_text": "Unlinked. Restart the session for a new QR code:",
     "sandbox.open_session": "open the session",
     "sandbox.wait": "Waiting for the session…",
+    "sandbox.inbound_title": "Receive a message",
+    "sandbox.inbound_intro": (
+        "A message arrives on this session as if someone wrote to its number: it is stored "
+        "and its message.received webhook goes out."
+    ),
+    "sandbox.from": "From (phone number)",
+    "sandbox.from_name": "Sender's name (optional)",
+    "sandbox.from_name_placeholder": "Aminata Sow",
+    "sandbox.group_id": "Group (optional)",
+    "sandbox.group_placeholder": "120363025246125244@g.us",
+    "sandbox.group_hint": "A group's JID: the message is written inside that group.",
+    "sandbox.bad_group": "{field}: not a group JID (it ends in @g.us).",
+    "sandbox.type": "Type",
+    "sandbox.text": "Text, or the caption of an image, video or document",
+    "sandbox.media": "File",
+    "sandbox.media_hint": (
+        "Up to 16 MB for an image, 50 MB for a video, 15 MB for audio, 70 MB for a document, "
+        "1 MB for a sticker (WebP)."
+    ),
+    "sandbox.too_large": "{field}: larger than {size}, the limit for this type.",
+    "sandbox.voice_note": "Voice note (converted to OGG/Opus)",
+    "sandbox.latitude": "Latitude",
+    "sandbox.longitude": "Longitude",
+    "sandbox.location_name": "Place name (optional)",
+    "sandbox.location_address": "Address (optional)",
+    "sandbox.contact_name": "Contact's name",
+    "sandbox.contact_phone": "Contact's number",
+    "sandbox.inbound_submit": "Receive this message",
+    "sandbox.received": "{session}: a message from +{phone} arrived.",
+    "msgtype.text": "Text",
+    "msgtype.image": "Image",
+    "msgtype.video": "Video",
+    "msgtype.audio": "Audio",
+    "msgtype.document": "Document",
+    "msgtype.location": "Location",
+    "msgtype.sticker": "Sticker",
+    "msgtype.contact": "Contact",
     # -- admin: users
     "admin.users_title": "Users",
     "admin.users_count": "{count} user(s)",

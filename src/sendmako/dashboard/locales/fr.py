@@ -7,6 +7,7 @@ MESSAGES: dict[str, str] = {
     "nav.label": "Menu principal",
     "nav.sessions": "Sessions",
     "nav.keys": "Clés API",
+    "nav.webhooks": "Webhooks",
     "nav.usage": "Consommation",
     "nav.sandbox": "Bac à sable",
     "nav.admin_users": "Utilisateurs",
@@ -33,6 +34,9 @@ MESSAGES: dict[str, str] = {
     "form.too_long": "{field} : {max} caractères au plus.",
     "form.not_a_count": "{field} : un nombre entier (0 ou plus), ou vide pour illimité.",
     "form.choose": "{field} : choisissez parmi {options}.",
+    "form.not_offered": "{field} : {value} ne fait pas partie des choix proposés.",
+    "form.not_a_number": "{field} : un nombre, par exemple 18.0735.",
+    "form.refused": "{field} : {reason}",
     "form.bad_phone": (
         "{field} : ce n'est pas un numéro de téléphone. Donnez le numéro avec son indicatif "
         "pays, par exemple +222 41 85 79 75."
@@ -56,6 +60,9 @@ MESSAGES: dict[str, str] = {
     "error.page_not_found": "Il n'y a pas de page à cette adresse.",
     "error.session_not_found": "Cette session n'existe pas.",
     "error.key_not_found": "Cette clé API n'existe pas.",
+    "error.webhook_not_found": "Ce webhook n'existe pas.",
+    "error.delivery_not_found": "Cet envoi n'existe pas.",
+    "error.session_not_connected": "La session n'est pas connectée : scannez d'abord son QR code.",
     "error.user_not_found": "Cet utilisateur n'existe pas.",
     "error.plan_not_found": "Ce forfait n'existe pas.",
     "error.session_limit": (
@@ -176,6 +183,106 @@ MESSAGES: dict[str, str] = {
     ),
     "keys.revoked": "Clé {prefix}… révoquée.",
     "keys.empty": "Aucune clé pour l'instant.",
+    # -- webhooks
+    "webhooks.title": "Webhooks",
+    "webhooks.intro": (
+        "Sendmako envoie chaque événement (un message reçu, un accusé de réception, une "
+        "session qui se connecte…) à vos URL par un POST signé, et réessaie jusqu'à ce que "
+        "votre serveur réponde 2xx."
+    ),
+    "webhooks.list_title": "Vos points de terminaison",
+    "webhooks.url": "URL",
+    "webhooks.url_placeholder": "https://exemple.com/whatsapp/webhook",
+    "webhooks.url_hint": "Une adresse http:// ou https:// que ce serveur peut joindre.",
+    "webhooks.description": "Description (facultative)",
+    "webhooks.description_placeholder": "CRM, bot du support…",
+    "webhooks.events": "Événements",
+    "webhooks.events_hint": "Aucun coché : tous les événements.",
+    "webhooks.sessions": "Sessions",
+    "webhooks.sessions_hint": "Aucune cochée : toutes les sessions, y compris les futures.",
+    "webhooks.sessions_none": (
+        "Aucune session pour l'instant : le webhook reçoit les événements de toutes les sessions."
+    ),
+    "webhooks.all_events": "Tous les événements",
+    "webhooks.all_sessions": "Toutes les sessions",
+    "webhooks.state": "État",
+    "webhooks.enabled": "Actif",
+    "webhooks.disabled": "Désactivé",
+    "webhooks.enabled_label": "Actif : lui envoyer les événements dès maintenant",
+    "webhooks.open": "Ouvrir",
+    "webhooks.empty": (
+        "Aucun webhook pour l'instant. Ajoutez-en un ci-dessous pour recevoir les messages "
+        "et les événements des sessions."
+    ),
+    "webhooks.create_title": "Ajouter un webhook",
+    "webhooks.create": "Ajouter le webhook",
+    "webhooks.created": (
+        "Webhook ajouté. Envoyez-lui un événement de test pour vérifier votre récepteur."
+    ),
+    "webhooks.saved": "Webhook enregistré.",
+    "webhooks.enabled_now": "Webhook activé : il reçoit de nouveau les événements.",
+    "webhooks.disabled_now": "Webhook désactivé : il ne reçoit plus d'événements.",
+    "webhooks.delete": "Supprimer",
+    "webhooks.delete_title": "Supprimer le webhook {url} ?",
+    "webhooks.delete_warning": (
+        "Plus aucun événement n'est envoyé à cette URL, et son journal des envois est effacé."
+    ),
+    "webhooks.deleted": "Webhook {url} supprimé.",
+    "webhooks.rotate": "Changer le secret",
+    "webhooks.rotate_title": "Changer le secret de signature de {url} ?",
+    "webhooks.rotate_warning": (
+        "Un nouveau secret signe chaque envoi dès maintenant et l'ancien cesse aussitôt de "
+        "fonctionner : mettez à jour votre récepteur juste après."
+    ),
+    "webhooks.test_ok": "Événement de test remis : HTTP {status} en {ms} ms.",
+    "webhooks.test_failed": "Événement de test non remis ({error}) après {ms} ms.",
+    "webhooks.redelivered": "{event} remis en file d'envoi.",
+    "webhooks.event_message_received": "un message arrive",
+    "webhooks.event_message_status": "un message envoyé est remis ou lu",
+    "webhooks.event_session_connected": "une session est liée et connectée",
+    "webhooks.event_session_disconnected": "une session perd sa connexion ou est déliée",
+    "webhooks.event_session_qr_ready": "un nouveau QR code attend d'être scanné",
+    # -- un webhook
+    "webhook.title": "Webhook",
+    "webhook.back": "← Webhooks",
+    "webhook.send_test": "Envoyer un événement de test",
+    "webhook.disable": "Désactiver",
+    "webhook.enable": "Activer",
+    "webhook.new_secret_title": "Nouveau secret de signature",
+    "webhook.new_secret_once": (
+        "Les envois sont signés avec lui dès maintenant : mettez-le dans votre récepteur."
+    ),
+    "webhook.settings": "Réglages",
+    "webhook.secret": "Secret de signature",
+    "webhook.secret_hidden": "whsec_…{hint}",
+    "webhook.reveal": "Afficher",
+    "webhook.secret_hint": (
+        "Votre récepteur vérifie avec lui l'en-tête X-Sendmako-Signature de chaque envoi."
+    ),
+    "webhook.edit": "Modifier les réglages",
+    "webhook.deliveries": "Envois",
+    "webhook.deliveries_hint": (
+        "Du plus récent au plus ancien, avec chaque tentative. Cette page affiche les "
+        "nouveaux envois toute seule."
+    ),
+    "delivery.pending": "En attente",
+    "delivery.succeeded": "Remis",
+    "delivery.failed": "Échoué",
+    "webhook.redeliver": "Renvoyer",
+    "webhook.next_attempt": "Prochaine tentative {when}.",
+    "webhook.http_status": "HTTP {code}",
+    "webhook.no_answer": "Pas de réponse",
+    "webhook.latency": "{ms} ms",
+    "webhook.answer": "Les premiers octets de la réponse",
+    "webhook.no_attempt": "Pas encore tenté.",
+    "webhook.pages": "Pages du journal des envois",
+    "webhook.newer": "← Plus récents",
+    "webhook.older": "Plus anciens →",
+    "webhook.page_of": "Page {page} sur {pages}",
+    "webhook.no_deliveries": (
+        "Aucun envoi pour l'instant. Envoyez un événement de test, ou faites bouger une session."
+    ),
+    "webhook.page_empty": "Rien sur cette page.",
     # -- consommation
     "usage.title": "Consommation et forfait",
     "usage.plan": "Votre forfait : {plan}",
@@ -184,16 +291,13 @@ MESSAGES: dict[str, str] = {
     "usage.sessions_limit": "{n}",
     "usage.messages_limit": "{n} par jour",
     "usage.unlimited": "illimité",
-    "usage.not_counted": "—",
-    "usage.messages_hint": (
-        "Les messages envoyés aujourd'hui seront comptés ici dès que l'envoi sera activé."
-    ),
     "usage.more": "Besoin de plus ? Demandez un forfait supérieur à l'administrateur.",
     # -- bac à sable
     "sandbox.title": "Bac à sable",
     "sandbox.intro": (
         "Le bac à sable simule WhatsApp. Ici, vous jouez le téléphone de vos sessions du bac "
-        "à sable : scanner leur QR code, les délier, couper leur connexion."
+        "à sable (scanner leur QR code, les délier, couper leur connexion) et le reste du "
+        "monde : leur faire recevoir un message de tout type."
     ),
     "sandbox.disabled": (
         "Le moteur bac à sable n'est pas activé sur ce serveur (SENDMAKO_ENGINES)."
@@ -217,6 +321,43 @@ MESSAGES: dict[str, str] = {
     "sandbox.logged_out_text": "Déliée. Redémarrez la session pour un nouveau QR code :",
     "sandbox.open_session": "ouvrir la session",
     "sandbox.wait": "En attente de la session…",
+    "sandbox.inbound_title": "Recevoir un message",
+    "sandbox.inbound_intro": (
+        "Un message arrive sur cette session comme si quelqu'un écrivait à son numéro : il "
+        "est enregistré et son webhook message.received part."
+    ),
+    "sandbox.from": "De (numéro de téléphone)",
+    "sandbox.from_name": "Nom de l'expéditeur (facultatif)",
+    "sandbox.from_name_placeholder": "Aminata Sow",
+    "sandbox.group_id": "Groupe (facultatif)",
+    "sandbox.group_placeholder": "120363025246125244@g.us",
+    "sandbox.group_hint": "Le JID d'un groupe : le message est écrit dans ce groupe.",
+    "sandbox.bad_group": "{field} : ce n'est pas le JID d'un groupe (il finit par @g.us).",
+    "sandbox.type": "Type",
+    "sandbox.text": "Texte, ou légende d'une image, d'une vidéo ou d'un document",
+    "sandbox.media": "Fichier",
+    "sandbox.media_hint": (
+        "Jusqu'à 16 Mo pour une image, 50 Mo pour une vidéo, 15 Mo pour un audio, 70 Mo pour "
+        "un document, 1 Mo pour un autocollant (WebP)."
+    ),
+    "sandbox.too_large": "{field} : plus de {size}, la limite pour ce type.",
+    "sandbox.voice_note": "Message vocal (converti en OGG/Opus)",
+    "sandbox.latitude": "Latitude",
+    "sandbox.longitude": "Longitude",
+    "sandbox.location_name": "Nom du lieu (facultatif)",
+    "sandbox.location_address": "Adresse (facultative)",
+    "sandbox.contact_name": "Nom du contact",
+    "sandbox.contact_phone": "Numéro du contact",
+    "sandbox.inbound_submit": "Recevoir ce message",
+    "sandbox.received": "{session} : un message du +{phone} est arrivé.",
+    "msgtype.text": "Texte",
+    "msgtype.image": "Image",
+    "msgtype.video": "Vidéo",
+    "msgtype.audio": "Audio",
+    "msgtype.document": "Document",
+    "msgtype.location": "Position",
+    "msgtype.sticker": "Autocollant",
+    "msgtype.contact": "Contact",
     # -- admin : utilisateurs
     "admin.users_title": "Utilisateurs",
     "admin.users_count": "{count} utilisateur(s)",

@@ -1,16 +1,26 @@
-"""One module of dashboard routes per page family (round two adds `webhooks`)."""
+"""One module of dashboard routes per page family."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from sendmako.dashboard.routes import admin, auth, keys, live, sandbox, sessions, usage
+from sendmako.dashboard.routes import (
+    admin,
+    auth,
+    keys,
+    live,
+    sandbox,
+    sessions,
+    usage,
+    webhooks,
+)
 
 ROUTERS: list[APIRouter] = [
     auth.router,
     sessions.router,
     live.router,
     keys.router,
+    webhooks.router,
     usage.router,
     sandbox.router,
     admin.router,

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from sendmako import accounts, log
 from sendmako.dashboard.forms import CheckedForm, Form, error_text, field_of
 from sendmako.dashboard.pages import DashboardRoute, redirect, render
+from sendmako.dashboard.params import RowId
 from sendmako.dashboard.visit import PREFIX, Admin, Visit
 from sendmako.errors import BadRequest, NotFound, SendmakoError
 from sendmako.storage import plans, users
@@ -73,7 +74,7 @@ async def create_user(visit: Admin, form: CheckedForm) -> Response:
 
 
 @router.post("/users/{user_id}/plan")
-async def change_plan(user_id: int, visit: Admin, form: CheckedForm) -> Response:
+async def change_plan(user_id: RowId, visit: Admin, form: CheckedForm) -> Response:
     target = await _user(visit, user_id)
     plan = form.choice("plan", visit.t("admin.plan"), await _plan_names(visit))
     if not form.ok:
@@ -87,7 +88,7 @@ async def change_plan(user_id: int, visit: Admin, form: CheckedForm) -> Response
 
 
 @router.post("/users/{user_id}/status")
-async def change_status(user_id: int, visit: Admin, form: CheckedForm) -> Response:
+async def change_status(user_id: RowId, visit: Admin, form: CheckedForm) -> Response:
     target = await _user(visit, user_id)
     action = form.choice("action", visit.t("admin.status"), ["disable", "enable"])
     if form.ok and action == "disable" and user_id == visit.account.id:
@@ -104,7 +105,7 @@ async def change_status(user_id: int, visit: Admin, form: CheckedForm) -> Respon
 
 
 @router.post("/users/{user_id}/password")
-async def new_password(user_id: int, visit: Admin, _form: CheckedForm) -> Response:
+async def new_password(user_id: RowId, visit: Admin, _form: CheckedForm) -> Response:
     target = await _user(visit, user_id)
     password = accounts.generate_password()
     await accounts.set_password(visit.services.db, user_id, password, generated=True)

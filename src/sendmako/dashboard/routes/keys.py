@@ -8,6 +8,7 @@ from starlette.responses import Response
 from sendmako import accounts, log
 from sendmako.dashboard.forms import CheckedForm, Form
 from sendmako.dashboard.pages import DashboardRoute, redirect, render
+from sendmako.dashboard.params import RowId
 from sendmako.dashboard.visit import PREFIX, Member, Visit
 from sendmako.storage import api_keys
 
@@ -33,7 +34,7 @@ async def create_key(visit: Member, form: CheckedForm) -> Response:
 
 
 @router.get("/{key_id}/revoke")
-async def confirm_revoke(key_id: int, visit: Member) -> Response:
+async def confirm_revoke(key_id: RowId, visit: Member) -> Response:
     async with visit.services.db.read() as db:
         key = await accounts.owned_key(db, visit.account.id, key_id)
     return render(
@@ -49,7 +50,7 @@ async def confirm_revoke(key_id: int, visit: Member) -> Response:
 
 
 @router.post("/{key_id}/revoke")
-async def revoke(key_id: int, visit: Member, _form: CheckedForm) -> Response:
+async def revoke(key_id: RowId, visit: Member, _form: CheckedForm) -> Response:
     async with visit.services.db.write() as tx:
         key = await accounts.revoke_key(tx, visit.account.id, key_id)
     visit.services.auth.forget_user(visit.account.id)

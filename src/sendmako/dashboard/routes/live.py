@@ -2,7 +2,8 @@
 
 A session page long-polls with the token of what it shows; the answer comes as soon as the
 status, the QR or the number changes (woken by the session manager, no polling inside), or
-after `LONG_POLL_SECONDS` with nothing new. Lists poll every few seconds.
+after `LONG_POLL_SECONDS` with nothing new. Lists and a webhook's delivery log poll every
+few seconds.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from sendmako.dashboard.deliveries import log_page
 from sendmako.dashboard.pages import DashboardRoute
+from sendmako.dashboard.params import PageNumber, RowId
 from sendmako.dashboard.visit import PREFIX, Member, Visit
 from sendmako.sessions import SessionView
 
@@ -72,6 +75,14 @@ async def session_state(session_id: str, visit: Member, since: str = "") -> dict
         with suppress(TimeoutError):
             view = changed.result()
     return _state(visit, view)
+
+
+@router.get("/webhooks/{webhook_id}")
+async def delivery_log_state(
+    webhook_id: RowId, visit: Member, page: PageNumber = 1
+) -> dict[str, Any]:
+    shown = await log_page(visit.services, visit.account, webhook_id, page)
+    return {"token": shown.token}
 
 
 async def _disconnected(request: Request) -> None:

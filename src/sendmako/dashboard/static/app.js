@@ -1,5 +1,5 @@
-// Sendmako dashboard: copy buttons and live session status. No framework, no build step;
-// every page works without it (it only saves reloading by hand).
+// Sendmako dashboard: copy buttons, live session status, delivery logs. No framework, no
+// build step; every page works without it (it only saves reloading by hand).
 "use strict";
 
 (() => {
@@ -89,8 +89,41 @@
     }
   };
 
+  // -- a webhook's delivery log: poll the token of the page shown; a new delivery or a
+  // changed status reloads it (only pages got with GET carry data-live-log).
+  const followLog = async (root) => {
+    for (;;) {
+      await sleep(2000);
+      let state;
+      try {
+        state = await getJson(root.dataset.liveLog);
+      } catch {
+        continue;
+      }
+      if (!state) return;
+      if (state.token !== root.dataset.token) {
+        window.location.reload();
+        return;
+      }
+    }
+  };
+
+  // -- the sandbox's incoming message form: only the fields of the chosen type show.
+  for (const form of document.querySelectorAll("form[data-inbound]")) {
+    const type = form.querySelector("[data-inbound-type]");
+    const show = () => {
+      for (const part of form.querySelectorAll("[data-types]")) {
+        part.hidden = !part.dataset.types.split(" ").includes(type.value);
+      }
+    };
+    type.addEventListener("change", show);
+    show();
+  }
+
   const session = document.querySelector("[data-live-session]");
   if (session) follow(session);
   const list = document.querySelector("[data-live-list]");
   if (list) watch(list);
+  const log = document.querySelector("[data-live-log]");
+  if (log) followLog(log);
 })();
