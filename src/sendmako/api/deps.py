@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
 
 from sendmako.services import Services
 from sendmako.sessions import SessionManager
@@ -36,4 +36,9 @@ async def current_user(
 
 
 CurrentUser = Annotated[UserRecord, Depends(current_user)]
+
+# Row ids in paths: bounded to what the database's integers hold, so a huge id is a 400
+# naming the field rather than an overflow deep in the driver.
+MAX_ROW_ID = 2**63 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 Sessions = Annotated[SessionManager, Depends(get_sessions)]

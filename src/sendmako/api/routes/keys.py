@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 
 from sendmako import accounts
-from sendmako.api.deps import CurrentUser, ServicesDep
+from sendmako.api.deps import CurrentUser, RowId, ServicesDep
 from sendmako.api.routes.responses import errors
 from sendmako.api.schemas import (
     ApiKeyListOut,
@@ -42,7 +42,7 @@ async def create_key(
 
 
 @router.delete("/{key_id}", responses=errors(404))
-async def revoke_key(key_id: int, user: CurrentUser, services: ServicesDep) -> ApiKeyRevokedOut:
+async def revoke_key(key_id: RowId, user: CurrentUser, services: ServicesDep) -> ApiKeyRevokedOut:
     """Revoke a key: the very next request made with it is refused."""
     async with services.db.write() as tx:
         record = await accounts.revoke_key(tx, user.id, key_id)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from sendmako.api.deps import CurrentUser, ServicesDep
+from sendmako.api.deps import CurrentUser, RowId, ServicesDep
 from sendmako.api.routes.responses import errors
 from sendmako.api.schemas import SuccessOut
 from sendmako.api.webhook_schemas import (
@@ -47,13 +47,13 @@ async def create_webhook(
 
 
 @router.get("/{webhook_id}", responses=errors(404))
-async def get_webhook(webhook_id: int, user: CurrentUser, services: ServicesDep) -> WebhookOneOut:
+async def get_webhook(webhook_id: RowId, user: CurrentUser, services: ServicesDep) -> WebhookOneOut:
     return WebhookOneOut(webhook=WebhookOut.of(await services.webhooks.get(user, webhook_id)))
 
 
 @router.patch("/{webhook_id}", responses=errors(404))
 async def update_webhook(
-    webhook_id: int, body: WebhookPatchIn, user: CurrentUser, services: ServicesDep
+    webhook_id: RowId, body: WebhookPatchIn, user: CurrentUser, services: ServicesDep
 ) -> WebhookOneOut:
     given = body.model_fields_set
     updated = await services.webhooks.update(
@@ -76,23 +76,23 @@ async def update_webhook(
 
 
 @router.delete("/{webhook_id}", responses=errors(404))
-async def delete_webhook(webhook_id: int, user: CurrentUser, services: ServicesDep) -> SuccessOut:
+async def delete_webhook(webhook_id: RowId, user: CurrentUser, services: ServicesDep) -> SuccessOut:
     await services.webhooks.delete(user, webhook_id)
     return SuccessOut()
 
 
 @router.post("/{webhook_id}/test", responses=errors(404))
-async def test_webhook(webhook_id: int, user: CurrentUser, services: ServicesDep) -> TestOut:
+async def test_webhook(webhook_id: RowId, user: CurrentUser, services: ServicesDep) -> TestOut:
     """Send a signed `webhook.test` event now and answer what the endpoint replied."""
     return TestOut.of(await services.webhooks.send_test(user, webhook_id))
 
 
 @router.get("/{webhook_id}/deliveries", responses=errors(404))
 async def deliveries(
-    webhook_id: int,
+    webhook_id: RowId,
     user: CurrentUser,
     services: ServicesDep,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> DeliveryPageOut:
     """Newest first, each with every attempt (status, latency, the answer's first bytes)."""
@@ -105,7 +105,7 @@ async def deliveries(
 
 
 @router.post("/deliveries/{delivery_id}/redeliver", responses=errors(404))
-async def redeliver(delivery_id: int, user: CurrentUser, services: ServicesDep) -> RedeliverOut:
+async def redeliver(delivery_id: RowId, user: CurrentUser, services: ServicesDep) -> RedeliverOut:
     """Queue the delivery again (same event id), e.g. after it failed."""
     return RedeliverOut(
         delivery=DeliveryOut.of(await services.webhooks.redeliver(user, delivery_id))
