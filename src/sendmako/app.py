@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from sendmako import __version__, dashboard, log, services
 from sendmako.api import handlers
+from sendmako.api.fast_lane import FastLane
 from sendmako.api.middleware import BodyLimit, RequestContext, TrailingSlash
 from sendmako.api.routes import (
     contacts,
@@ -111,6 +112,14 @@ def create_app(
             return max(LARGE_BODY_BYTES, settings.max_body_bytes)
         return settings.max_body_bytes
 
+    app.add_middleware(
+        FastLane,
+        routes={
+            ("POST", "/api/send-message"): messages.send_message,
+            ("GET", "/health/live"): health.live,
+        },
+        owner=app,
+    )
     app.add_middleware(BodyLimit, limit_for=body_limit)
     app.add_middleware(TrailingSlash)
     app.add_middleware(RequestContext)

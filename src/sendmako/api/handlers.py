@@ -105,6 +105,15 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, message, code, headers=headers)
 
 
+async def render_error(request: Request, exc: SendmakoError) -> JSONResponse:
+    """The API's answer for one of our errors (for code outside FastAPI's handlers)."""
+    return await _sendmako_error(request, exc)
+
+
+async def render_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    return await _validation_error(request, exc)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(SendmakoError, _sendmako_error)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendmako.storage.tables import Message, utcnow
+
+MESSAGES = cast(Table, Message.__table__)
 
 # Receipts only move a message forward: a late "delivered" never undoes "read".
 STATUS_ORDER = {"sent": 1, "delivered": 2, "read": 3}
@@ -46,8 +49,9 @@ class StoredMessage:
 async def add_many(db: AsyncSession, rows: Sequence[NewMessage]) -> None:
     if not rows:
         return
+    # Core insert on the table: the ORM's bulk machinery costs more than the rows.
     await db.execute(
-        insert(Message),
+        insert(MESSAGES),
         [
             {
                 "user_id": row.user_id,
@@ -82,24 +86,25 @@ async def advance_status(
     rank = STATUS_ORDER[status]
     behind = [name for name, order in STATUS_ORDER.items() if order < rank]
     now = utcnow()
+    columns = MESSAGES.c
     moved = await db.execute(
-        update(Message)
+        update(MESSAGES)
         .where(
-            Message.session_id == session_id,
-            Message.direction == "out",
-            Message.wa_message_id.in_(wa_message_ids),
-            Message.status.in_(behind),
+            columns.session_id == session_id,
+            columns.direction == "out",
+            columns.wa_message_id.in_(wa_message_ids),
+            columns.status.in_(behind),
         )
         .values(status=status, updated_at=now)
         .returning(
-            Message.id,
-            Message.session_id,
-            Message.direction,
-            Message.wa_message_id,
-            Message.chat,
-            Message.peer,
-            Message.type,
-            Message.created_at,
+            columns.id,
+            columns.session_id,
+            columns.direction,
+            columns.wa_message_id,
+            columns.chat,
+            columns.peer,
+            columns.type,
+            columns.created_at,
         )
     )
     return [

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Literal
+
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from sendmako import __version__
@@ -32,7 +35,11 @@ async def health(services: ServicesDep) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
 
-@router.get("/health/live")
-async def live() -> dict[str, str]:
+class LiveOut(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+@router.get("/health/live", response_model=LiveOut)
+async def live(_request: Request) -> Response:
     """The process is up and serving; touches nothing else (for liveness probes)."""
-    return {"status": "ok"}
+    return Response(b'{"status":"ok"}', media_type="application/json")
