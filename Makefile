@@ -19,7 +19,7 @@ run: install
 	$(BIN)/sendmako serve
 
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 check: install
 	$(BIN)/ruff check src tests bench

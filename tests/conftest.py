@@ -29,10 +29,18 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
 
 
 @pytest.fixture
-def settings(tmp_path: Path, db_url: str) -> Settings:
+async def server_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A database that already holds the first admin (copied from a template)."""
+    backend = request.getfixturevalue("backend") if "backend" in request.fixturenames else "sqlite"
+    async with databases.server_database_url(backend, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, server_db_url: str) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
-        database_url=db_url,
+        database_url=server_db_url,
         engines=["sandbox"],
         default_engine="sandbox",
         allow_private_hosts=["127.0.0.1"],

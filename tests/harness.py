@@ -16,6 +16,7 @@ from sendmako.app import NetworkSeams, WebhookSeams, create_app
 from sendmako.sessions import SessionManager
 from sendmako.settings import Settings
 from sendmako.storage.records import UserRecord
+from tests.databases import ADMINS
 
 
 @dataclass
@@ -62,6 +63,9 @@ class Server:
             webhook_seams=self.webhook_seams,
             network=self.network,
         )
+        if self.admin_key is None and self.settings.database_url in ADMINS:
+            # A database copied from a template: its first admin was made there.
+            self.admin_key, self.admin_password = ADMINS[self.settings.database_url]
         self._stack = AsyncExitStack()
         await self._stack.enter_async_context(self.app.router.lifespan_context(self.app))
 

@@ -63,7 +63,7 @@ def test_sigkill_twice_while_delivering_loses_nothing(
         injected: list[str] = []
         current = {"live": live}
 
-        def inject(quota: int) -> None:
+        def inject(quota: int, sender: str) -> None:
             mine = 0
             with requests.Session() as http:
                 while mine < quota:
@@ -72,7 +72,7 @@ def test_sigkill_twice_while_delivering_loses_nothing(
                         answer = http.post(
                             f"{target.url}/api/sandbox/sessions/{session_id}/inbound",
                             headers={"Authorization": f"Bearer {target.admin_key}"},
-                            json={"from": "221781234567", "type": "text", "text": str(mine)},
+                            json={"from": sender, "type": "text", "text": str(mine)},
                             timeout=10,
                         )
                     except requests.ConnectionError:
@@ -82,8 +82,11 @@ def test_sigkill_twice_while_delivering_loses_nothing(
                         mine += 1
 
         injectors = [
-            threading.Thread(target=inject, args=(EVENTS // INJECTORS,), daemon=True)
-            for _ in range(INJECTORS)
+            # Each injector writes from its own number: four chats, each delivered in order.
+            threading.Thread(
+                target=inject, args=(EVENTS // INJECTORS, f"22178123456{index}"), daemon=True
+            )
+            for index in range(INJECTORS)
         ]
         for injector in injectors:
             injector.start()

@@ -94,13 +94,13 @@ async def test_a_killed_worker_is_restarted_while_other_sessions_keep_answering(
             victim, *others = sessions
 
             with structlog.testing.capture_logs() as logs:
+                starts = len(victim.supervisor.started_pids)
                 os.kill(pids[0], signal.SIGKILL)
+                replaced = asyncio.create_task(victim.supervisor.wait_for_start(starts + 1, 20))
                 answers = []
-                async with asyncio.timeout(20):
-                    while (worker := victim.supervisor.worker) is None or worker.pid == pids[0]:
-                        answers += [await other.worker_status() for other in others]
-                        await asyncio.sleep(0.05)
-            new_pid = await started_worker_pid(victim)
+                while not replaced.done():  # the others answer all along the restart
+                    answers += [await other.worker_status() for other in others]
+                new_pid = await replaced
             assert new_pid not in pids
 
             assert len(answers) >= 2
@@ -142,7 +142,7 @@ async def test_an_unscanned_qr_restarts_the_login_in_a_fresh_worker(tmp_path: Pa
                     "QR code expired" in (s.detail or "") for s in recorder.statuses("user_1")
                 )
             )
-            second = await started_worker_pid(session)
+            second = await session.supervisor.wait_for_start(2, timeout=20)
             assert second != first
             await session.stop()
 
@@ -158,9 +158,8 @@ async def test_a_hung_worker_is_killed_and_restarted(tmp_path: Path) -> None:
             frozen = await started_worker_pid(session)
             with structlog.testing.capture_logs() as logs:
                 os.kill(frozen, signal.SIGSTOP)
-                async with asyncio.timeout(20):
-                    while (worker := session.supervisor.worker) is None or worker.pid == frozen:  # noqa: ASYNC110 - watching the supervisor
-                        await asyncio.sleep(0.05)
+                replacement = await session.supervisor.wait_for_start(2, timeout=20)
+                assert replacement != frozen
             crash = next(log for log in logs if log["event"] == "neonize.worker_crashed")
             assert crash["cause"] == "stopped answering its heartbeat, killed"
             with pytest.raises(ProcessLookupError):
@@ -190,9 +189,7 @@ async def test_a_crash_looping_worker_is_logged_with_its_output_and_degrades_hea
         session = open_session(engine, recorder, 1)
         with structlog.testing.capture_logs() as logs:
             await session.start()
-            async with asyncio.timeout(20):
-                while session.supervisor.crash_streak < 3:  # noqa: ASYNC110 - watching the supervisor
-                    await asyncio.sleep(0.05)
+            await session.supervisor.wait_until(lambda s: s.crash_streak >= 3, timeout=20)
         crash = next(log for log in logs if log["event"] == "neonize.worker_crashed")
         assert (
             crash["cause"]

@@ -106,12 +106,8 @@ def open_session(engine: NeonizeEngine, recorder: Recorder, number: int) -> Neon
 
 
 async def started_worker_pid(session: NeonizeSession, timeout: float = 20) -> int:
-    async with asyncio.timeout(timeout):
-        while session.supervisor.worker is None:  # noqa: ASYNC110 - no event says "started"
-            await asyncio.sleep(0.05)
-    worker = session.supervisor.worker
-    assert worker is not None
-    return worker.pid
+    """The pid of the newest worker, once at least one has accepted `start`."""
+    return await session.supervisor.wait_for_start(1, timeout)
 
 
 def elapsed(since: float) -> float:

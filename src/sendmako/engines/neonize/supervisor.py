@@ -20,10 +20,12 @@ import asyncio
 import contextlib
 import contextvars
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from sendmako import log
+from sendmako.changes import Changes
 from sendmako.engines.neonize.process import Exit, WorkerCommand, WorkerProcess
 from sendmako.engines.neonize.protocol import Ended, Frame
 from sendmako.errors import SendmakoError, Unavailable
@@ -94,6 +96,8 @@ class Supervisor:
         self._stopping = False
         self._stopping_worker: asyncio.Task[Exit] | None = None
         self._accepted = False  # the current worker answered `start`
+        self.started_pids: list[int] = []  # every worker that accepted `start`, in order
+        self._changes = Changes()
         self._log = logger.bind(session_id=session_id)
 
     @property
@@ -101,6 +105,16 @@ class Supervisor:
         """The running worker, once it accepted `start`."""
         worker = self._worker
         return worker if worker is not None and self._accepted and worker.alive else None
+
+    async def wait_for_start(self, count: int, timeout: float) -> int:
+        """Wait until `count` workers in all have accepted `start`; the newest one's pid.
+        (Workers may come and go quickly, e.g. while WhatsApp cannot be reached.)"""
+        await self.wait_until(lambda supervisor: len(supervisor.started_pids) >= count, timeout)
+        return self.started_pids[-1]
+
+    async def wait_until(self, predicate: Callable[[Supervisor], bool], timeout: float) -> None:
+        """Wait until `predicate(self)` holds; checked when a worker starts or ends."""
+        await self._changes.wait_until(lambda: predicate(self), timeout)
 
     def start(self) -> None:
         if self._task is None:
@@ -174,9 +188,11 @@ class Supervisor:
     def _delay_after(self, outcome: Exit, attempt: int) -> float | None:
         if self._restart_requested:
             self.crash_streak = 0
+            self._changes.notify()
             return 0.0
         if outcome.crashed:
             self.crash_streak += 1
+            self._changes.notify()
             delay = self.policy.backoff.delay(attempt)
             self._log.error(
                 "neonize.worker_crashed",
@@ -187,6 +203,7 @@ class Supervisor:
             )
             return delay
         self.crash_streak = 0
+        self._changes.notify()
         if outcome.ended is None or not outcome.ended.retry:
             return None
         if outcome.ended.retry_after is not None:
@@ -220,6 +237,8 @@ class Supervisor:
                 reason = f"the WhatsApp worker could not start ({outcome.cause})"
             return replace(outcome, ended=Ended(reason, retry=True), start_failed=True)
         self._accepted = True
+        self.started_pids.append(worker.pid)
+        self._changes.notify()
         worker.start_heartbeat(self.policy.heartbeat_interval, self.policy.heartbeat_timeout)
         self._log.info("neonize.worker_started", pid=worker.pid, resumed=answer.get("resumed"))
         await self.listener.worker_started(worker, answer)
