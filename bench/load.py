@@ -115,3 +115,35 @@ def merge(a: Result, b: Result) -> Result:
     return Result(
         a.requests + b.requests, a.seconds + b.seconds, a.latencies_ms + b.latencies_ms, statuses
     )
+
+
+async def send_all(
+    base_url: str, make_request: RequestMaker, *, headers: dict[str, str], concurrency: int
+) -> int:
+    """Send requests until `make_request` raises StopAsyncIteration; returns how many."""
+    parts = urlsplit(base_url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    sent = 0
+
+    async def worker(index: int) -> None:
+        nonlocal sent
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            while True:
+                try:
+                    method, path, body = make_request(index)
+                except StopAsyncIteration:
+                    return
+                head = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}"]
+                head += [f"{name}: {value}" for name, value in headers.items()]
+                head += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+                writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+                status = await _read_response(reader)
+                if status != 200:
+                    raise RuntimeError(f"{method} {path} answered {status}")
+                sent += 1
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
+    return sent

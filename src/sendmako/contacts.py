@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Awaitable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -71,7 +72,7 @@ class ContactBook:
 
         after_commit(tx, start)
 
-    async def handle(self, session: SessionRecord, event: MessageEvent) -> None:
+    async def handle(self, session: SessionRecord, event: MessageEvent) -> Awaitable[None] | None:
         if isinstance(event, ContactsChanged):
             async with self._locks[session.id]:
                 self._changes[session.id] += 1
@@ -81,6 +82,7 @@ class ContactBook:
                         await session_syncs.mark_synced(tx, session.id, "contacts")
         elif isinstance(event, MessageReceived) and event.sender_name and not event.from_me:
             await self._push_name(session.id, event.sender_phone, event.sender_name)
+        return None
 
     # -- internals ------------------------------------------------------------------------
 

@@ -11,6 +11,8 @@ groups and reading metadata need not ask WhatsApp every time.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendmako import log
@@ -128,9 +130,9 @@ class GroupCache:
 
         after_commit(tx, start)
 
-    async def handle(self, session: SessionRecord, event: MessageEvent) -> None:
+    async def handle(self, session: SessionRecord, event: MessageEvent) -> Awaitable[None] | None:
         if not isinstance(event, GroupChanged):
-            return
+            return None
         async with self.db.write() as tx:
             if event.left:
                 await groups.forget(tx, session.id, event.group_jid)
@@ -143,6 +145,7 @@ class GroupCache:
                 session_id=session.session_id,
                 group=event.group_jid,
             )
+        return None
 
     # -- internals ------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ still land in the order it reported them (each waits for its own commit before t
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -54,17 +54,19 @@ class Inbox:
         self,
         session: SessionRecord,
         event: MessageReceived | ReceiptReceived | ContactsChanged | GroupChanged,
-    ) -> None:
+    ) -> Awaitable[None] | None:
+        """Queues the event's writes in order; the result completes once they commit."""
         if isinstance(event, MessageReceived):
             if event.from_me:
-                return  # sent from the phone itself: not an incoming message
-            await self._batches.add(_Item(session, event))
-        elif isinstance(event, ReceiptReceived):
+                return None  # sent from the phone itself: not an incoming message
+            return self._batches.add_nowait(_Item(session, event))
+        if isinstance(event, ReceiptReceived):
             if event.status not in messages.STATUS_ORDER:
-                return
+                return None
             # A receipt can follow its send closely: make sure the sent row is stored first.
             await self.message_log.flush()
-            await self._batches.add(_Item(session, event))
+            return self._batches.add_nowait(_Item(session, event))
+        return None
 
     async def close(self) -> None:
         await self._batches.close()

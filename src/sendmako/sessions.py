@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -60,9 +60,16 @@ MessageEvent = MessageReceived | ReceiptReceived | ContactsChanged | GroupChange
 
 
 class MessageEventHandler(Protocol):
-    """Stores what an engine reports about messages, contacts and groups."""
+    """Stores what an engine reports about messages, contacts and groups.
 
-    async def handle(self, session: SessionRecord, event: MessageEvent) -> None: ...
+    Called one event at a time per session, in the order the engine reported them. A
+    handler that queues its writes (group commit) returns an awaitable that completes once
+    they are durable; it is awaited after the next event may start, so one busy number's
+    events share transactions instead of waiting for each other's commits."""
+
+    async def handle(
+        self, session: SessionRecord, event: MessageEvent
+    ) -> Awaitable[None] | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,6 +436,7 @@ class SessionManager:
             logger.warning("session.stop_timeout", session_id=live.record.session_id)
 
     async def _apply(self, live: _Live, event: EngineEvent) -> None:
+        pending: list[Awaitable[None]] = []
         async with live.events_lock:
             if live.deleted:
                 return
@@ -440,7 +448,11 @@ class SessionManager:
                 logger.info("session.pair_code_issued", session_id=live.record.session_id)
             else:
                 for handler in self.handlers:
-                    await handler.handle(live.record, event)
+                    queued = await handler.handle(live.record, event)
+                    if queued is not None:
+                        pending.append(queued)
+        for queued in pending:
+            await queued
         await self._notify()
 
     async def _qr_changed(self, live: _Live, event: QrCodeChanged) -> None:

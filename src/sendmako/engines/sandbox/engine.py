@@ -8,6 +8,7 @@ import secrets
 import string
 import time
 from contextlib import suppress
+from functools import partial
 from typing import ClassVar
 
 from sendmako import log
@@ -35,6 +36,7 @@ from sendmako.engines.types import (
 from sendmako.errors import OperationFailed, Unavailable
 from sendmako.events import (
     ContactsChanged,
+    EngineEvent,
     GroupChanged,
     MessageReceived,
     PairCodeIssued,
@@ -100,6 +102,7 @@ class SandboxSession(EngineSession):
         # Incoming messages and receipts reach the manager one at a time, in order.
         self._inbox: asyncio.Queue[tuple[Delivery, asyncio.Future[None]]] = asyncio.Queue()
         self._inbox_worker: asyncio.Task[None] | None = None
+        self._handing: set[asyncio.Future[None]] = set()
         self._qr_payload: str | None = None
         self._pair_code: tuple[str, str] | None = None  # (code, phone number)
         self._task: asyncio.Task[None] | None = None
@@ -124,6 +127,8 @@ class SandboxSession(EngineSession):
                 worker.cancel()
                 with suppress(asyncio.CancelledError):
                     await worker
+            # Events already handed over finish storing: nothing half-way.
+            await asyncio.gather(*self._handing, return_exceptions=True)
 
     async def logout(self) -> None:
         async with self._lock:
@@ -238,17 +243,29 @@ class SandboxSession(EngineSession):
         return self.engine.network.sent_by(self.spec.session_id)
 
     async def _drain_inbox(self) -> None:
+        """Hands events to the manager in order without waiting for each one's commit (the
+        manager keeps their order; their writes then share transactions)."""
         while True:
             event, handled = await self._inbox.get()
-            try:
-                await self.sink(event)
-            except Exception as exc:  # noqa: BLE001 - the inbox must outlive one bad event
-                self._log.exception("sandbox.inbox_event_failed", kind=type(event).__name__)
-                if not handled.done():
-                    handled.set_exception(exc)
-            else:
-                if not handled.done():
-                    handled.set_result(None)
+            task = asyncio.ensure_future(self.sink(event))
+            self._handing.add(task)
+            task.add_done_callback(partial(self._handed, event, handled))
+
+    def _handed(
+        self, event: EngineEvent, handled: asyncio.Future[None], task: asyncio.Future[None]
+    ) -> None:
+        self._handing.discard(task)
+        if handled.done():
+            return
+        if task.cancelled():
+            handled.cancel()
+        elif (error := task.exception()) is not None:
+            self._log.error(
+                "sandbox.inbox_event_failed", kind=type(event).__name__, error=repr(error)
+            )
+            handled.set_exception(error)
+        else:
+            handled.set_result(None)
 
     # -- simulator controls (the /api/sandbox API) --------------------------------------
 
