@@ -4,6 +4,7 @@ cancels it, also work that has not started."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 
 import pytest
 import structlog
@@ -52,10 +53,13 @@ async def test_close_cancels_work_started_or_not() -> None:
         started.set()
         await asyncio.Event().wait()
 
-    background.spawn(forever())
+    running, waiting, late = forever(), forever(), forever()
+    background.spawn(running)
     await started.wait()
-    background.spawn(forever())  # not started yet
+    background.spawn(waiting)  # not started yet
     await background.close()
     await background.idle()
-    background.spawn(forever())  # after close: dropped
+    background.spawn(late)  # after close: dropped
+    states = [inspect.getcoroutinestate(work) for work in (running, waiting, late)]
+    assert states == [inspect.CORO_CLOSED] * 3
     await background.idle()

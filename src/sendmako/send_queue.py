@@ -122,7 +122,7 @@ class SendQueue:
                 if not item.future.done():
                     item.future.set_exception(exc)
                 continue
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - the worker must outlive an engine bug
                 logger.exception("send_queue.engine_error", session_id=self.session_id)
                 if not item.future.done():
                     item.future.set_exception(exc)

@@ -199,9 +199,10 @@ async def test_location_contact_mentions_and_reply(
 
 
 async def test_image_video_document_and_sticker_by_base64(server: Server, alice: Account) -> None:
-    await connect_sandbox(server, alice, "22241857975")
+    """Each media type sent inline leaves the session as that type, with its own id."""
+    session_id = await connect_sandbox(server, alice, "22241857975")
     b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
-    for body in (
+    bodies = (
         {"type": "image", "imageBase64": b64(media_samples.png()), "caption": "Regardez ça !"},
         {"type": "video", "videoBase64": b64(media_samples.mp4())},
         {
@@ -216,8 +217,13 @@ async def test_image_video_document_and_sticker_by_base64(server: Server, alice:
             "audioBase64": b64(media_samples.tone("mp3", "libmp3lame")),
             "voiceNote": False,
         },
-    ):
-        await send(alice, to="221781234567", **body)
+    )
+    ids = [(await send(alice, to="221781234567", **body))["message_id"] for body in bodies]
+    handle = server.sessions.engine_session(alice.user, session_id, _simulator())
+    log = handle.sent_log()  # type: ignore[attr-defined]
+    assert [(r.message_id, r.type) for r in log] == list(
+        zip(ids, ["image", "video", "document", "sticker", "audio"], strict=True)
+    )
 
 
 @pytest.mark.parametrize(

@@ -63,7 +63,7 @@ class RequestContext:
 
         try:
             await self.app(scope, receive, send_wrapper)
-        except Exception:  # the outermost boundary: nothing may reach the client raw
+        except Exception:  # noqa: BLE001 - the outermost boundary: nothing reaches the client raw
             logger.exception("http.unhandled", ref=request_id, path=scope["path"])
             if not response_started:
                 body = json.dumps(

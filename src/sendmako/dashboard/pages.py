@@ -169,7 +169,7 @@ async def _answer(handler: Handler, request: Request) -> Response:
         return redirect(login_url(exc.next_path))
     except (SendmakoError, RequestValidationError) as exc:
         return _refused(request, exc)
-    except Exception:  # the dashboard's outermost boundary: a page with a reference, no trace
+    except Exception:  # noqa: BLE001 - the dashboard's outermost boundary: a page, no trace
         ref = str(structlog.contextvars.get_contextvars().get("request_id", ""))
         logger.exception("dashboard.unhandled", ref=ref, path=request.url.path)
         visit = anonymous_visit(request)

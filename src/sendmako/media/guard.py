@@ -238,7 +238,7 @@ class _ResponseStream(httpx.AsyncByteStream):
         try:
             async for part in self._stream:
                 yield part
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - translated to httpx's errors, else re-raised
             mapped = _mapped(exc)
             if mapped is exc:
                 raise
@@ -294,7 +294,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         )
         try:
             response = await self._pool.handle_async_request(core_request)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - translated to httpx's errors, else re-raised
             mapped = _mapped(exc)
             if mapped is exc:
                 raise

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Row, Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendmako.storage.tables import Message, utcnow
@@ -85,7 +85,6 @@ async def advance_status(
     One statement, whatever the number of ids."""
     rank = STATUS_ORDER[status]
     behind = [name for name, order in STATUS_ORDER.items() if order < rank]
-    now = utcnow()
     columns = MESSAGES.c
     moved = await db.execute(
         update(MESSAGES)
@@ -95,33 +94,10 @@ async def advance_status(
             columns.wa_message_id.in_(wa_message_ids),
             columns.status.in_(behind),
         )
-        .values(status=status, updated_at=now)
-        .returning(
-            columns.id,
-            columns.session_id,
-            columns.direction,
-            columns.wa_message_id,
-            columns.chat,
-            columns.peer,
-            columns.type,
-            columns.created_at,
-        )
+        .values(status=status, updated_at=utcnow())
+        .returning(*columns)  # the rows as they are now
     )
-    return [
-        StoredMessage(
-            id=row.id,
-            session_id=row.session_id,
-            direction=row.direction,
-            wa_message_id=row.wa_message_id,
-            chat=row.chat,
-            peer=row.peer,
-            type=row.type,
-            status=status,
-            created_at=row.created_at,
-            updated_at=now,
-        )
-        for row in moved
-    ]
+    return [_stored(row) for row in moved]
 
 
 async def find(db: AsyncSession, session_id: str, wa_message_id: str) -> StoredMessage | None:
@@ -131,10 +107,10 @@ async def find(db: AsyncSession, session_id: str, wa_message_id: str) -> StoredM
         .order_by(Message.id)
         .limit(1)
     )
-    return _stored(row, row.status) if row else None
+    return _stored(row) if row else None
 
 
-def _stored(row: Message, status: str) -> StoredMessage:
+def _stored(row: Message | Row[Any]) -> StoredMessage:
     return StoredMessage(
         id=row.id,
         session_id=row.session_id,
@@ -143,7 +119,7 @@ def _stored(row: Message, status: str) -> StoredMessage:
         chat=row.chat,
         peer=row.peer,
         type=row.type,
-        status=status,
+        status=row.status,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )

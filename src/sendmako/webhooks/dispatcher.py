@@ -138,7 +138,7 @@ class Dispatcher:
                     task = asyncio.create_task(self._deliver_chain(chain))
                     self._chains.add(task)
                     task.add_done_callback(self._chain_done)
-            except Exception:
+            except Exception:  # noqa: BLE001 - the dispatcher must outlive a database hiccup
                 logger.exception("webhooks.claim_failed")
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self.poll_seconds)
