@@ -20,7 +20,8 @@ from sendmako.engines.types import OutgoingMessage
 from sendmako.errors import BadRequest, NotFound, SendmakoError, Unavailable
 from sendmako.events import SessionStatus
 from sendmako.sending import Sender, SendRequest, check, parse_recipient
-from sendmako.sessions import SessionManager, SessionView
+from sendmako.session_state import SessionView
+from sendmako.sessions import SessionManager
 from sendmako.storage import bulk_jobs, users
 from sendmako.storage.db import Database
 from sendmako.storage.records import UserRecord

@@ -23,7 +23,9 @@ from sendmako.engines.types import Contact
 from sendmako.errors import NotFound, OperationFailed, Unavailable
 from sendmako.events import ContactsChanged, MessageReceived, SessionEvent
 from sendmako.ids import Jid
-from sendmako.sessions import MessageEvent, SessionManager, SessionView
+from sendmako.session_hooks import MessageEvent
+from sendmako.session_state import SessionView
+from sendmako.sessions import SessionManager
 from sendmako.storage import contacts, session_syncs, users
 from sendmako.storage.db import Database, after_commit
 from sendmako.storage.records import SessionRecord, UserRecord

@@ -22,7 +22,8 @@ from sendmako.engines.types import GroupInfo
 from sendmako.errors import NotFound, OperationFailed, SendmakoError, Unavailable
 from sendmako.events import GroupChanged, SessionEvent
 from sendmako.ids import Jid
-from sendmako.sessions import MessageEvent, SessionManager
+from sendmako.session_hooks import MessageEvent
+from sendmako.sessions import SessionManager
 from sendmako.storage import groups, session_syncs, users
 from sendmako.storage.db import Database, after_commit
 from sendmako.storage.records import SessionRecord

@@ -19,7 +19,8 @@ from sendmako.engines.types import (
 from sendmako.errors import NotFound, OperationFailed
 from sendmako.group_cache import GONE, GroupCache, group_not_found
 from sendmako.ids import Jid
-from sendmako.sessions import SessionManager, SessionView
+from sendmako.session_state import SessionView
+from sendmako.sessions import SessionManager
 from sendmako.storage.records import UserRecord
 
 T = TypeVar("T")

@@ -24,7 +24,7 @@ from sendmako.events import (
     SessionEvent,
 )
 from sendmako.message_log import MessageLog
-from sendmako.sessions import SessionEventRecorder
+from sendmako.session_hooks import SessionEventRecorder
 from sendmako.storage import messages
 from sendmako.storage.batching import BatchWriter
 from sendmako.storage.db import Database

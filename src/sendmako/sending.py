@@ -26,7 +26,8 @@ from sendmako.ids import InvalidIdentifier, Jid, normalize_phone, recipient_jid
 from sendmako.media import outgoing
 from sendmako.media.fetch import Fetcher
 from sendmako.message_log import MessageLog
-from sendmako.sessions import SessionManager, SessionView
+from sendmako.session_state import SessionView
+from sendmako.sessions import SessionManager
 from sendmako.storage.records import UserRecord
 from sendmako.usage import DailyUsage, Reservation
 

@@ -11,32 +11,28 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from typing import Protocol
+from dataclasses import replace
+from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendmako import log, plans
 from sendmako.engines.base import Capability, Engine, EngineSession, SessionSpec
 from sendmako.engines.types import OutgoingMessage, SendResult
 from sendmako.errors import BadRequest, NotFound, OperationFailed, Unavailable
 from sendmako.events import (
-    ContactsChanged,
     EngineEvent,
-    GroupChanged,
-    MessageReceived,
     PairCodeIssued,
     QrCodeChanged,
-    ReceiptReceived,
     SessionEvent,
     SessionStatus,
     StatusChanged,
 )
-from sendmako.ids import InvalidIdentifier, SessionId, normalize_phone
+from sendmako.ids import InvalidIdentifier, normalize_phone
 from sendmako.qr import png_data_url
 from sendmako.send_queue import DEFAULT_CAPACITY, SendQueue, SentHook
+from sendmako.session_hooks import MessageEventHandler, SessionEventRecorder
+from sendmako.session_state import LiveSession, SessionView
 from sendmako.storage import wa_sessions
 from sendmako.storage.db import Database
 from sendmako.storage.records import SessionRecord, UserRecord
@@ -48,77 +44,6 @@ logger = log.get(__name__)
 # a spammer to WhatsApp. Each session can change it (`pacing_ms`).
 DEFAULT_PACING_MS = 500
 STOP_TIMEOUT_SECONDS = 10.0
-
-
-class SessionEventRecorder(Protocol):
-    """Receives each session event inside the transaction that records the state change."""
-
-    async def record(self, tx: AsyncSession, user_id: int, event: SessionEvent) -> None: ...
-
-
-MessageEvent = MessageReceived | ReceiptReceived | ContactsChanged | GroupChanged
-
-
-class MessageEventHandler(Protocol):
-    """Stores what an engine reports about messages, contacts and groups.
-
-    Called one event at a time per session, in the order the engine reported them. A
-    handler that queues its writes (group commit) returns an awaitable that completes once
-    they are durable; it is awaited after the next event may start, so one busy number's
-    events share transactions instead of waiting for each other's commits."""
-
-    async def handle(
-        self, session: SessionRecord, event: MessageEvent
-    ) -> Awaitable[None] | None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class SessionView:
-    """A session as the API shows it."""
-
-    id: int
-    session_id: SessionId
-    session_name: str
-    engine: str
-    status: SessionStatus
-    detail: str | None
-    phone_number: str | None
-    qr: str | None  # data:image/png;base64,... while qr_ready
-    qr_expires_at: float | None  # unix time the shown QR stops being valid
-    created_at: datetime
-    pacing_ms: int
-
-
-@dataclass(eq=False)
-class _Live:
-    record: SessionRecord
-    engine: Engine | None
-    handle: EngineSession | None = None
-    status: SessionStatus = SessionStatus.CONNECTING
-    detail: str | None = None
-    phone_number: str | None = None
-    qr_data_url: str | None = None
-    qr_expires_at: float | None = None
-    events_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    control_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    deleted: bool = False
-    queue: SendQueue | None = None
-
-    def view(self) -> SessionView:
-        qr = self.qr_data_url if self.status == SessionStatus.QR_READY else None
-        return SessionView(
-            id=self.record.id,
-            session_id=self.record.session_id,
-            session_name=self.record.session_name,
-            engine=self.record.engine,
-            status=self.status,
-            detail=self.detail,
-            phone_number=self.phone_number,
-            qr=qr,
-            qr_expires_at=self.qr_expires_at if qr else None,
-            created_at=self.record.created_at,
-            pacing_ms=self.record.pacing_ms,
-        )
 
 
 class SessionManager:
@@ -142,7 +67,7 @@ class SessionManager:
         self.handlers = list(handlers)
         self.clock = clock
         self.queue_capacity = queue_capacity
-        self._live: dict[str, _Live] = {}
+        self._live: dict[str, LiveSession] = {}
         self._changed = asyncio.Condition()
 
     # -- process lifetime -----------------------------------------------------------------
@@ -154,7 +79,7 @@ class SessionManager:
         async with self.db.read() as db:
             records = await wa_sessions.list_all(db)
         for record in records:
-            live = _Live(record=record, engine=self.engines.get(record.engine))
+            live = LiveSession(record=record, engine=self.engines.get(record.engine))
             live.phone_number = record.phone_number
             self._live[record.session_id] = live
             if live.engine is None:
@@ -210,7 +135,7 @@ class SessionManager:
             if session_name is None:
                 record = replace(record, session_name=f"Session {record.id}")
                 await wa_sessions.rename(tx, record.session_id, record.session_name)
-        live = _Live(record=record, engine=self.engines[engine_name])
+        live = LiveSession(record=record, engine=self.engines[engine_name])
         self._live[record.session_id] = live
         logger.info("session.created", session_id=record.session_id, engine=engine_name)
         await self._open(live)
@@ -310,7 +235,7 @@ class SessionManager:
             raise NotFound(f"Session {session_id} has no send queue.", code="session_not_found")
         await live.queue.wait_until(predicate, timeout)
 
-    async def _send_now(self, live: _Live, message: OutgoingMessage) -> SendResult:
+    async def _send_now(self, live: LiveSession, message: OutgoingMessage) -> SendResult:
         handle = live.handle
         if handle is None or live.status != SessionStatus.CONNECTED:
             raise Unavailable(
@@ -409,7 +334,7 @@ class SessionManager:
 
     # -- engine events --------------------------------------------------------------------
 
-    async def _open(self, live: _Live) -> None:
+    async def _open(self, live: LiveSession) -> None:
         assert live.engine is not None
         spec = self._spec(live.record)
         holder: list[EngineSession] = []
@@ -426,7 +351,7 @@ class SessionManager:
         live.detail = None
         await handle.start()
 
-    async def _stop_handle(self, live: _Live) -> None:
+    async def _stop_handle(self, live: LiveSession) -> None:
         handle, live.handle = live.handle, None
         if handle is None:
             return
@@ -435,7 +360,7 @@ class SessionManager:
         except TimeoutError:
             logger.warning("session.stop_timeout", session_id=live.record.session_id)
 
-    async def _apply(self, live: _Live, event: EngineEvent) -> None:
+    async def _apply(self, live: LiveSession, event: EngineEvent) -> None:
         pending: list[Awaitable[None]] = []
         async with live.events_lock:
             if live.deleted:
@@ -455,7 +380,7 @@ class SessionManager:
             await queued
         await self._notify()
 
-    async def _qr_changed(self, live: _Live, event: QrCodeChanged) -> None:
+    async def _qr_changed(self, live: LiveSession, event: QrCodeChanged) -> None:
         live.qr_data_url = png_data_url(event.payload)
         live.qr_expires_at = self.clock() + event.valid_seconds
         data: dict[str, object] = {"qr": live.qr_data_url, "expires_in": event.valid_seconds}
@@ -466,20 +391,14 @@ class SessionManager:
                 SessionStatus.QR_READY,
                 live.detail if live.status == SessionStatus.QR_READY else None,
             ),
-            also=[self._event(live, "session.qr_ready", data)],
+            also=[live.event("session.qr_ready", data)],
         )
 
     async def _status_changed(
-        self, live: _Live, event: StatusChanged, also: Iterable[SessionEvent] = ()
+        self, live: LiveSession, event: StatusChanged, also: Iterable[SessionEvent] = ()
     ) -> None:
         previous = live.status
-        live.status = event.status
-        live.detail = event.detail
-        if event.status == SessionStatus.CONNECTED:
-            live.phone_number = event.phone_number or live.phone_number
-        if event.status != SessionStatus.QR_READY:
-            live.qr_data_url = None
-            live.qr_expires_at = None
+        emitted = [*live.apply(event), *also]
         if previous != event.status:
             logger.info(
                 "session.status",
@@ -488,16 +407,6 @@ class SessionManager:
                 previous=previous.value,
                 detail=event.detail,
             )
-        emitted: list[SessionEvent] = []
-        if event.status == SessionStatus.CONNECTED and previous != SessionStatus.CONNECTED:
-            emitted.append(
-                self._event(live, "session.connected", {"phone_number": live.phone_number})
-            )
-        elif event.status == SessionStatus.LOGGED_OUT and previous != SessionStatus.LOGGED_OUT:
-            emitted.append(self._event(live, "session.disconnected", {"reason": "logged_out"}))
-        elif event.status == SessionStatus.DISCONNECTED and previous == SessionStatus.CONNECTED:
-            emitted.append(self._event(live, "session.disconnected", {"reason": "connection_lost"}))
-        emitted.extend(also)
         async with self.db.write() as tx:
             await wa_sessions.set_state(
                 tx,
@@ -511,17 +420,13 @@ class SessionManager:
                 for recorder in self.recorders:
                     await recorder.record(tx, live.record.user_id, session_event)
 
-    @staticmethod
-    def _event(live: _Live, name: str, data: dict[str, object]) -> SessionEvent:
-        return SessionEvent(name=name, session_id=live.record.session_id, data=data)
-
     async def _notify(self) -> None:
         async with self._changed:
             self._changed.notify_all()
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _owned(self, user: UserRecord, session_id: str) -> _Live:
+    def _owned(self, user: UserRecord, session_id: str) -> LiveSession:
         live = self._live.get(session_id)
         # Another user's session answers exactly like a missing one.
         if live is None or live.record.user_id != user.id:

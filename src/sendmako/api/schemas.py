@@ -20,7 +20,7 @@ from sendmako.media import b64
 from sendmako.media.crypto import DIGEST_LENGTH, KEY_LENGTH, MediaType
 from sendmako.media.decrypt import DecryptRequest
 from sendmako.media.fetch import WHATSAPP_MEDIA_ORIGIN
-from sendmako.sessions import SessionView
+from sendmako.session_state import SessionView
 from sendmako.storage.records import ApiKeyRecord
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]

@@ -1,0 +1,40 @@
+"""What the SessionManager hands the rest of the server: session events to record (the
+webhook outbox) and engine events to store (messages, receipts, contacts, groups)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sendmako.events import (
+    ContactsChanged,
+    GroupChanged,
+    MessageReceived,
+    ReceiptReceived,
+    SessionEvent,
+)
+from sendmako.storage.records import SessionRecord
+
+
+class SessionEventRecorder(Protocol):
+    """Receives each session event inside the transaction that records the state change."""
+
+    async def record(self, tx: AsyncSession, user_id: int, event: SessionEvent) -> None: ...
+
+
+MessageEvent = MessageReceived | ReceiptReceived | ContactsChanged | GroupChanged
+
+
+class MessageEventHandler(Protocol):
+    """Stores what an engine reports about messages, contacts and groups.
+
+    Called one event at a time per session, in the order the engine reported them. A
+    handler that queues its writes (group commit) returns an awaitable that completes once
+    they are durable; it is awaited after the next event may start, so one busy number's
+    events share transactions instead of waiting for each other's commits."""
+
+    async def handle(
+        self, session: SessionRecord, event: MessageEvent
+    ) -> Awaitable[None] | None: ...
