@@ -1,50 +1,38 @@
-"""Test doubles for the network under the private-address guard: a backend that records
+"""Test doubles for the network under the private-address guard: an opener that records
 connection attempts (and only ever connects to loopback), and table-driven resolvers."""
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
-from collections.abc import Iterable, Sequence
+import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import httpcore
-
 from sendmako.media.addresses import IPAddress
-from sendmako.media.guard import Resolver
+from sendmako.media.guard import Resolver, open_tcp
+from sendmako.media.http1 import Streams
 
 
 @dataclass
-class RecordingBackend(httpcore.AsyncNetworkBackend):
-    """Records every connection attempt. Connects for real only to loopback, when `real`;
-    anything else is recorded and fails, so a test can never reach a real network."""
+class RecordingOpener:
+    """Records every connection attempt (address, port). Connects for real only to
+    loopback, when `real`; anything else is recorded and fails, so a test can never reach
+    a real network. With `hang`, an attempt never completes (a connect timeout)."""
 
     real: bool = True
     hang: bool = False
     attempts: list[tuple[str, int]] = field(default_factory=list)
-    _inner: httpcore.AsyncNetworkBackend = field(default_factory=httpcore.AnyIOBackend)
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        self.attempts.append((host, port))
+    async def __call__(
+        self, address: str, port: int, context: ssl.SSLContext | None, server_hostname: str
+    ) -> Streams:
+        self.attempts.append((address, port))
         if self.hang:
-            await _forever()
-        if not self.real or not host.startswith("127."):
-            raise httpcore.ConnectError(f"test backend: not connecting to {host}")
-        return await self._inner.connect_tcp(host, port, timeout=timeout)
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-async def _forever() -> None:
-    await asyncio.Event().wait()
+            await asyncio.Event().wait()
+        if not self.real or not address.startswith("127."):
+            raise ConnectionRefusedError(f"test opener: not connecting to {address}")
+        return await open_tcp(address, port, context, server_hostname)
 
 
 def resolving(table: dict[str, Sequence[str]]) -> tuple[Resolver, list[str]]:

@@ -4,7 +4,7 @@ wait for one without sleeping."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,8 +17,8 @@ class EventLog:
     events: list[tuple[int, SessionEvent]] = field(default_factory=list)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
-    async def record(self, tx: AsyncSession, user_id: int, event: SessionEvent) -> None:
-        self.events.append((user_id, event))
+    async def record(self, tx: AsyncSession, user_id: int, events: Sequence[SessionEvent]) -> None:
+        self.events.extend((user_id, event) for event in events)
         async with self._changed:
             self._changed.notify_all()
 

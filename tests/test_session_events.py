@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,10 +18,11 @@ SESSIONS = "/api/whatsapp/sessions/"
 class Recorder:
     events: list[tuple[int, SessionEvent, str | None]] = field(default_factory=list)
 
-    async def record(self, tx: AsyncSession, user_id: int, event: SessionEvent) -> None:
-        # What the transaction already holds when the event is recorded.
-        stored = await wa_sessions.get(tx, event.session_id)
-        self.events.append((user_id, event, stored.status if stored else None))
+    async def record(self, tx: AsyncSession, user_id: int, events: Sequence[SessionEvent]) -> None:
+        for event in events:
+            # What the transaction already holds when the event is recorded.
+            stored = await wa_sessions.get(tx, event.session_id)
+            self.events.append((user_id, event, stored.status if stored else None))
 
 
 async def test_lifecycle_events_in_order(server: Server, alice: Account) -> None:

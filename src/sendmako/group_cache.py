@@ -11,7 +11,8 @@ groups and reading metadata need not ask WhatsApp every time.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -120,16 +121,14 @@ class GroupCache:
 
     # -- what the session manager reports ------------------------------------------------
 
-    async def record(self, tx: AsyncSession, user_id: int, event: SessionEvent) -> None:
+    async def record(self, tx: AsyncSession, user_id: int, events: Sequence[SessionEvent]) -> None:
         """A session connected: read its groups once the connection is committed."""
-        if event.name != "session.connected":
-            return
-        session_id = event.session_id
+        for event in events:
+            if event.name == "session.connected":
+                after_commit(tx, partial(self._start_sync, user_id, event.session_id))
 
-        def start() -> None:
-            self.background.spawn(self._sync_connected(user_id, session_id), session_id=session_id)
-
-        after_commit(tx, start)
+    def _start_sync(self, user_id: int, session_id: str) -> None:
+        self.background.spawn(self._sync_connected(user_id, session_id), session_id=session_id)
 
     async def handle(self, session: SessionRecord, event: MessageEvent) -> Awaitable[None] | None:
         if not isinstance(event, GroupChanged):

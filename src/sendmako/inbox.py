@@ -85,20 +85,20 @@ class Inbox:
             if isinstance(item.event, ReceiptReceived):
                 key = (item.session.session_id, item.event.status)
                 receipts[key].append((item.session, item.event))
+        events: dict[int, list[SessionEvent]] = defaultdict(list)
         for (session_id, status), group in receipts.items():
             ids = [message_id for _, receipt in group for message_id in receipt.message_ids]
             moved = await messages.advance_status(tx, session_id, ids, status)
             session = group[0][0]
-            for stored in moved:
-                await self._record(
-                    tx,
-                    session,
-                    SessionEvent(
-                        "message.status",
-                        session.session_id,
-                        payloads.message_status(stored.wa_message_id, stored.peer, status),
-                    ),
+            events[session.user_id].extend(
+                SessionEvent(
+                    "message.status",
+                    session_id,
+                    payloads.message_status(stored.wa_message_id, stored.peer, status),
                 )
+                for stored in moved
+            )
+        await self._record(tx, events)
 
     async def _messages(self, tx: AsyncSession, items: Sequence[_Item]) -> None:
         rows = []
@@ -119,13 +119,16 @@ class Inbox:
                 )
             )
         await messages.add_many(tx, rows)
+        events: dict[int, list[SessionEvent]] = defaultdict(list)
         for item in items:
             assert isinstance(item.event, MessageReceived)
             data = payloads.message_received(item.event)
-            await self._record(
-                tx, item.session, SessionEvent("message.received", item.session.session_id, data)
+            events[item.session.user_id].append(
+                SessionEvent("message.received", item.session.session_id, data)
             )
+        await self._record(tx, events)
 
-    async def _record(self, tx: AsyncSession, session: SessionRecord, event: SessionEvent) -> None:
-        for recorder in self.recorders:
-            await recorder.record(tx, session.user_id, event)
+    async def _record(self, tx: AsyncSession, events: dict[int, list[SessionEvent]]) -> None:
+        for user_id, of_user in events.items():
+            for recorder in self.recorders:
+                await recorder.record(tx, user_id, of_user)

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpcore
 import httpx
 from starlette.types import ASGIApp
 
@@ -30,7 +29,14 @@ from sendmako.inbox import Inbox
 from sendmako.media.addresses import AddressPolicy
 from sendmako.media.decrypt import MediaDecryptor
 from sendmako.media.fetch import Fetcher, TrustedPrefix, sandbox_media_prefix
-from sendmako.media.guard import Resolver, build_client, check_destination, system_resolver
+from sendmako.media.guard import (
+    Opener,
+    Resolver,
+    build_client,
+    check_destination,
+    open_tcp,
+    system_resolver,
+)
 from sendmako.media.hosts import HostAllowList
 from sendmako.message_log import MessageLog
 from sendmako.sending import Sender
@@ -67,10 +73,10 @@ class WebhookSeams:
 class NetworkSeams:
     """How the server reaches the outside world: the name resolver behind the
     private-address guard (tests give one that never asks a DNS server) and, optionally,
-    the network backend under the guard (tests count the connections it opens)."""
+    what opens connections under the guard (tests count the connections it opens)."""
 
     resolver: Resolver = system_resolver
-    backend: httpcore.AsyncNetworkBackend | None = None
+    opener: Opener = open_tcp
 
 
 @dataclass
@@ -169,7 +175,7 @@ def _assemble(
     node_id = node_name(settings)
     sessions = SessionManager(db, engines, default_engine=settings.default_engine, node_id=node_id)
     policy = AddressPolicy.allowing(settings.allow_private_hosts)
-    http = build_client(policy, resolver=network.resolver, backend=network.backend)
+    http = build_client(policy, resolver=network.resolver, opener=network.opener)
     # The server's own sandbox media is served by this very app: fetch it in-process (the
     # public URL is often loopback, which the guard refuses, or not reachable from here).
     own = httpx.AsyncClient(

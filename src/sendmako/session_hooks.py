@@ -3,7 +3,7 @@ webhook outbox) and engine events to store (messages, receipts, contacts, groups
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,9 +19,13 @@ from sendmako.storage.records import SessionRecord
 
 
 class SessionEventRecorder(Protocol):
-    """Receives each session event inside the transaction that records the state change."""
+    """Receives session events (of one user, in order) inside the transaction that records
+    the state change. Events that happen together come together: a busy number's incoming
+    messages cost a recorder a few statements per batch, not per message."""
 
-    async def record(self, tx: AsyncSession, user_id: int, event: SessionEvent) -> None: ...
+    async def record(
+        self, tx: AsyncSession, user_id: int, events: Sequence[SessionEvent]
+    ) -> None: ...
 
 
 MessageEvent = MessageReceived | ReceiptReceived | ContactsChanged | GroupChanged

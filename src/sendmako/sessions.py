@@ -416,9 +416,9 @@ class SessionManager:
                 phone_number=event.phone_number,
                 device_jid=event.device_jid,
             )
-            for session_event in emitted:
+            if emitted:
                 for recorder in self.recorders:
-                    await recorder.record(tx, live.record.user_id, session_event)
+                    await recorder.record(tx, live.record.user_id, emitted)
 
     async def _notify(self) -> None:
         async with self._changed:

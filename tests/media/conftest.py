@@ -1,17 +1,16 @@
 """Fixtures for media tests: a real origin server on 127.0.0.1, and fetchers whose network
-layer the test controls (a resolver that answers any address, a backend that records
+layer the test controls (a resolver that answers any address, an opener that records
 connection attempts and, for anything but loopback, never makes them)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable
 
-import httpcore
 import pytest
 
 from sendmako.media.addresses import AddressPolicy
 from sendmako.media.fetch import Fetcher, FetchTimeouts
-from sendmako.media.guard import Resolver, build_client
+from sendmako.media.guard import Opener, Resolver, build_client, open_tcp
 from tests.media.origin import Origin
 from tests.network import resolving
 
@@ -29,21 +28,21 @@ FetcherFactory = Callable[..., Fetcher]
 
 @pytest.fixture
 async def make_fetcher() -> AsyncIterator[FetcherFactory]:
-    """`make_fetcher(allow=[...], resolver=..., backend=..., timeouts=..., clock=...)`."""
+    """`make_fetcher(allow=[...], resolver=..., opener=..., timeouts=..., clock=...)`."""
     clients = []
 
     def make(
         *,
         allow: Iterable[str] = ("127.0.0.1",),
         resolver: Resolver | None = None,
-        backend: httpcore.AsyncNetworkBackend | None = None,
+        opener: Opener = open_tcp,
         timeouts: FetchTimeouts | None = None,
         clock: Callable[[], float] | None = None,
     ) -> Fetcher:
         policy = AddressPolicy.allowing(allow)
         if resolver is None:
             resolver, _ = resolving({"localhost": ["127.0.0.1"]})
-        client = build_client(policy, resolver=resolver, backend=backend)
+        client = build_client(policy, resolver=resolver, opener=opener)
         clients.append(client)
         return Fetcher(client, timeouts=timeouts, clock=clock)
 

@@ -1,7 +1,7 @@
 """Downloads on a user's behalf: size caps while streaming, timeouts, redirects, errors.
 
 Every test talks to a real server on 127.0.0.1 or to nothing at all: non-loopback names come
-from an injected resolver, and their connections from a backend that only records them."""
+from an injected resolver, and their connections from an opener that only records them."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from sendmako.media.hosts import HostAllowList
 from tests.media.conftest import FetcherFactory
 from tests.media.files import jpeg_bytes, pdf_bytes
 from tests.media.origin import Exchange, Origin
-from tests.network import RecordingBackend, resolving
+from tests.network import RecordingOpener, resolving
 
 SMALL = SizeLimit(64 * 1024, "tests")
 
@@ -186,12 +186,12 @@ async def test_a_connection_that_never_opens_hits_the_connect_timeout(
     make_fetcher: FetcherFactory,
 ) -> None:
     """A connect that hangs is abandoned after the connect timeout: 422."""
-    backend = RecordingBackend(hang=True)
-    fetcher = make_fetcher(backend=backend, timeouts=FetchTimeouts(connect=0.2))
+    opener = RecordingOpener(hang=True)
+    fetcher = make_fetcher(opener=opener, timeouts=FetchTimeouts(connect=0.2))
     with pytest.raises(OperationFailed) as excinfo:
         await fetcher.fetch("http://127.0.0.1:9/x", field="url", limit=SMALL)
     assert "connect timeout" in excinfo.value.message
-    assert backend.attempts == [("127.0.0.1", 9)]
+    assert opener.attempts == [("127.0.0.1", 9)]
 
 
 async def test_a_name_that_never_resolves_hits_the_connect_timeout(
@@ -203,12 +203,12 @@ async def test_a_name_that_never_resolves_hits_the_connect_timeout(
         await asyncio.Event().wait()
         return []
 
-    backend = RecordingBackend(real=False)
-    fetcher = make_fetcher(resolver=hang, backend=backend, timeouts=FetchTimeouts(connect=0.2))
+    opener = RecordingOpener(real=False)
+    fetcher = make_fetcher(resolver=hang, opener=opener, timeouts=FetchTimeouts(connect=0.2))
     with pytest.raises(OperationFailed) as excinfo:
         await fetcher.fetch("https://slow-dns.example/x", field="url", limit=SMALL)
     assert "connect timeout" in excinfo.value.message
-    assert backend.attempts == []
+    assert opener.attempts == []
 
 
 async def test_a_download_over_the_total_time_is_abandoned(
@@ -251,40 +251,40 @@ async def test_a_redirect_to_loopback_is_refused_before_connecting(
     target: str, origin: Origin, make_fetcher: FetcherFactory
 ) -> None:
     """127.0.0.1 is allowed; its redirect to another loopback address is not followed."""
-    backend = RecordingBackend()
+    opener = RecordingOpener()
     url = origin.redirect("/hop", target.format(port=origin.port))
     with pytest.raises(BadRequest) as excinfo:
-        await make_fetcher(backend=backend).fetch(url, field="imageUrl", limit=SMALL)
+        await make_fetcher(opener=opener).fetch(url, field="imageUrl", limit=SMALL)
     assert excinfo.value.field == "imageUrl"
     assert "loopback" in excinfo.value.message
-    assert backend.attempts == [("127.0.0.1", origin.port)]
+    assert opener.attempts == [("127.0.0.1", origin.port)]
 
 
 async def test_a_redirect_to_a_name_resolving_privately_is_refused(
     origin: Origin, make_fetcher: FetcherFactory
 ) -> None:
     """The redirect target's name is resolved and checked like the first URL."""
-    backend = RecordingBackend()
+    opener = RecordingOpener()
     resolver, asked = resolving({"intranet.example": ["10.1.2.3"]})
     url = origin.redirect("/hop", "http://intranet.example/admin")
     with pytest.raises(BadRequest) as excinfo:
-        await make_fetcher(backend=backend, resolver=resolver).fetch(url, field="url", limit=SMALL)
+        await make_fetcher(opener=opener, resolver=resolver).fetch(url, field="url", limit=SMALL)
     assert "private" in excinfo.value.message
     assert asked == ["intranet.example"]
-    assert backend.attempts == [("127.0.0.1", origin.port)]
+    assert opener.attempts == [("127.0.0.1", origin.port)]
 
 
 async def test_a_redirect_off_the_allow_list_is_refused(
     origin: Origin, make_fetcher: FetcherFactory
 ) -> None:
     """With an allow-list, every hop must be on it."""
-    backend = RecordingBackend()
+    opener = RecordingOpener()
     allow = HostAllowList.parse(["http://127.0.0.1"])
     url = origin.redirect("/hop", "https://elsewhere.example/file")
     with pytest.raises(BadRequest) as excinfo:
-        await make_fetcher(backend=backend).fetch(url, field="url", limit=SMALL, allow=allow)
+        await make_fetcher(opener=opener).fetch(url, field="url", limit=SMALL, allow=allow)
     assert excinfo.value.code == "host_not_allowed"
-    assert backend.attempts == [("127.0.0.1", origin.port)]
+    assert opener.attempts == [("127.0.0.1", origin.port)]
 
 
 # -- URLs ------------------------------------------------------------------------------------
@@ -293,11 +293,11 @@ async def test_a_redirect_off_the_allow_list_is_refused(
 @pytest.mark.parametrize("url", ["ftp://127.0.0.1/x", "file:///etc/passwd", "not a url at all"])
 async def test_only_http_urls_are_fetched(url: str, make_fetcher: FetcherFactory) -> None:
     """Other schemes and non-URLs: 400 naming the field, nothing attempted."""
-    backend = RecordingBackend()
+    opener = RecordingOpener()
     with pytest.raises(BadRequest) as excinfo:
-        await make_fetcher(backend=backend).fetch(url, field="documentUrl", limit=SMALL)
+        await make_fetcher(opener=opener).fetch(url, field="documentUrl", limit=SMALL)
     assert excinfo.value.field == "documentUrl"
-    assert backend.attempts == []
+    assert opener.attempts == []
 
 
 async def test_proxy_settings_in_the_environment_are_ignored(
@@ -306,11 +306,11 @@ async def test_proxy_settings_in_the_environment_are_ignored(
     """A proxy would connect on our behalf, unguarded: the client never uses one."""
     monkeypatch.setenv("HTTP_PROXY", "http://10.9.9.9:3128")
     monkeypatch.setenv("ALL_PROXY", "http://10.9.9.9:3128")
-    backend = RecordingBackend()
+    opener = RecordingOpener()
     url = origin.file("/direct", b"direct")
-    fetched = await make_fetcher(backend=backend).fetch(url, field="url", limit=SMALL)
+    fetched = await make_fetcher(opener=opener).fetch(url, field="url", limit=SMALL)
     assert fetched.content == b"direct"
-    assert backend.attempts == [("127.0.0.1", origin.port)]
+    assert opener.attempts == [("127.0.0.1", origin.port)]
 
 
 async def test_a_handler_error_reaches_the_caller_as_a_failed_download(

@@ -1,7 +1,7 @@
 """The private-address guard: what it refuses, what the operator can allow, and that it
 decides on the resolved address before any connection is attempted (and to that address).
 
-No test here connects anywhere: names come from an injected resolver, and the backend only
+No test here connects anywhere: names come from an injected resolver, and the opener only
 records attempts."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sendmako.errors import BadRequest
 from sendmako.media.addresses import AddressPolicy, why_blocked
 from sendmako.media.fetch import SizeLimit
 from tests.media.conftest import FetcherFactory
-from tests.network import RecordingBackend, resolving
+from tests.network import RecordingOpener, resolving
 
 LIMIT = SizeLimit(1 << 20, "tests")
 
@@ -65,9 +65,9 @@ async def test_a_name_resolving_to_a_blocked_address_is_refused_before_connectin
     address: str, make_fetcher: FetcherFactory
 ) -> None:
     """The guard checks what the name resolves to, and refuses before any connection."""
-    backend = RecordingBackend(real=False)
+    opener = RecordingOpener(real=False)
     resolver, asked = resolving({"media.example.com": [address]})
-    fetcher = make_fetcher(allow=[], resolver=resolver, backend=backend)
+    fetcher = make_fetcher(allow=[], resolver=resolver, opener=opener)
     with pytest.raises(BadRequest) as excinfo:
         await fetcher.fetch("https://media.example.com/a.jpg", field="imageUrl", limit=LIMIT)
     assert excinfo.value.field == "imageUrl"
@@ -75,7 +75,7 @@ async def test_a_name_resolving_to_a_blocked_address_is_refused_before_connectin
     assert excinfo.value.message.startswith("imageUrl: the URL's host media.example.com")
     assert address not in excinfo.value.message  # the kind is told, never the address
     assert asked == ["media.example.com"]
-    assert backend.attempts == []
+    assert opener.attempts == []
 
 
 @pytest.mark.parametrize("address", ["10.0.0.1", "169.254.169.254", "[::1]", "[fd00:ec2::254]"])
@@ -83,39 +83,39 @@ async def test_a_literal_blocked_address_is_refused_before_connecting(
     address: str, make_fetcher: FetcherFactory
 ) -> None:
     """An address written in the URL is checked the same way, with no resolution."""
-    backend = RecordingBackend(real=False)
+    opener = RecordingOpener(real=False)
     resolver, asked = resolving({})
-    fetcher = make_fetcher(allow=[], resolver=resolver, backend=backend)
+    fetcher = make_fetcher(allow=[], resolver=resolver, opener=opener)
     with pytest.raises(BadRequest):
         await fetcher.fetch(f"http://{address}/latest/meta-data/", field="url", limit=LIMIT)
     assert asked == []
-    assert backend.attempts == []
+    assert opener.attempts == []
 
 
 async def test_one_private_address_among_public_ones_refuses_the_name(
     make_fetcher: FetcherFactory,
 ) -> None:
     """A name answering a public and a private address is refused whole."""
-    backend = RecordingBackend(real=False)
+    opener = RecordingOpener(real=False)
     resolver, _ = resolving({"mixed.example": ["93.184.216.34", "10.0.0.7"]})
-    fetcher = make_fetcher(allow=[], resolver=resolver, backend=backend)
+    fetcher = make_fetcher(allow=[], resolver=resolver, opener=opener)
     with pytest.raises(BadRequest):
         await fetcher.fetch("https://mixed.example/x", field="url", limit=LIMIT)
-    assert backend.attempts == []
+    assert opener.attempts == []
 
 
 async def test_the_connection_goes_to_the_address_that_was_checked(
     make_fetcher: FetcherFactory,
 ) -> None:
-    """The backend is asked for the checked address, not the name (no second resolution
+    """The opener is asked for the checked address, not the name (no second resolution
     that DNS rebinding could answer differently)."""
-    backend = RecordingBackend(real=False)  # records the attempt, connects nowhere
+    opener = RecordingOpener(real=False)  # records the attempt, connects nowhere
     resolver, asked = resolving({"cdn.example": ["93.184.216.34"]})
-    fetcher = make_fetcher(allow=[], resolver=resolver, backend=backend)
-    with pytest.raises(Exception):  # noqa: B017, PT011 - the fake backend refuses to connect
+    fetcher = make_fetcher(allow=[], resolver=resolver, opener=opener)
+    with pytest.raises(Exception):  # noqa: B017, PT011 - the fake opener refuses to connect
         await fetcher.fetch("https://cdn.example:8443/x", field="url", limit=LIMIT)
     assert asked == ["cdn.example"]
-    assert backend.attempts == [("93.184.216.34", 8443)]
+    assert opener.attempts == [("93.184.216.34", 8443)]
 
 
 def test_the_operator_can_allow_names_and_ranges() -> None:

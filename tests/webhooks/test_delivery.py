@@ -353,7 +353,8 @@ async def test_nothing_is_stored_when_the_state_change_rolls_back(
 
     async def failing_change() -> None:
         async with services.db.write() as tx:
-            await outbox.record(tx, alice.user.id, SessionEvent("session.connected", "user_9", {}))
+            event = SessionEvent("session.connected", "user_9", {})
+            await outbox.record(tx, alice.user.id, [event])
             raise RuntimeError("the state change failed")
 
     with pytest.raises(RuntimeError):

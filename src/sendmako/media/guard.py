@@ -2,16 +2,16 @@
 downloads, webhooks): no loopback, private, link-local, multicast, unspecified, reserved or
 cloud-metadata address, unless the operator allows it (`SENDMAKO_ALLOW_PRIVATE_HOSTS`).
 
-The check sits at the connection level, inside httpcore's network backend: the guard resolves
-the name itself, checks every address, then connects to the checked address. The address
+The check sits at the connection level, in the function the HTTP transport (http1.py) opens
+every connection with: the guard resolves the name itself, checks every address, then
+connects to the checked address. The address
 checked is the address connected to, so a DNS answer that changes between a check and a
 connect (DNS rebinding) cannot slip through, and every redirect hop, being a new
-connection, is checked again. The resolver and the inner backend are injectable, so tests
-can return any address from a name and see that nothing was connected to.
+connection, is checked again. The resolver and the opener under the guard are injectable,
+so tests can return any address from a name and see that nothing was connected to.
 
     build_client(policy) -> httpx.AsyncClient     one per process, shared
-      GuardedTransport (httpx)  ->  httpcore pool  ->  GuardedBackend.connect_tcp
-                                                         resolve -> refuse? -> connect(address)
+      Http1Transport (http1.py)  ->  Guard.connect: resolve -> refuse? -> open(address)
 """
 
 from __future__ import annotations
@@ -22,20 +22,17 @@ import ipaddress
 import socket
 import ssl
 from collections.abc import (
-    AsyncIterable,
-    AsyncIterator,
     Awaitable,
     Callable,
-    Iterable,
     Sequence,
 )
 
-import httpcore
 import httpx
 
 from sendmako import log
 from sendmako.errors import BadRequest
 from sendmako.media.addresses import AddressPolicy, IPAddress
+from sendmako.media.http1 import READ_BYTES, Http1Transport, Streams
 
 logger = log.get(__name__)
 
@@ -89,29 +86,43 @@ async def check_destination(
             raise BadRequest(f"{field}: {refused.message}", field=field, code=refused.code)
 
 
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """An httpcore network backend that resolves, checks, then connects to the checked
-    address. Refusal raises `BadRequest` (code `address_not_allowed`) before any connect."""
+async def open_tcp(
+    address: str, port: int, context: ssl.SSLContext | None, server_hostname: str
+) -> Streams:
+    """Connect to `address` (already checked); with TLS, the certificate is checked against
+    the name the URL gave."""
+    return await asyncio.open_connection(
+        address,
+        port,
+        ssl=context,
+        server_hostname=server_hostname if context is not None else None,
+        limit=READ_BYTES,
+    )
+
+
+# (checked address, port, TLS context or None, the URL's host name) -> an open connection.
+Opener = Callable[[str, int, ssl.SSLContext | None, str], Awaitable[Streams]]
+
+
+class Guard:
+    """Opens connections for the HTTP transport: resolves, checks every address, then
+    connects to a checked address. Refusal raises `BadRequest` (code
+    `address_not_allowed`) before any connection is tried."""
 
     def __init__(
         self,
         policy: AddressPolicy,
         *,
         resolver: Resolver = system_resolver,
-        backend: httpcore.AsyncNetworkBackend | None = None,
+        opener: Opener = open_tcp,
     ) -> None:
         self.policy = policy
         self._resolve = resolver
-        self._backend = backend if backend is not None else httpcore.AnyIOBackend()
+        self._open = opener
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
+    async def connect(
+        self, host: str, port: int, context: ssl.SSLContext | None, timeout: float | None
+    ) -> Streams:
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         addresses = await self._addresses(host, port, deadline)
@@ -122,25 +133,14 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                     "guard.refused", host=host, address=str(address), port=port, reason=reason
                 )
                 raise address_refused(host, reason)
-        failure: Exception | None = None
+        failure: OSError | None = None
         for address in addresses:
-            remaining = None if deadline is None else max(0.0, deadline - loop.time())
             try:
-                # The deadline is enforced here too, whatever the inner backend does with it.
                 async with asyncio.timeout_at(deadline):
-                    stream = await self._backend.connect_tcp(
-                        str(address),
-                        port,
-                        timeout=remaining,
-                        local_address=local_address,
-                        socket_options=socket_options,
-                    )
-                return _LargeReads(stream)
-            except TimeoutError as exc:
-                raise httpcore.ConnectTimeout(f"connecting to {host} timed out") from exc
-            except httpcore.ConnectTimeout:
+                    return await self._open(str(address), port, context, host)
+            except TimeoutError:
                 raise
-            except httpcore.ConnectError as exc:  # try the next address, like getaddrinfo users
+            except OSError as exc:  # try the next address, like getaddrinfo users
                 failure = exc
         assert failure is not None
         raise failure
@@ -150,104 +150,14 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             return [ipaddress.ip_address(host)]
         except ValueError:
             pass  # a name: resolve it
-        try:
-            async with asyncio.timeout_at(deadline):
+        async with asyncio.timeout_at(deadline):
+            try:
                 addresses = list(await self._resolve(host, port))
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
-        except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+            except OSError as exc:
+                raise OSError(f"cannot resolve {host}: {exc}") from exc
         if not addresses:
-            raise httpcore.ConnectError(f"{host} has no address")
+            raise OSError(f"{host} has no address")
         return addresses
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("unix sockets are not reachable through the guard")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._backend.sleep(seconds)
-
-
-# httpcore asks for 64 KB per read, whatever is waiting: on a 70 MB download that is over a
-# thousand trips through h11, httpcore and httpx, which cost more CPU than the bytes. Reads
-# here take whatever the socket has, up to this much; httpcore hands each read whole to its
-# HTTP parser, which takes any amount.
-LARGE_READ_BYTES = 1 << 20
-
-
-class _LargeReads(httpcore.AsyncNetworkStream):
-    def __init__(self, stream: httpcore.AsyncNetworkStream) -> None:
-        self._stream = stream
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return await self._stream.read(max(max_bytes, LARGE_READ_BYTES), timeout)
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self._stream.write(buffer, timeout)
-
-    async def aclose(self) -> None:
-        await self._stream.aclose()
-
-    async def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        return _LargeReads(await self._stream.start_tls(ssl_context, server_hostname, timeout))
-
-    def get_extra_info(self, info: str) -> object:
-        return self._stream.get_extra_info(info)
-
-
-# httpcore's errors as httpx's, most specific first (what httpx's own transport does).
-_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
-    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
-    (httpcore.ReadTimeout, httpx.ReadTimeout),
-    (httpcore.WriteTimeout, httpx.WriteTimeout),
-    (httpcore.PoolTimeout, httpx.PoolTimeout),
-    (httpcore.TimeoutException, httpx.TimeoutException),
-    (httpcore.ConnectError, httpx.ConnectError),
-    (httpcore.ReadError, httpx.ReadError),
-    (httpcore.WriteError, httpx.WriteError),
-    (httpcore.NetworkError, httpx.NetworkError),
-    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
-    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
-    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
-    (httpcore.ProtocolError, httpx.ProtocolError),
-)
-
-
-def _mapped(exc: Exception) -> Exception:
-    for source, target in _ERRORS:
-        if isinstance(exc, source):
-            return target(str(exc))
-    return exc
-
-
-class _ResponseStream(httpx.AsyncByteStream):
-    def __init__(self, stream: AsyncIterable[bytes]) -> None:
-        self._stream = stream
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        try:
-            async for part in self._stream:
-                yield part
-        except Exception as exc:  # noqa: BLE001 - translated to httpx's errors, else re-raised
-            mapped = _mapped(exc)
-            if mapped is exc:
-                raise
-            raise mapped from exc
-
-    async def aclose(self) -> None:
-        close = getattr(self._stream, "aclose", None)
-        if close is not None:
-            await close()
 
 
 @functools.cache
@@ -256,73 +166,21 @@ def default_ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-class GuardedTransport(httpx.AsyncBaseTransport):
-    """httpx's HTTP/1.1 transport over a connection pool whose connections go through
-    `GuardedBackend`. No proxy (a proxy would do the connecting, unguarded)."""
-
-    def __init__(
-        self,
-        backend: GuardedBackend,
-        *,
-        ssl_context: ssl.SSLContext | None = None,
-        max_connections: int = 100,
-        max_keepalive_connections: int = 20,
-        keepalive_expiry: float = 5.0,
-    ) -> None:
-        self.backend = backend
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context if ssl_context is not None else default_ssl_context(),
-            max_connections=max_connections,
-            max_keepalive_connections=max_keepalive_connections,
-            keepalive_expiry=keepalive_expiry,
-            network_backend=backend,
-        )
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        assert isinstance(request.stream, httpx.AsyncByteStream)
-        core_request = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(
-                scheme=request.url.raw_scheme,
-                host=request.url.raw_host,
-                port=request.url.port,
-                target=request.url.raw_path,
-            ),
-            headers=request.headers.raw,
-            content=request.stream,
-            extensions=request.extensions,
-        )
-        try:
-            response = await self._pool.handle_async_request(core_request)
-        except Exception as exc:  # noqa: BLE001 - translated to httpx's errors, else re-raised
-            mapped = _mapped(exc)
-            if mapped is exc:
-                raise
-            raise mapped from exc
-        assert isinstance(response.stream, AsyncIterable)
-        return httpx.Response(
-            status_code=response.status,
-            headers=response.headers,
-            stream=_ResponseStream(response.stream),
-            extensions=response.extensions,
-        )
-
-    async def aclose(self) -> None:
-        await self._pool.aclose()
-
-
 def build_client(
     policy: AddressPolicy,
     *,
     resolver: Resolver = system_resolver,
-    backend: httpcore.AsyncNetworkBackend | None = None,
+    opener: Opener = open_tcp,
     timeout: httpx.Timeout | None = None,
 ) -> httpx.AsyncClient:
     """The guarded client: one per process, shared by everything that fetches on a user's
     behalf. Redirects are not followed (callers follow them, each hop checked again), and
     the environment's proxy settings are ignored (a proxy would bypass the guard)."""
     return httpx.AsyncClient(
-        transport=GuardedTransport(GuardedBackend(policy, resolver=resolver, backend=backend)),
+        transport=Http1Transport(
+            Guard(policy, resolver=resolver, opener=opener).connect,
+            ssl_context=default_ssl_context,
+        ),
         follow_redirects=False,
         trust_env=False,
         timeout=timeout if timeout is not None else httpx.Timeout(30.0, connect=10.0),

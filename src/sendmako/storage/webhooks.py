@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, insert, or_, select, update
+from sqlalchemy import Table, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -174,45 +174,118 @@ async def delete_endpoint(db: AsyncSession, endpoint_id: int) -> None:
 # -- the outbox -----------------------------------------------------------------------------
 
 
-async def add_event(
-    db: AsyncSession,
-    *,
-    event_id: str,
-    user_id: int,
-    session_id: str | None,
-    name: str,
-    body: str,
-    created_at: datetime,
-    deliveries: Sequence[tuple[int, str]],  # (endpoint id, chain)
-) -> list[int]:
-    """Store the event and its deliveries; returns the deliveries' ids."""
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    id: str
+    user_id: int
+    session_id: str | None
+    name: str
+    body: str
+    created_at: datetime
+    deliveries: Sequence[tuple[int, str]]  # (endpoint id, chain)
+
+
+async def add_events(db: AsyncSession, events: Sequence[NewEvent]) -> None:
+    """Store events and their deliveries: two statements, whatever the count."""
     await db.execute(
-        insert(WebhookEvent).values(
-            id=event_id,
-            user_id=user_id,
-            session_id=session_id,
-            name=name,
-            body=body,
-            created_at=created_at,
-        )
-    )
-    ids = await db.scalars(
-        insert(WebhookDelivery).returning(WebhookDelivery.id, sort_by_parameter_order=True),
+        insert(WebhookEvent),
         [
             {
-                "event_id": event_id,
+                "id": e.id,
+                "user_id": e.user_id,
+                "session_id": e.session_id,
+                "name": e.name,
+                "body": e.body,
+                "created_at": e.created_at,
+            }
+            for e in events
+        ],
+    )
+    await db.execute(
+        insert(WebhookDelivery),
+        [
+            {
+                "event_id": e.id,
                 "endpoint_id": endpoint_id,
                 "chain": chain,
                 "status": "pending",
                 "attempts": 0,
-                "next_attempt_at": created_at,
-                "created_at": created_at,
-                "retry_from": created_at,
+                "next_attempt_at": e.created_at,
+                "created_at": e.created_at,
+                "retry_from": e.created_at,
             }
-            for endpoint_id, chain in deliveries
+            for e in events
+            for endpoint_id, chain in e.deliveries
         ],
     )
+
+
+async def add_event(db: AsyncSession, event: NewEvent) -> list[int]:
+    """Store one event and its deliveries; returns the deliveries' ids."""
+    await add_events(db, [event])
+    ids = await db.scalars(
+        select(WebhookDelivery.id)
+        .where(WebhookDelivery.event_id == event.id)
+        .order_by(WebhookDelivery.id)
+    )
     return list(ids)
+
+
+# The claim's statements are built once: building (and keying for the compiled-statement
+# cache) an EXISTS over an aliased table costs more than running it.
+_earlier = aliased(WebhookDelivery)
+_free = or_(
+    WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until < bindparam("now")
+)
+_CANDIDATES = (
+    select(WebhookDelivery.id)
+    .where(
+        WebhookDelivery.status == "pending",
+        WebhookDelivery.next_attempt_at <= bindparam("now"),
+        _free,
+        ~exists().where(
+            _earlier.endpoint_id == WebhookDelivery.endpoint_id,
+            _earlier.chain == WebhookDelivery.chain,
+            _earlier.status == "pending",
+            _earlier.id < WebhookDelivery.id,
+            or_(
+                _earlier.next_attempt_at > bindparam("now"),
+                _earlier.claimed_until >= bindparam("now"),
+            ),
+        ),
+    )
+    .order_by(WebhookDelivery.id)
+    .limit(bindparam("limit"))
+)
+_TAKE = (
+    update(WebhookDelivery)
+    .where(
+        WebhookDelivery.id.in_(bindparam("ids", expanding=True)),
+        WebhookDelivery.status == "pending",
+        _free,
+    )
+    .values(claimed_by=bindparam("node"), claimed_until=bindparam("until"))
+    .returning(WebhookDelivery.id)
+)
+_CLAIMED = (
+    select(
+        WebhookDelivery.id,
+        WebhookEvent.id,
+        WebhookEvent.name,
+        WebhookDelivery.endpoint_id,
+        WebhookDelivery.chain,
+        WebhookDelivery.attempts,
+        WebhookDelivery.retry_from,
+        WebhookEndpoint.url,
+        WebhookEndpoint.secret,
+        WebhookEndpoint.enabled,
+        WebhookEvent.body,
+    )
+    .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
+    .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+    .where(WebhookDelivery.id.in_(bindparam("taken", expanding=True)))
+    .order_by(WebhookDelivery.id)
+)
 
 
 async def claim(
@@ -220,61 +293,14 @@ async def claim(
 ) -> list[Claimed]:
     """Take due deliveries whose chain is not blocked (an earlier pending delivery of the
     same endpoint and chain that is not due yet, or taken by someone else)."""
-    earlier = aliased(WebhookDelivery)
-    blocked = exists().where(
-        earlier.endpoint_id == WebhookDelivery.endpoint_id,
-        earlier.chain == WebhookDelivery.chain,
-        earlier.status == "pending",
-        earlier.id < WebhookDelivery.id,
-        or_(earlier.next_attempt_at > now, earlier.claimed_until >= now),
-    )
-    free = or_(WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until < now)
-    candidates = (
-        await db.scalars(
-            select(WebhookDelivery.id)
-            .where(
-                WebhookDelivery.status == "pending",
-                WebhookDelivery.next_attempt_at <= now,
-                free,
-                ~blocked,
-            )
-            .order_by(WebhookDelivery.id)
-            .limit(limit)
-        )
-    ).all()
+    candidates = (await db.scalars(_CANDIDATES, {"now": now, "limit": limit})).all()
     if not candidates:
         return []
     taken = (
-        await db.scalars(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id.in_(candidates), WebhookDelivery.status == "pending", free)
-            .values(claimed_by=node, claimed_until=until)
-            .returning(WebhookDelivery.id)
-        )
+        await db.scalars(_TAKE, {"ids": candidates, "now": now, "node": node, "until": until})
     ).all()
-    rows = await db.execute(
-        select(WebhookDelivery, WebhookEvent, WebhookEndpoint)
-        .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
-        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-        .where(WebhookDelivery.id.in_(taken))
-        .order_by(WebhookDelivery.id)
-    )
-    return [
-        Claimed(
-            id=delivery.id,
-            event_id=event.id,
-            event_name=event.name,
-            endpoint_id=endpoint_row.id,
-            chain=delivery.chain,
-            attempts=delivery.attempts,
-            retry_from=delivery.retry_from,
-            url=endpoint_row.url,
-            secret=endpoint_row.secret,
-            enabled=endpoint_row.enabled,
-            body=event.body,
-        )
-        for delivery, event, endpoint_row in rows
-    ]
+    rows = await db.execute(_CLAIMED, {"taken": taken})
+    return [Claimed(*row) for row in rows]
 
 
 async def release(db: AsyncSession, delivery_ids: Sequence[int]) -> None:
@@ -297,6 +323,7 @@ async def release_node(db: AsyncSession, node: str) -> int:
 
 
 async def record(db: AsyncSession, outcomes: Sequence[Outcome]) -> None:
+    """Log the attempts and move their deliveries on: two statements, whatever the count."""
     if not outcomes:
         return
     await db.execute(
@@ -313,22 +340,33 @@ async def record(db: AsyncSession, outcomes: Sequence[Outcome]) -> None:
             for o in outcomes
         ],
     )
-    for outcome in outcomes:
-        values: dict[str, object] = {
-            "status": outcome.status,
-            "attempts": WebhookDelivery.attempts + 1,
-            "last_status": outcome.status_code,
-            "last_error": outcome.error,
-            "claimed_by": None,
-            "claimed_until": None,
-        }
-        if outcome.next_attempt_at is not None:
-            values["next_attempt_at"] = outcome.next_attempt_at
-        if outcome.status in ("succeeded", "failed"):
-            values["finished_at"] = outcome.attempted_at
-        await db.execute(
-            update(WebhookDelivery).where(WebhookDelivery.id == outcome.delivery_id).values(values)
-        )
+    deliveries = WebhookDelivery.__table__
+    assert isinstance(deliveries, Table)
+    await db.execute(
+        update(deliveries)
+        .where(deliveries.c.id == bindparam("b_id"))
+        .values(
+            status=bindparam("b_status"),
+            attempts=deliveries.c.attempts + 1,
+            last_status=bindparam("b_code"),
+            last_error=bindparam("b_error"),
+            claimed_by=None,
+            claimed_until=None,
+            next_attempt_at=func.coalesce(bindparam("b_next"), deliveries.c.next_attempt_at),
+            finished_at=bindparam("b_finished"),
+        ),
+        [
+            {
+                "b_id": o.delivery_id,
+                "b_status": o.status,
+                "b_code": o.status_code,
+                "b_error": o.error,
+                "b_next": o.next_attempt_at,
+                "b_finished": o.attempted_at if o.status in ("succeeded", "failed") else None,
+            }
+            for o in outcomes
+        ],
+    )
 
 
 # -- the delivery log ------------------------------------------------------------------------

@@ -5,6 +5,12 @@ Deliveries are claimed by chain prefix (consecutive deliveries of one chat to on
 endpoint) with a lease, and each prefix is delivered in order by one task, so ordering
 costs no database round trip per event; different chains go out concurrently. A failed
 delivery stops its chain until its retry: later events of that chat wait behind it.
+
+The database sees one transaction per cycle: the outcomes of the attempts finished since
+the last cycle, the chains handed back, then the next claim. (On SQLite every transaction
+waits for the single writer; one per delivery would make the lock the bottleneck.) An
+outcome not yet written when the process dies leaves its delivery claimed: it is sent
+again once the lease expires or the node restarts, never lost.
 The HTTP client, clock, policy and randomness are injected: tests drive `run_once()`.
 """
 
@@ -23,7 +29,6 @@ import httpx
 from sendmako import log
 from sendmako.errors import SendmakoError
 from sendmako.storage import webhooks
-from sendmako.storage.batching import BatchWriter
 from sendmako.storage.db import Database
 from sendmako.webhooks import signing
 from sendmako.webhooks.retry import RetryPolicy
@@ -71,7 +76,9 @@ class Dispatcher:
         self._wakeup = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
         self._chains: set[asyncio.Task[None]] = set()
-        self._results: BatchWriter[webhooks.Outcome] = BatchWriter(db, webhooks.record)
+        # Written by the next cycle's transaction.
+        self._outcomes: list[webhooks.Outcome] = []
+        self._released: list[int] = []
 
     # -- lifetime ---------------------------------------------------------------------------
 
@@ -95,7 +102,7 @@ class Dispatcher:
         for chain in chains:
             chain.cancel()
         await asyncio.gather(*chains, return_exceptions=True)
-        await self._results.close()
+        await self._cycle(claim=False)
 
     def wake(self) -> None:
         """New deliveries are committed: look now rather than at the next poll."""
@@ -105,9 +112,9 @@ class Dispatcher:
 
     async def run_once(self) -> int:
         """Claim what is due, deliver it, store the outcomes. Returns the attempts made."""
-        claimed = await self._claim()
+        claimed = await self._cycle()
         await asyncio.gather(*(self._deliver_chain(chain) for chain in _chains(claimed)))
-        await self._results.flush()
+        await self._cycle(claim=False)
         return len(claimed)
 
     async def deliver_now(self, delivery_id: int) -> webhooks.Outcome | None:
@@ -124,7 +131,8 @@ class Dispatcher:
         if not claimed:
             return None
         outcome = await self._attempt(claimed[0])
-        await self._results.add(outcome)
+        async with self.db.write() as tx:
+            await webhooks.record(tx, [outcome])
         self.wake()
         return outcome
 
@@ -134,7 +142,7 @@ class Dispatcher:
         while True:
             self._wakeup.clear()
             try:
-                for chain in _chains(await self._claim()):
+                for chain in _chains(await self._cycle()):
                     task = asyncio.create_task(self._deliver_chain(chain))
                     self._chains.add(task)
                     task.add_done_callback(self._chain_done)
@@ -147,26 +155,37 @@ class Dispatcher:
         self._chains.discard(task)
         self.wake()  # the chain's next events (or others) may now be due
 
-    async def _claim(self) -> list[webhooks.Claimed]:
-        now = self.clock()
-        async with self.db.write() as tx:
-            return await webhooks.claim(
-                tx, node=self.node, now=now, until=now + self.lease, limit=self.batch
-            )
+    async def _cycle(self, *, claim: bool = True) -> list[webhooks.Claimed]:
+        """One transaction: store the outcomes gathered since the last cycle, hand back
+        what failed chains no longer hold, then (with `claim`) claim what is due."""
+        outcomes, self._outcomes = self._outcomes, []
+        released, self._released = self._released, []
+        if not (claim or outcomes or released):
+            return []
+        try:
+            async with self.db.write() as tx:
+                await webhooks.record(tx, outcomes)
+                await webhooks.release(tx, released)
+                if not claim:
+                    return []
+                now = self.clock()
+                return await webhooks.claim(
+                    tx, node=self.node, now=now, until=now + self.lease, limit=self.batch
+                )
+        except BaseException:
+            # Not written: keep them for the next cycle (their deliveries stay claimed).
+            self._outcomes[:0] = outcomes
+            self._released[:0] = released
+            raise
 
     async def _deliver_chain(self, chain: Sequence[webhooks.Claimed]) -> None:
-        pending: list[asyncio.Future[None]] = []
         for index, delivery in enumerate(chain):
             outcome = await self._attempt(delivery)
-            pending.append(self._results.add_nowait(outcome))
+            self._outcomes.append(outcome)
             if outcome.status != "succeeded":
                 # The rest of the chain waits behind this one: hand it back.
-                rest = [later.id for later in chain[index + 1 :]]
-                if rest:
-                    async with self.db.write() as tx:
-                        await webhooks.release(tx, rest)
+                self._released.extend(later.id for later in chain[index + 1 :])
                 break
-        await asyncio.gather(*pending, return_exceptions=True)
 
     async def _attempt(self, delivery: webhooks.Claimed) -> webhooks.Outcome:
         now = self.clock()

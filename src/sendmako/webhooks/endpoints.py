@@ -130,13 +130,15 @@ class Endpoints:
         async with self.db.write() as tx:
             (delivery_id,) = await webhooks.add_event(
                 tx,
-                event_id=event_id,
-                user_id=user.id,
-                session_id=None,
-                name=TEST_EVENT,
-                body=envelope(event_id, TEST_EVENT, None, data, now),
-                created_at=now,
-                deliveries=[(endpoint.id, f"test:{event_id}")],
+                webhooks.NewEvent(
+                    id=event_id,
+                    user_id=user.id,
+                    session_id=None,
+                    name=TEST_EVENT,
+                    body=envelope(event_id, TEST_EVENT, None, data, now),
+                    created_at=now,
+                    deliveries=[(endpoint.id, f"test:{event_id}")],
+                ),
             )
         outcome = await self.dispatcher.deliver_now(delivery_id)
         assert outcome is not None, "a brand-new delivery is always claimable"

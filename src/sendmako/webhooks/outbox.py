@@ -4,7 +4,7 @@ transaction of the state change that caused it. Nothing is sent before that comm
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -83,25 +83,28 @@ class WebhookOutbox:
         self.wake = wake
         self.clock = clock
 
-    async def record(self, tx: AsyncSession, user_id: int, event: SessionEvent) -> None:
-        wanted = [
-            endpoint
-            for endpoint in await self.endpoints.of(tx, user_id)
-            if endpoint.wants(event.name, event.session_id)
-        ]
-        if not wanted:
+    async def record(self, tx: AsyncSession, user_id: int, events: Sequence[SessionEvent]) -> None:
+        endpoints = await self.endpoints.of(tx, user_id)
+        if not endpoints:
             return
         now = self.clock()
-        event_id = new_event_id()
-        chain = chain_of(event)
-        await webhooks.add_event(
-            tx,
-            event_id=event_id,
-            user_id=user_id,
-            session_id=event.session_id,
-            name=event.name,
-            body=envelope(event_id, event.name, event.session_id, event.data, now),
-            created_at=now,
-            deliveries=[(endpoint.id, chain) for endpoint in wanted],
-        )
-        after_commit(tx, self.wake)
+        rows = []
+        for event in events:
+            wanted = [e.id for e in endpoints if e.wants(event.name, event.session_id)]
+            if wanted:
+                event_id = new_event_id()
+                chain = chain_of(event)
+                rows.append(
+                    webhooks.NewEvent(
+                        id=event_id,
+                        user_id=user_id,
+                        session_id=event.session_id,
+                        name=event.name,
+                        body=envelope(event_id, event.name, event.session_id, event.data, now),
+                        created_at=now,
+                        deliveries=[(endpoint_id, chain) for endpoint_id in wanted],
+                    )
+                )
+        if rows:
+            await webhooks.add_events(tx, rows)
+            after_commit(tx, self.wake)
