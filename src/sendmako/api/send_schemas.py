@@ -139,6 +139,9 @@ class BulkJobOut(BaseModel):
     results: list[BulkResultOut]
 
 
+MAX_INBOUND_BATCH = 100
+
+
 class SandboxInboundIn(MessageFields):
     sender: str = Field(alias="from", description="the number the message comes from")
     from_name: str | None = Field(None, max_length=100, description="the sender's push name")
@@ -149,6 +152,20 @@ class SandboxInboundOut(BaseModel):
     success: Literal[True] = True
     session_id: str
     message_id: str
+
+
+class SandboxInboundBatchIn(BaseModel):
+    messages: list[SandboxInboundIn] = Field(
+        min_length=1,
+        max_length=MAX_INBOUND_BATCH,
+        description=f"1 to {MAX_INBOUND_BATCH} messages, arriving in this order",
+    )
+
+
+class SandboxInboundBatchOut(BaseModel):
+    success: Literal[True] = True
+    session_id: str
+    message_ids: list[str]
 
 
 class SandboxSentItem(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Path
@@ -12,6 +14,8 @@ from sendmako.api.deps import CurrentUser, ServicesDep, Sessions
 from sendmako.api.routes.responses import errors
 from sendmako.api.schemas import ErrorOut, SandboxDisconnectIn, SandboxScanIn, SandboxStateOut
 from sendmako.api.send_schemas import (
+    SandboxInboundBatchIn,
+    SandboxInboundBatchOut,
     SandboxInboundIn,
     SandboxInboundOut,
     SandboxSentItem,
@@ -22,7 +26,7 @@ from sendmako.engines.sandbox import SandboxEngine, SandboxSession
 from sendmako.errors import BadRequest, NotFound
 from sendmako.ids import InvalidIdentifier, normalize_phone
 from sendmako.media.fetch import SANDBOX_MEDIA_PATH
-from sendmako.sending import check, parse_recipient
+from sendmako.sending import SendRequest, check, parse_recipient
 from sendmako.sessions import SessionManager
 from sendmako.storage.records import UserRecord
 from sendmako.storage.sandbox_contacts import Entry
@@ -76,6 +80,55 @@ async def inbound(
     """Simulate the outside world: a message of any type arrives on this sandbox session,
     from `from` (and inside `group_id` when given). Same fields as send-message."""
     handle = _simulator(services.sessions, user, session_id)
+    arrival = _arrival(body)
+    content = await services.sender.content(arrival.request)
+    message_id = await handle.inject(
+        content, sender_phone=arrival.sender, sender_name=body.from_name, group=arrival.group
+    )
+    return SandboxInboundOut(message_id=message_id, session_id=session_id)
+
+
+@router.post("/{session_id}/inbound/batch", responses=errors(404, 413, 422, 503))
+async def inbound_batch(
+    session_id: SessionIdPath,
+    body: SandboxInboundBatchIn,
+    user: CurrentUser,
+    services: ServicesDep,
+) -> SandboxInboundBatchOut:
+    """A burst: up to 100 messages arrive at once, in order (to see how a webhook receiver
+    copes with a busy number). All are checked first: one bad message (named as
+    `messages[i].field`) and none arrives."""
+    handle = _simulator(services.sessions, user, session_id)
+    ready = []
+    for index, item in enumerate(body.messages):
+        try:
+            arrival = _arrival(item)
+            ready.append((item, arrival, await services.sender.content(arrival.request)))
+        except BadRequest as exc:
+            field = f"messages[{index}].{exc.field}" if exc.field else f"messages[{index}]"
+            raise BadRequest(
+                f"messages[{index}].{exc.message}", field=field, code=exc.code
+            ) from exc
+    message_ids, stored = [], []
+    for item, arrival, content in ready:
+        message_id, done = await handle.arrive(
+            content, sender_phone=arrival.sender, sender_name=item.from_name, group=arrival.group
+        )
+        message_ids.append(message_id)
+        stored.append(done)
+    await asyncio.gather(*stored)
+    return SandboxInboundBatchOut(message_ids=message_ids, session_id=session_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _Arrival:
+    request: SendRequest
+    sender: str
+    group: str | None
+
+
+def _arrival(body: SandboxInboundIn) -> _Arrival:
+    """The checked parts of a simulated incoming message (400 naming the field)."""
     try:
         sender_phone = normalize_phone(body.sender)
     except InvalidIdentifier as exc:
@@ -88,11 +141,7 @@ async def inbound(
         group = str(group_jid)
     request = body.to_request()
     check(request)
-    content = await services.sender.content(request)
-    message_id = await handle.inject(
-        content, sender_phone=sender_phone, sender_name=body.from_name, group=group
-    )
-    return SandboxInboundOut(message_id=message_id, session_id=session_id)
+    return _Arrival(request, sender_phone, group)
 
 
 @router.get("/{session_id}/sent", responses=errors(404))

@@ -180,13 +180,29 @@ class SandboxSession(EngineSession):
         """A message from the outside world (a person, or a person inside `group`) arrives
         on this session. Returns its message id once the message is stored (and its
         message.received event recorded)."""
+        message_id, stored = await self.arrive(
+            message, sender_phone=sender_phone, sender_name=sender_name, group=group
+        )
+        await stored
+        return message_id
+
+    async def arrive(
+        self,
+        message: OutgoingMessage,
+        *,
+        sender_phone: str,
+        sender_name: str | None,
+        group: str | None = None,
+    ) -> tuple[str, asyncio.Future[None]]:
+        """`inject` without waiting for the store: the message id and a future that
+        completes once it is stored. Messages arrive in the order of the calls."""
         if self.status != SessionStatus.CONNECTED:
             raise Unavailable(
                 f"Session {self.spec.session_id} is not connected (status: {self.status}).",
                 code="session_not_connected",
             )
         message_id = new_message_id()
-        await self.deliver(
+        stored = self.deliver(
             await self.engine.network.incoming(
                 message,
                 message_id=message_id,
@@ -197,7 +213,7 @@ class SandboxSession(EngineSession):
                 is_group=group is not None,
             )
         )
-        return message_id
+        return message_id, stored
 
     # -- contacts and groups (contacts.py, groups.py) ------------------------------------
 
