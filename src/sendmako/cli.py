@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sendmako import accounts, log
+from sendmako import accounts, gc_tuning, log
 from sendmako.errors import SendmakoError
 from sendmako.services import credentials_epoch
 from sendmako.settings import Settings, load_settings
@@ -126,6 +126,7 @@ class _AnnouncingServer:
             async def startup(self, sockets: Any = None) -> None:
                 await super().startup(sockets)
                 if self.started:
+                    gc_tuning.tune_for_serving()
                     print(f"Sendmako ready on http://{config.host}:{config.port}", flush=True)
 
         return Server(config)
