@@ -16,6 +16,7 @@ from sendmako.media.guard import open_tcp
 from sendmako.media.http1 import Http1Transport, Streams
 
 Answer = Callable[[bytes], bytes]  # the request's head and body -> the raw answer
+SILENCE = b""  # an answer of nothing: the server reads on and never answers
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Scripted:
     close_after: Callable[[int], bool] = lambda _n: False
     connections: int = 0
     requests: list[bytes] = field(default_factory=list)
+    hung_up: asyncio.Event = field(default_factory=asyncio.Event)  # a client closed one
     port: int = 0
     _server: asyncio.Server | None = None
 
@@ -56,7 +58,7 @@ class Scripted:
                 if self.close_after(index):
                     break
         except (asyncio.IncompleteReadError, ConnectionError):
-            pass
+            self.hung_up.set()
         finally:
             writer.close()
 
@@ -222,3 +224,27 @@ async def test_a_refused_connection_is_a_connect_error(client: httpx.AsyncClient
 async def test_only_http_and_https_are_spoken(client: httpx.AsyncClient) -> None:
     with pytest.raises(httpx.UnsupportedProtocol):
         await client.get("ftp://127.0.0.1/file")
+
+
+async def test_a_request_abandoned_on_a_kept_connection_closes_it(
+    scripted: Scripted, client: httpx.AsyncClient
+) -> None:
+    """Cancelled while waiting for its answer (a caller's total timeout), the request
+    leaves the connection in an unknown state: it is closed, not kept or leaked."""
+    scripted.answers = [OK, SILENCE]
+    assert (await client.get(url(scripted))).content == b"ok"
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.2):
+            await client.get(url(scripted))
+    async with asyncio.timeout(5):
+        await scripted.hung_up.wait()
+    assert scripted.connections == 1
+
+
+async def test_a_header_with_a_line_break_is_never_sent(
+    scripted: Scripted, client: httpx.AsyncClient
+) -> None:
+    scripted.answers = [OK]
+    with pytest.raises(httpx.LocalProtocolError):
+        await client.get(url(scripted), headers={"X-Note": "a\r\nX-Injected: 1"})
+    assert scripted.requests == []

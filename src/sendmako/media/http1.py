@@ -130,6 +130,9 @@ class Http1Transport(httpx.AsyncBaseTransport):
                 return connection, await _send(connection, message, timeouts, reused=True)
             except _StaleConnectionError:
                 connection.close()
+            except BaseException:  # an error, a timeout, a cancellation: the rest is unknown
+                connection.close()
+                raise
         connection = await self._open(key, timeouts.get("connect"))
         try:
             return connection, await _send(connection, message, timeouts, reused=False)
@@ -186,6 +189,8 @@ async def _message(request: httpx.Request) -> bytes:
         lowered = name.lower()
         if lowered in (b"transfer-encoding", b"content-length"):
             continue  # the body is whole: its length is known
+        if b"\r" in value or b"\n" in value or b"\r" in name or b"\n" in name:
+            raise httpx.LocalProtocolError(f"header {name!r} holds a line break")
         lines.append(name + b": " + value)
     if body or request.method in ("POST", "PUT", "PATCH"):
         lines.append(b"Content-Length: %d" % len(body))
