@@ -45,7 +45,7 @@ from sendmako.settings import Settings
 from sendmako.storage.db import Database
 from sendmako.storage.records import UserRecord
 from sendmako.usage import DailyUsage
-from sendmako.webhooks.dispatcher import Dispatcher
+from sendmako.webhooks.dispatcher import TIMEOUT_SECONDS, Dispatcher
 from sendmako.webhooks.endpoints import Endpoints
 from sendmako.webhooks.outbox import EndpointCache, WebhookOutbox
 from sendmako.webhooks.retry import RetryPolicy
@@ -59,13 +59,15 @@ FirstAdminHook = Callable[[UserRecord, str, str], None]
 @dataclass(frozen=True)
 class WebhookSeams:
     """What tests replace in the webhook dispatcher: the HTTP client (an httpx
-    MockTransport receiver), the clock, the retry policy, the randomness, and whether it
-    delivers in the background or only when `run_once()` is called."""
+    MockTransport receiver), the clock, the retry policy, the randomness, the time an
+    attempt may take, and whether it delivers in the background or only when `run_once()`
+    is called."""
 
     client: httpx.AsyncClient | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     rng: random.Random | None = None
+    attempt_timeout: float = TIMEOUT_SECONDS
     background: bool = True
 
 
@@ -195,6 +197,7 @@ def _assemble(
         policy=seams.policy,
         clock=seams.clock,
         rng=seams.rng,
+        timeout=seams.attempt_timeout,
     )
     endpoint_cache = EndpointCache()
     sessions.recorders.append(WebhookOutbox(endpoint_cache, dispatcher.wake, seams.clock))

@@ -68,3 +68,33 @@ async def test_another_users_session_is_not_found(
         f"/api/sandbox/sessions/{session_id}/inbound/batch", json={"messages": burst(1)}
     )
     assert answer.status_code == 404
+
+
+async def test_a_burst_takes_media_by_base64_only(
+    server: Server, alice: Account, events: EventLog
+) -> None:
+    """A URL per message would hold up to 100 downloads in memory for one request."""
+    session_id = await connect_sandbox(server, alice, "22241857975")
+    messages = burst(3)
+    messages[1] = {"from": "221781234567", "type": "image", "imageUrl": "https://x.test/a.png"}
+    answer = await alice.client.post(
+        f"/api/sandbox/sessions/{session_id}/inbound/batch", json={"messages": messages}
+    )
+    assert answer.status_code == 400
+    assert answer.json()["message"].startswith("messages[1].imageUrl: a burst takes media by")
+    assert events.named("message.received", session_id) == []
+
+
+async def test_a_burst_to_a_session_that_is_not_connected_delivers_nothing(
+    server: Server, alice: Account, events: EventLog
+) -> None:
+    session_id = await connect_sandbox(server, alice, "22241857975")
+    lost = await alice.client.post(
+        f"/api/sandbox/sessions/{session_id}/disconnect", json={"reason": "logged_out"}
+    )
+    assert lost.status_code == 200, lost.text
+    answer = await alice.client.post(
+        f"/api/sandbox/sessions/{session_id}/inbound/batch", json={"messages": burst(3)}
+    )
+    assert answer.status_code == 503
+    assert events.named("message.received", session_id) == []

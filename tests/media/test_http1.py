@@ -29,6 +29,8 @@ class Scripted:
     connections: int = 0
     requests: list[bytes] = field(default_factory=list)
     hung_up: asyncio.Event = field(default_factory=asyncio.Event)  # a client closed one
+    closed_by_client: int = 0
+    _closings: asyncio.Condition = field(default_factory=asyncio.Condition)
     port: int = 0
     _server: asyncio.Server | None = None
 
@@ -39,6 +41,11 @@ class Scripted:
     async def stop(self) -> None:
         assert self._server is not None
         self._server.close()
+
+    async def closed(self, count: int) -> None:
+        """Returns once clients have closed `count` connections."""
+        async with asyncio.timeout(5), self._closings:
+            await self._closings.wait_for(lambda: self.closed_by_client >= count)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -58,7 +65,10 @@ class Scripted:
                 if self.close_after(index):
                     break
         except (asyncio.IncompleteReadError, ConnectionError):
+            self.closed_by_client += 1
             self.hung_up.set()
+            async with self._closings:
+                self._closings.notify_all()
         finally:
             writer.close()
 
@@ -185,6 +195,14 @@ async def test_an_answer_read_only_in_part_closes_its_connection(
         (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "malformed header"),
         (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", "before the body ended"),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "hexadecimal"),
+        # int("-1", 16) is -1: a body "until the end" that no size limit would see coming.
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n" + b"x" * 9, "hex"),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"
+            + b"X-Trailer: yes\r\n" * 1200,
+            "trailers are too long",
+        ),
+        (b"HTTP/1.1 103 Early Hints\r\n\r\n" * 11, "informational"),
     ],
 )
 async def test_a_broken_answer_is_a_protocol_error(
@@ -248,3 +266,91 @@ async def test_a_header_with_a_line_break_is_never_sent(
     with pytest.raises(httpx.LocalProtocolError):
         await client.get(url(scripted), headers={"X-Note": "a\r\nX-Injected: 1"})
     assert scripted.requests == []
+
+
+async def test_bytes_sent_between_answers_are_never_taken_for_the_next_answer(
+    scripted: Scripted, client: httpx.AsyncClient
+) -> None:
+    """A server answers, then adds an answer nobody asked for: the next request (perhaps
+    another user's, to the same host) must not read it as its own."""
+    scripted.answers = [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst"
+        b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL",
+        OK,
+    ]
+    assert (await client.get(url(scripted))).content == b"first"
+    assert (await client.get(url(scripted))).content == b"ok"
+    assert scripted.connections == 2
+
+
+async def test_a_body_longer_than_announced_spoils_the_connection(
+    scripted: Scripted, client: httpx.AsyncClient
+) -> None:
+    scripted.answers = [b"HTTP/1.1 204 No Content\r\n\r\nsurplus", OK]
+    assert (await client.get(url(scripted))).status_code == 204
+    assert (await client.get(url(scripted))).content == b"ok"
+    assert scripted.connections == 2
+
+
+async def test_idle_connections_are_capped_and_swept_whatever_their_host(
+    scripted: Scripted,
+) -> None:
+    """Connections to hosts never asked for again must not pile up (each holds a file
+    descriptor): at most `max_idle` are kept, and expired ones are closed on the next
+    request to any host."""
+    now = [0.0]
+    opened: list[str] = []
+
+    async def any_name_is_loopback(
+        host: str, port: int, context: ssl.SSLContext | None, timeout: float | None
+    ) -> Streams:
+        opened.append(host)
+        return await connect("127.0.0.1", port, context, timeout)
+
+    transport = Http1Transport(
+        any_name_is_loopback,
+        ssl_context=ssl.create_default_context,
+        max_idle=3,
+        keepalive_expiry=4.0,
+        clock=lambda: now[0],
+    )
+    scripted.answers = [OK]
+    async with httpx.AsyncClient(transport=transport) as http:
+        for n in range(5):
+            await http.get(f"http://h{n}.test:{scripted.port}/")
+        await scripted.closed(2)  # beyond the cap of 3
+        now[0] = 10.0  # every idle connection has expired
+        await http.get(f"http://h9.test:{scripted.port}/")
+        await scripted.closed(5)  # the 3 kept ones, swept
+    assert opened == ["h0.test", "h1.test", "h2.test", "h3.test", "h4.test", "h9.test"]
+
+
+async def test_an_international_name_is_resolved_and_verified_in_its_ascii_form(
+    scripted: Scripted,
+) -> None:
+    asked: list[str] = []
+
+    async def recording(
+        host: str, port: int, context: ssl.SSLContext | None, timeout: float | None
+    ) -> Streams:
+        asked.append(host)
+        return await connect("127.0.0.1", port, context, timeout)
+
+    scripted.answers = [OK]
+    transport = Http1Transport(recording, ssl_context=ssl.create_default_context)
+    async with httpx.AsyncClient(transport=transport) as http:
+        await http.get(f"http://faß.test:{scripted.port}/")
+    assert asked == ["xn--fa-hia.test"]
+    assert f"Host: xn--fa-hia.test:{scripted.port}".encode() in scripted.requests[0]
+
+
+async def test_a_transfer_coding_other_than_chunked_runs_until_close(
+    scripted: Scripted, client: httpx.AsyncClient
+) -> None:
+    """Transfer-Encoding overrides Content-Length; without chunked last, the body ends when
+    the server closes the connection (RFC 9112, 6.3)."""
+    scripted.answers = [
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: x-custom\r\nContent-Length: 2\r\n\r\nokAND-MORE"
+    ]
+    scripted.close_after = lambda _n: True
+    assert (await client.get(url(scripted))).content == b"okAND-MORE"

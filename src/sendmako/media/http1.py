@@ -13,6 +13,7 @@ No proxies, no HTTP/2, no upgrades.
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,6 +26,9 @@ import httpx
 # thousand-odd trips through the parser that 64 KB reads cost.
 READ_BYTES = 1 << 20
 MAX_HEAD_BYTES = 64 * 1024
+MAX_TRAILER_BYTES = 16 * 1024
+MAX_INFORMATIONAL = 10
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
 Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 # (host, port, TLS context or None, connect timeout) -> an open connection.
@@ -50,10 +54,20 @@ class _Connection:
             now - self.idle_since < expiry
             and not self.reader.at_eof()
             and not self.writer.is_closing()
+            and _quiet(self.reader)
         )
 
     def close(self) -> None:
         self.writer.close()
+
+
+def _quiet(reader: asyncio.StreamReader) -> bool:
+    """Nothing is waiting to be read. Bytes a server sends between answers (a second answer
+    nobody asked for, a body longer than announced) would be taken for the next request's
+    answer, perhaps another user's: such a connection is never reused. StreamReader has no
+    public way to ask; without its buffer attribute, assume the worst."""
+    buffer = getattr(reader, "_buffer", None)
+    return buffer is not None and len(buffer) == 0
 
 
 class Http1Transport(httpx.AsyncBaseTransport):
@@ -64,21 +78,32 @@ class Http1Transport(httpx.AsyncBaseTransport):
         ssl_context: ssl.SSLContext | Callable[[], ssl.SSLContext],
         max_requests: int = 100,
         max_idle_per_host: int = 20,
-        keepalive_expiry: float = 5.0,
+        max_idle: int = 100,
+        # Below the 5 s that Node.js and others keep an idle connection: reusing one the
+        # server is closing at that moment costs a retry.
+        keepalive_expiry: float = 4.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._connect = connect
         self._ssl_context = ssl_context
         self._requests = asyncio.Semaphore(max_requests)
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
-        self._max_idle = max_idle_per_host
+        self._idle_count = 0
+        self._max_idle_per_host = max_idle_per_host
+        self._max_idle = max_idle
         self._expiry = keepalive_expiry
+        self._swept = 0.0
+        self._clock = clock
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         if url.scheme not in ("http", "https"):
             raise httpx.UnsupportedProtocol(f"unsupported URL scheme {url.scheme!r}")
         timeouts = request.extensions.get("timeout", {})
-        key = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
+        # The ASCII (IDNA) form, as in the Host header: the name resolved, checked and
+        # verified on the certificate is the one the request is addressed to.
+        host = url.raw_host.decode("ascii")
+        key = (url.scheme, host, url.port or (443 if url.scheme == "https" else 80))
         message = await _message(request)
         try:
             async with asyncio.timeout(timeouts.get("pool")):
@@ -116,6 +141,7 @@ class Http1Transport(httpx.AsyncBaseTransport):
             for connection in connections:
                 connection.close()
         self._idle.clear()
+        self._idle_count = 0
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -141,14 +167,37 @@ class Http1Transport(httpx.AsyncBaseTransport):
             raise
 
     def _take_idle(self, key: tuple[str, str, int]) -> _Connection | None:
+        now = self._clock()
+        self._sweep(now)
         idle = self._idle.get(key)
-        now = time.monotonic()
         while idle:
             connection = idle.pop()
+            self._idle_count -= 1
+            if not idle:
+                del self._idle[key]
             if connection.usable(now, self._expiry):
                 return connection
             connection.close()
         return None
+
+    def _sweep(self, now: float) -> None:
+        """Close what expired or broke while idle, whatever its host (at most once a
+        second): connections to hosts never asked for again must not pile up."""
+        if now - self._swept < 1.0:
+            return
+        self._swept = now
+        for key in list(self._idle):
+            kept = []
+            for connection in self._idle[key]:
+                if connection.usable(now, self._expiry):
+                    kept.append(connection)
+                else:
+                    connection.close()
+            self._idle_count -= len(self._idle[key]) - len(kept)
+            if kept:
+                self._idle[key] = kept
+            else:
+                del self._idle[key]
 
     async def _open(self, key: tuple[str, str, int], timeout: float | None) -> _Connection:
         scheme, host, port = key
@@ -170,10 +219,16 @@ class Http1Transport(httpx.AsyncBaseTransport):
         """The answer is read (or abandoned): keep the connection for the next request to
         the same host, or close it."""
         self._requests.release()
-        idle = self._idle.setdefault(connection.key, [])
-        if reusable and len(idle) < self._max_idle:
-            connection.idle_since = time.monotonic()
-            idle.append(connection)
+        idle = self._idle.get(connection.key, [])
+        if (
+            reusable
+            and _quiet(connection.reader)
+            and len(idle) < self._max_idle_per_host
+            and self._idle_count < self._max_idle
+        ):
+            connection.idle_since = self._clock()
+            self._idle.setdefault(connection.key, idle).append(connection)
+            self._idle_count += 1
         else:
             connection.close()
 
@@ -211,7 +266,7 @@ async def _send(
         if reused:
             raise _StaleConnectionError from exc
         raise httpx.WriteError(f"sending the request failed: {exc}") from exc
-    while True:
+    for _informational in range(MAX_INFORMATIONAL + 1):
         try:
             async with asyncio.timeout(timeouts.get("read")):
                 raw = await reader.readuntil(b"\r\n\r\n")
@@ -231,6 +286,7 @@ async def _send(
         if not 100 <= head[0] < 200:
             return head
         # 1xx (100 Continue, 103 Early Hints): informational, the real answer follows.
+    raise httpx.RemoteProtocolError(f"more than {MAX_INFORMATIONAL} informational answers")
 
 
 def _parse_head(raw: bytes) -> _Head:
@@ -288,17 +344,19 @@ class _Body(httpx.AsyncByteStream):
         if request.method == "HEAD" or status in _NO_BODY_STATUS:
             self._length = 0
             return
+        encodings: list[bytes] = []
         for name, value in headers:
             lowered = name.lower()
-            if lowered == b"transfer-encoding" and b"chunked" in value.lower():
-                self._chunked = True
+            if lowered == b"transfer-encoding":
+                encodings += [v.strip().lower() for v in value.split(b",")]
             elif lowered == b"content-length":
                 if not value.isdigit():
                     _broken("the answer's Content-Length is not a number")
                 self._length = int(value)
-        if self._chunked:
+        if encodings:  # it overrides Content-Length (RFC 9112, 6.3)
+            self._chunked = encodings[-1] == b"chunked"
             self._length = None
-        elif self._length is None:
+        if self._length is None and not self._chunked:
             self._keep_alive = False  # the body ends when the server closes the connection
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
@@ -357,13 +415,15 @@ class _Body(httpx.AsyncByteStream):
     async def _chunks(self) -> AsyncIterator[bytes]:
         while True:
             size_field = (await self._line()).split(b";", 1)[0].strip()
-            try:
-                size = int(size_field, 16)
-            except ValueError:
+            if not _CHUNK_SIZE.fullmatch(size_field):
                 _broken("a chunk size is not hexadecimal")
+            size = int(size_field, 16)
             if size == 0:
-                while (await self._line()) != b"\r\n":
-                    pass  # trailers: ignored
+                trailers = 0
+                while (line := await self._line()) != b"\r\n":
+                    trailers += len(line)  # ignored, but not without end
+                    if trailers > MAX_TRAILER_BYTES:
+                        _broken("the chunked body's trailers are too long")
                 return
             async for part in self._exactly(size):
                 yield part

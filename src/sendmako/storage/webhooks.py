@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Table, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Table, Update, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from sendmako.storage.tables import (
+    UtcDateTime,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
@@ -234,14 +235,13 @@ async def add_event(db: AsyncSession, event: NewEvent) -> list[int]:
 # The claim's statements are built once: building (and keying for the compiled-statement
 # cache) an EXISTS over an aliased table costs more than running it.
 _earlier = aliased(WebhookDelivery)
-_free = or_(
-    WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until < bindparam("now")
-)
+_NOW = bindparam("now", type_=UtcDateTime())
+_free = or_(WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until < _NOW)
 _CANDIDATES = (
     select(WebhookDelivery.id)
     .where(
         WebhookDelivery.status == "pending",
-        WebhookDelivery.next_attempt_at <= bindparam("now"),
+        WebhookDelivery.next_attempt_at <= _NOW,
         _free,
         ~exists().where(
             _earlier.endpoint_id == WebhookDelivery.endpoint_id,
@@ -249,8 +249,8 @@ _CANDIDATES = (
             _earlier.status == "pending",
             _earlier.id < WebhookDelivery.id,
             or_(
-                _earlier.next_attempt_at > bindparam("now"),
-                _earlier.claimed_until >= bindparam("now"),
+                _earlier.next_attempt_at > _NOW,
+                _earlier.claimed_until >= _NOW,
             ),
         ),
     )
@@ -264,7 +264,7 @@ _TAKE = (
         WebhookDelivery.status == "pending",
         _free,
     )
-    .values(claimed_by=bindparam("node"), claimed_until=bindparam("until"))
+    .values(claimed_by=bindparam("node"), claimed_until=bindparam("until", type_=UtcDateTime()))
     .returning(WebhookDelivery.id)
 )
 _CLAIMED = (
@@ -303,6 +303,19 @@ async def claim(
     return [Claimed(*row) for row in rows]
 
 
+async def claim_one(
+    db: AsyncSession, delivery_id: int, *, node: str, now: datetime, until: datetime
+) -> Claimed | None:
+    """Take this delivery alone, if it is pending and free (a test event, sent at once)."""
+    taken = (
+        await db.scalars(_TAKE, {"ids": [delivery_id], "now": now, "node": node, "until": until})
+    ).all()
+    if not taken:
+        return None
+    (row,) = (await db.execute(_CLAIMED, {"taken": taken})).all()
+    return Claimed(*row)
+
+
 async def release(db: AsyncSession, delivery_ids: Sequence[int]) -> None:
     if delivery_ids:
         await db.execute(
@@ -322,10 +335,49 @@ async def release_node(db: AsyncSession, node: str) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def record(db: AsyncSession, outcomes: Sequence[Outcome]) -> None:
-    """Log the attempts and move their deliveries on: two statements, whatever the count."""
+_HELD = select(WebhookDelivery.id).where(
+    WebhookDelivery.id.in_(bindparam("ids", expanding=True)),
+    WebhookDelivery.claimed_by == bindparam("node"),
+)
+
+
+def _record_statement() -> Update:
+    deliveries = WebhookDelivery.__table__
+    assert isinstance(deliveries, Table)
+    return (
+        update(deliveries)
+        .where(deliveries.c.id == bindparam("b_id"))
+        .values(
+            status=bindparam("b_status"),
+            attempts=deliveries.c.attempts + 1,
+            last_status=bindparam("b_code"),
+            last_error=bindparam("b_error"),
+            claimed_by=None,
+            claimed_until=None,
+            next_attempt_at=func.coalesce(
+                bindparam("b_next", type_=UtcDateTime()), deliveries.c.next_attempt_at
+            ),
+            finished_at=bindparam("b_finished", type_=UtcDateTime()),
+        )
+    )
+
+
+_RECORD = _record_statement()
+
+
+async def record(db: AsyncSession, outcomes: Sequence[Outcome], *, node: str) -> int:
+    """Log the attempts and move their deliveries on, in three statements whatever the
+    count. Only deliveries `node` still holds: one deleted meanwhile (with its endpoint or
+    user), or already recorded, is skipped, never a reason to fail the rest. Returns how
+    many were recorded."""
     if not outcomes:
-        return
+        return 0
+    held = set(
+        (await db.scalars(_HELD, {"ids": [o.delivery_id for o in outcomes], "node": node})).all()
+    )
+    outcomes = [o for o in outcomes if o.delivery_id in held]
+    if not outcomes:
+        return 0
     await db.execute(
         insert(WebhookAttempt),
         [
@@ -340,21 +392,8 @@ async def record(db: AsyncSession, outcomes: Sequence[Outcome]) -> None:
             for o in outcomes
         ],
     )
-    deliveries = WebhookDelivery.__table__
-    assert isinstance(deliveries, Table)
     await db.execute(
-        update(deliveries)
-        .where(deliveries.c.id == bindparam("b_id"))
-        .values(
-            status=bindparam("b_status"),
-            attempts=deliveries.c.attempts + 1,
-            last_status=bindparam("b_code"),
-            last_error=bindparam("b_error"),
-            claimed_by=None,
-            claimed_until=None,
-            next_attempt_at=func.coalesce(bindparam("b_next"), deliveries.c.next_attempt_at),
-            finished_at=bindparam("b_finished"),
-        ),
+        _RECORD,
         [
             {
                 "b_id": o.delivery_id,
@@ -367,6 +406,7 @@ async def record(db: AsyncSession, outcomes: Sequence[Outcome]) -> None:
             for o in outcomes
         ],
     )
+    return len(outcomes)
 
 
 # -- the delivery log ------------------------------------------------------------------------

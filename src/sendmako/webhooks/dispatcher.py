@@ -35,7 +35,8 @@ from sendmako.webhooks.retry import RetryPolicy
 
 logger = log.get(__name__)
 
-TIMEOUT_SECONDS = 10.0
+TIMEOUT_SECONDS = 10.0  # for a whole attempt: connecting, sending, the answer's head
+MAX_FAILED_CYCLES = 3
 EXCERPT_BYTES = 512
 UrlGuard = Callable[[str], Awaitable[None]]
 
@@ -79,6 +80,7 @@ class Dispatcher:
         # Written by the next cycle's transaction.
         self._outcomes: list[webhooks.Outcome] = []
         self._released: list[int] = []
+        self._failed_cycles = 0
 
     # -- lifetime ---------------------------------------------------------------------------
 
@@ -121,18 +123,14 @@ class Dispatcher:
         """Attempt one delivery at once, out of turn (the "send test event" button)."""
         now = self.clock()
         async with self.db.write() as tx:
-            claimed = [
-                c
-                for c in await webhooks.claim(
-                    tx, node=self.node, now=now, until=now + self.lease, limit=self.batch
-                )
-                if c.id == delivery_id
-            ]
-        if not claimed:
+            claimed = await webhooks.claim_one(
+                tx, delivery_id, node=self.node, now=now, until=now + self.lease
+            )
+        if claimed is None:
             return None
-        outcome = await self._attempt(claimed[0])
+        outcome = await self._attempt(claimed)
         async with self.db.write() as tx:
-            await webhooks.record(tx, [outcome])
+            await webhooks.record(tx, [outcome], node=self.node)
         self.wake()
         return outcome
 
@@ -164,19 +162,29 @@ class Dispatcher:
             return []
         try:
             async with self.db.write() as tx:
-                await webhooks.record(tx, outcomes)
+                await webhooks.record(tx, outcomes, node=self.node)
                 await webhooks.release(tx, released)
-                if not claim:
-                    return []
-                now = self.clock()
-                return await webhooks.claim(
-                    tx, node=self.node, now=now, until=now + self.lease, limit=self.batch
-                )
+                claimed = []
+                if claim:
+                    now = self.clock()
+                    claimed = await webhooks.claim(
+                        tx, node=self.node, now=now, until=now + self.lease, limit=self.batch
+                    )
         except BaseException:
-            # Not written: keep them for the next cycle (their deliveries stay claimed).
-            self._outcomes[:0] = outcomes
-            self._released[:0] = released
+            # Not written: keep them for the next cycles (their deliveries stay claimed, so
+            # writing them twice is harmless: `record` skips what this node no longer holds).
+            # After a few failures give them up: the deliveries go out again once their
+            # lease ends, rather than one bad row stopping every later cycle.
+            self._failed_cycles += 1
+            if self._failed_cycles < MAX_FAILED_CYCLES:
+                self._outcomes[:0] = outcomes
+                self._released[:0] = released
+            else:
+                logger.exception("webhooks.outcomes_dropped", count=len(outcomes))
+                self._failed_cycles = 0
             raise
+        self._failed_cycles = 0
+        return claimed
 
     async def _deliver_chain(self, chain: Sequence[webhooks.Claimed]) -> None:
         for index, delivery in enumerate(chain):
@@ -209,15 +217,18 @@ class Dispatcher:
         error: str | None = None
         try:
             await self.guard(delivery.url)
+            # The whole attempt is bounded (once it has a slot), not only each read: an
+            # endpoint that trickles its answer must not hold a slot for ever.
             async with (
                 self._requests,
+                asyncio.timeout(self.timeout),
                 self.client.stream(
                     "POST", delivery.url, content=body, headers=headers, timeout=self.timeout
                 ) as response,
             ):
                 status = response.status_code
                 excerpt = await _excerpt(response)
-        except httpx.TimeoutException:
+        except (httpx.TimeoutException, TimeoutError):
             error = f"no answer within {self.timeout:g} s"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -23,7 +23,7 @@ from sendmako.api.send_schemas import (
 )
 from sendmako.engines.base import Capability
 from sendmako.engines.sandbox import SandboxEngine, SandboxSession
-from sendmako.errors import BadRequest, NotFound
+from sendmako.errors import BadRequest, NotFound, OperationFailed, SendmakoError
 from sendmako.ids import InvalidIdentifier, normalize_phone
 from sendmako.media.fetch import SANDBOX_MEDIA_PATH
 from sendmako.sending import SendRequest, check, parse_recipient
@@ -96,28 +96,37 @@ async def inbound_batch(
     services: ServicesDep,
 ) -> SandboxInboundBatchOut:
     """A burst: up to 100 messages arrive at once, in order (to see how a webhook receiver
-    copes with a busy number). All are checked first: one bad message (named as
-    `messages[i].field`) and none arrives."""
+    copes with a busy number). All or none: every message is checked and prepared first,
+    and an error names it (`messages[i].field`). Media by base64 only (bounded by the
+    body size): for media by URL, send messages one at a time to `/inbound`."""
     handle = _simulator(services.sessions, user, session_id)
-    ready = []
+    prepared = []
     for index, item in enumerate(body.messages):
         try:
-            arrival = _arrival(item)
-            ready.append((item, arrival, await services.sender.content(arrival.request)))
-        except BadRequest as exc:
-            field = f"messages[{index}].{exc.field}" if exc.field else f"messages[{index}]"
-            raise BadRequest(
-                f"messages[{index}].{exc.message}", field=field, code=exc.code
-            ) from exc
-    message_ids, stored = [], []
-    for item, arrival, content in ready:
-        message_id, done = await handle.arrive(
-            content, sender_phone=arrival.sender, sender_name=item.from_name, group=arrival.group
-        )
-        message_ids.append(message_id)
-        stored.append(done)
-    await asyncio.gather(*stored)
-    return SandboxInboundBatchOut(message_ids=message_ids, session_id=session_id)
+            arrival = _arrival(item, in_burst=True)
+            content = await services.sender.content(arrival.request)
+            prepared.append(
+                await handle.prepare_arrival(
+                    content,
+                    sender_phone=arrival.sender,
+                    sender_name=item.from_name,
+                    group=arrival.group,
+                )
+            )
+        except (BadRequest, OperationFailed) as exc:
+            raise _naming(exc, index) from exc
+    await asyncio.gather(*handle.arrive(prepared))
+    return SandboxInboundBatchOut(
+        message_ids=[event.message_id for event in prepared], session_id=session_id
+    )
+
+
+def _naming(exc: BadRequest | OperationFailed, index: int) -> SendmakoError:
+    """The same error, naming the message of the burst it is about."""
+    if isinstance(exc, BadRequest):
+        field = f"messages[{index}].{exc.field}" if exc.field else f"messages[{index}]"
+        return BadRequest(f"messages[{index}].{exc.message}", field=field, code=exc.code)
+    return OperationFailed(f"messages[{index}]: {exc.message}", code=exc.code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +136,7 @@ class _Arrival:
     group: str | None
 
 
-def _arrival(body: SandboxInboundIn) -> _Arrival:
+def _arrival(body: SandboxInboundIn, *, in_burst: bool = False) -> _Arrival:
     """The checked parts of a simulated incoming message (400 naming the field)."""
     try:
         sender_phone = normalize_phone(body.sender)
@@ -141,6 +150,12 @@ def _arrival(body: SandboxInboundIn) -> _Arrival:
         group = str(group_jid)
     request = body.to_request()
     check(request)
+    if in_burst and request.media_url is not None:
+        raise BadRequest(
+            f"{request.type}Url: a burst takes media by base64 only "
+            "(send media by URL one message at a time to /inbound)",
+            field=f"{request.type}Url",
+        )
     return _Arrival(request, sender_phone, group)
 
 

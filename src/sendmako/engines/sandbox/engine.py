@@ -7,6 +7,7 @@ import asyncio
 import secrets
 import string
 import time
+from collections.abc import Sequence
 from contextlib import suppress
 from functools import partial
 from typing import ClassVar
@@ -180,40 +181,46 @@ class SandboxSession(EngineSession):
         """A message from the outside world (a person, or a person inside `group`) arrives
         on this session. Returns its message id once the message is stored (and its
         message.received event recorded)."""
-        message_id, stored = await self.arrive(
+        prepared = await self.prepare_arrival(
             message, sender_phone=sender_phone, sender_name=sender_name, group=group
         )
-        await stored
-        return message_id
+        await asyncio.gather(*self.arrive([prepared]))
+        return prepared.message_id
 
-    async def arrive(
+    async def prepare_arrival(
         self,
         message: OutgoingMessage,
         *,
         sender_phone: str,
         sender_name: str | None,
         group: str | None = None,
-    ) -> tuple[str, asyncio.Future[None]]:
-        """`inject` without waiting for the store: the message id and a future that
-        completes once it is stored. Messages arrive in the order of the calls."""
+    ) -> MessageReceived:
+        """What the session will see when `message` arrives (its media already on the
+        sandbox's CDN); nothing has arrived yet."""
+        self._require_connected()
+        return await self.engine.network.incoming(
+            message,
+            message_id=new_message_id(),
+            sender_phone=sender_phone,
+            sender_name=sender_name,
+            chat=group or str(Jid.user_jid(sender_phone)),
+            timestamp=int(time.time()),
+            is_group=group is not None,
+        )
+
+    def arrive(self, prepared: Sequence[MessageReceived]) -> list[asyncio.Future[None]]:
+        """The prepared messages arrive, in order, all or none (no await in between: the
+        session cannot change state halfway). One future per message completes once it is
+        stored."""
+        self._require_connected()
+        return [self.deliver(event) for event in prepared]
+
+    def _require_connected(self) -> None:
         if self.status != SessionStatus.CONNECTED:
             raise Unavailable(
                 f"Session {self.spec.session_id} is not connected (status: {self.status}).",
                 code="session_not_connected",
             )
-        message_id = new_message_id()
-        stored = self.deliver(
-            await self.engine.network.incoming(
-                message,
-                message_id=message_id,
-                sender_phone=sender_phone,
-                sender_name=sender_name,
-                chat=group or str(Jid.user_jid(sender_phone)),
-                timestamp=int(time.time()),
-                is_group=group is not None,
-            )
-        )
-        return message_id, stored
 
     # -- contacts and groups (contacts.py, groups.py) ------------------------------------
 
