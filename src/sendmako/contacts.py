@@ -12,23 +12,20 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Sequence
-from functools import partial
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from collections.abc import Awaitable
 
 from sendmako import log
 from sendmako.background import Background
 from sendmako.engines.base import Capability, EngineSession
 from sendmako.engines.types import Contact
 from sendmako.errors import NotFound, OperationFailed, Unavailable
-from sendmako.events import ContactsChanged, MessageReceived, SessionEvent
+from sendmako.events import ContactsChanged, MessageReceived
 from sendmako.ids import Jid
-from sendmako.session_hooks import MessageEvent
+from sendmako.session_hooks import MessageEvent, SyncsOnConnect
 from sendmako.session_state import SessionView
 from sendmako.sessions import SessionManager
 from sendmako.storage import contacts, session_syncs, users
-from sendmako.storage.db import Database, after_commit
+from sendmako.storage.db import Database
 from sendmako.storage.records import SessionRecord, UserRecord
 
 logger = log.get(__name__)
@@ -37,7 +34,7 @@ SYNC_ATTEMPTS = 3
 PUSH_NAMES_REMEMBERED = 50_000
 
 
-class ContactBook:
+class ContactBook(SyncsOnConnect):
     def __init__(self, db: Database, sessions: SessionManager) -> None:
         self.db = db
         self.sessions = sessions
@@ -63,15 +60,6 @@ class ContactBook:
         return view, found
 
     # -- what the session manager reports ------------------------------------------------
-
-    async def record(self, tx: AsyncSession, user_id: int, events: Sequence[SessionEvent]) -> None:
-        """A session connected: read its contacts once the connection is committed."""
-        for event in events:
-            if event.name == "session.connected":
-                after_commit(tx, partial(self._start_sync, user_id, event.session_id))
-
-    def _start_sync(self, user_id: int, session_id: str) -> None:
-        self.background.spawn(self._sync_connected(user_id, session_id), session_id=session_id)
 
     async def handle(self, session: SessionRecord, event: MessageEvent) -> Awaitable[None] | None:
         if isinstance(event, ContactsChanged):

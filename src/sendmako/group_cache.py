@@ -11,22 +11,19 @@ groups and reading metadata need not ask WhatsApp every time.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
-from functools import partial
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from collections.abc import Awaitable
 
 from sendmako import log
 from sendmako.background import Background
 from sendmako.engines.base import Capability, EngineSession
 from sendmako.engines.types import GroupInfo
 from sendmako.errors import NotFound, OperationFailed, SendmakoError, Unavailable
-from sendmako.events import GroupChanged, SessionEvent
+from sendmako.events import GroupChanged
 from sendmako.ids import Jid
-from sendmako.session_hooks import MessageEvent
+from sendmako.session_hooks import MessageEvent, SyncsOnConnect
 from sendmako.sessions import SessionManager
 from sendmako.storage import groups, session_syncs, users
-from sendmako.storage.db import Database, after_commit
+from sendmako.storage.db import Database
 from sendmako.storage.records import SessionRecord
 
 logger = log.get(__name__)
@@ -46,7 +43,7 @@ def group_not_found(group: Jid | str) -> NotFound:
     )
 
 
-class GroupCache:
+class GroupCache(SyncsOnConnect):
     def __init__(self, db: Database, sessions: SessionManager) -> None:
         self.db = db
         self.sessions = sessions
@@ -120,15 +117,6 @@ class GroupCache:
             await groups.forget(tx, session_pk, str(group))
 
     # -- what the session manager reports ------------------------------------------------
-
-    async def record(self, tx: AsyncSession, user_id: int, events: Sequence[SessionEvent]) -> None:
-        """A session connected: read its groups once the connection is committed."""
-        for event in events:
-            if event.name == "session.connected":
-                after_commit(tx, partial(self._start_sync, user_id, event.session_id))
-
-    def _start_sync(self, user_id: int, session_id: str) -> None:
-        self.background.spawn(self._sync_connected(user_id, session_id), session_id=session_id)
 
     async def handle(self, session: SessionRecord, event: MessageEvent) -> Awaitable[None] | None:
         if not isinstance(event, GroupChanged):

@@ -3,11 +3,14 @@ webhook outbox) and engine events to store (messages, receipts, contacts, groups
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Sequence
+from functools import partial
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sendmako.background import Background
 from sendmako.events import (
     ContactsChanged,
     GroupChanged,
@@ -15,6 +18,7 @@ from sendmako.events import (
     ReceiptReceived,
     SessionEvent,
 )
+from sendmako.storage.db import after_commit
 from sendmako.storage.records import SessionRecord
 
 
@@ -42,3 +46,21 @@ class MessageEventHandler(Protocol):
     async def handle(
         self, session: SessionRecord, event: MessageEvent
     ) -> Awaitable[None] | None: ...
+
+
+class SyncsOnConnect(ABC):
+    """A `SessionEventRecorder` that reads something from a session each time it connects
+    (its contacts, its groups), in the background once the connection is committed."""
+
+    background: Background
+
+    async def record(self, tx: AsyncSession, user_id: int, events: Sequence[SessionEvent]) -> None:
+        for event in events:
+            if event.name == "session.connected":
+                after_commit(tx, partial(self._start_sync, user_id, event.session_id))
+
+    def _start_sync(self, user_id: int, session_id: str) -> None:
+        self.background.spawn(self._sync_connected(user_id, session_id), session_id=session_id)
+
+    @abstractmethod
+    async def _sync_connected(self, user_id: int, session_id: str) -> None: ...
