@@ -3,8 +3,12 @@ stored messages and message.received events; one bad message and none arrives.""
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
+from sendmako.settings import Settings
+from tests import media_samples
 from tests.harness import Account, Server, connect_sandbox
 from tests.recording import EventLog
 
@@ -98,3 +102,29 @@ async def test_a_burst_to_a_session_that_is_not_connected_delivers_nothing(
     )
     assert answer.status_code == 503
     assert events.named("message.received", session_id) == []
+
+
+async def test_a_burst_that_fails_its_checks_stores_no_media(
+    server: Server, alice: Account, events: EventLog, settings: Settings
+) -> None:
+    """The image of message 0 is fine, message 1 is not: nothing reaches the sandbox's
+    media store either."""
+    session_id = await connect_sandbox(server, alice, "22241857975")
+    image = base64.b64encode(media_samples.png(20, 20)).decode()
+    messages: list[dict[str, object]] = [
+        {"from": "221781234567", "type": "image", "imageBase64": image},
+        {"from": "not a number", "type": "text", "text": "hi"},
+    ]
+    answer = await alice.client.post(
+        f"/api/sandbox/sessions/{session_id}/inbound/batch", json={"messages": messages}
+    )
+    assert answer.status_code == 400
+    assert answer.json()["message"].startswith("messages[1].from:")
+    store = settings.data_dir / "sandbox-media"
+    assert not store.exists() or not any(store.iterdir())
+    messages.pop()
+    answer = await alice.client.post(
+        f"/api/sandbox/sessions/{session_id}/inbound/batch", json={"messages": messages}
+    )
+    assert answer.status_code == 200, answer.text
+    assert any(store.iterdir()), "the same image alone is stored"

@@ -100,21 +100,20 @@ async def inbound_batch(
     and an error names it (`messages[i].field`). Media by base64 only (bounded by the
     body size): for media by URL, send messages one at a time to `/inbound`."""
     handle = _simulator(services.sessions, user, session_id)
-    prepared = []
+    checked = []
     for index, item in enumerate(body.messages):
         try:
             arrival = _arrival(item, in_burst=True)
-            content = await services.sender.content(arrival.request)
-            prepared.append(
-                await handle.prepare_arrival(
-                    content,
-                    sender_phone=arrival.sender,
-                    sender_name=item.from_name,
-                    group=arrival.group,
-                )
-            )
+            checked.append((item, arrival, await services.sender.content(arrival.request)))
         except (BadRequest, OperationFailed) as exc:
             raise _naming(exc, index) from exc
+    # Only now is anything stored (media on the sandbox's CDN), then all arrive at once.
+    prepared = [
+        await handle.prepare_arrival(
+            content, sender_phone=arrival.sender, sender_name=item.from_name, group=arrival.group
+        )
+        for item, arrival, content in checked
+    ]
     await asyncio.gather(*handle.arrive(prepared))
     return SandboxInboundBatchOut(
         message_ids=[event.message_id for event in prepared], session_id=session_id
