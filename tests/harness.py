@@ -17,6 +17,7 @@ from sendmako.sessions import SessionManager
 from sendmako.settings import Settings
 from sendmako.storage.records import UserRecord
 from tests.databases import ADMINS
+from tests.network import RecordingOpener
 
 
 @dataclass
@@ -29,7 +30,7 @@ class Account:
 # Names tests use, and what they "resolve" to: no test ever asks a real DNS server.
 TEST_ADDRESSES: dict[str, list[str]] = {
     "localhost": ["127.0.0.1"],
-    "hooks.example.com": ["93.184.215.14"],  # a public address (only ever resolved)
+    "hooks.example.com": ["93.184.215.14"],  # a public address: resolved, never connected to
     "example.com": ["93.184.215.14"],
     "internal.example.com": ["10.0.0.7"],
 }
@@ -45,7 +46,10 @@ async def fake_resolver(host: str, _port: int) -> list[IPv4Address | IPv6Address
 class Server:
     settings: Settings
     webhook_seams: WebhookSeams | None = None
-    network: NetworkSeams = field(default_factory=lambda: NetworkSeams(resolver=fake_resolver))
+    # Only loopback is ever connected to, whatever a test makes the server fetch or deliver.
+    network: NetworkSeams = field(
+        default_factory=lambda: NetworkSeams(resolver=fake_resolver, opener=RecordingOpener())
+    )
     app: FastAPI | None = None
     admin_key: str | None = None
     admin_password: str | None = None

@@ -303,6 +303,10 @@ async def check_login(db: Database, email: str, password: str) -> UserRecord | N
         await asyncio.to_thread(_verify_unknown, password)
         return None
     if not await asyncio.to_thread(_verify, stored, password):
+        if PASSWORD_HASHER.check_needs_rehash(stored):
+            # A generated password's cheap hash fails fast: spend the usual cost too, or the
+            # time would tell that this account exists and has never logged in.
+            await asyncio.to_thread(_verify_unknown, password)
         return None
     if PASSWORD_HASHER.check_needs_rehash(stored):
         # A generated password's cheap hash, or parameters raised since: upgrade it now that

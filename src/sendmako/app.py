@@ -6,11 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.types import Scope
 
 from sendmako import __version__, dashboard, log, services
 from sendmako.api import handlers
 from sendmako.api.fast_lane import FastLane
-from sendmako.api.middleware import BodyLimit, RequestContext, TrailingSlash
+from sendmako.api.middleware import Allowance, BodyLimit, RequestContext, TrailingSlash
 from sendmako.api.routes import (
     contacts,
     groups,
@@ -22,6 +25,8 @@ from sendmako.api.routes import (
     webhooks,
 )
 from sendmako.api.routes import media as media_routes
+from sendmako.dashboard.visit import get_visit
+from sendmako.errors import SendmakoError
 from sendmako.services import (
     FirstAdminHook,
     NetworkSeams,
@@ -107,10 +112,19 @@ def create_app(
     app.include_router(sandbox.media_router)
     dashboard.mount(app)
 
-    def body_limit(path: str) -> int:
-        if path.startswith(LARGE_BODY_PATHS):
-            return max(LARGE_BODY_BYTES, settings.max_body_bytes)
-        return settings.max_body_bytes
+    ordinary = Allowance(settings.max_body_bytes)
+    large = Allowance(max(LARGE_BODY_BYTES, settings.max_body_bytes))
+    anonymous = Allowance(
+        settings.max_body_bytes,
+        f"Authenticated requests may send up to {large.limit:,} bytes here.",
+    )
+
+    async def body_allowance(scope: Scope) -> Allowance:
+        """Large bodies only for callers who may send them: an anonymous request must not
+        make the server read and parse 100 MB before it is refused."""
+        if not scope["path"].startswith(LARGE_BODY_PATHS):
+            return ordinary
+        return large if await _authenticated(scope) else anonymous
 
     app.add_middleware(
         FastLane,
@@ -120,7 +134,7 @@ def create_app(
         },
         owner=app,
     )
-    app.add_middleware(BodyLimit, limit_for=body_limit)
+    app.add_middleware(BodyLimit, allowance_for=body_allowance)
     app.add_middleware(TrailingSlash)
     app.add_middleware(RequestContext)
     return app
@@ -134,3 +148,20 @@ __all__ = [
     "credentials_epoch",
     "node_name",
 ]
+
+
+async def _authenticated(scope: Scope) -> bool:
+    """The request carries a valid API key (the API) or a signed-in session (the
+    dashboard). Both are cheap: keys are cached, the session is the one its page uses."""
+    if scope["path"].startswith("/api/"):
+        header = Headers(scope=scope).get("authorization")
+        try:
+            await scope["app"].state.services.auth.authenticate(header)
+        except SendmakoError:
+            return False
+        return True
+    try:
+        return (await get_visit(Request(scope))).user is not None
+    finally:
+        # The page builds its own visit, from a request it can read the body of.
+        scope.get("state", {}).pop("visit", None)

@@ -133,3 +133,20 @@ async def test_second_start_creates_no_second_admin(server: Server) -> None:
     assert server.app is not None
     async with server.app.state.services.db.read() as db:
         assert await users.count(db) == 1
+
+
+async def test_a_wrong_password_costs_the_same_for_a_never_used_account(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A generated password is stored with a cheap hash (until its first login), which fails
+    fast: the full-cost check runs too, or response times would tell that the account
+    exists."""
+    assert server.app is not None
+    db = server.app.state.services.db
+    async with db.write() as tx:
+        user, _key = await accounts.create_user(tx, "fresh@example.com", plan="free")
+    await accounts.set_password(db, user.id, accounts.generate_password(), generated=True)
+    full_cost_checks: list[str] = []
+    monkeypatch.setattr(accounts, "_verify_unknown", full_cost_checks.append)
+    assert await accounts.check_login(db, "fresh@example.com", "not the password") is None
+    assert full_cost_checks == ["not the password"]

@@ -157,3 +157,21 @@ async def test_item_paths_accept_both_spellings(
         method, f"{SESSIONS}{created['session_id']}{suffix}", json=body
     )
     assert answer.status_code == 200, answer.text
+
+
+async def test_only_an_authenticated_caller_may_send_a_large_body(
+    server: Server, alice: Account
+) -> None:
+    """send-bulk takes up to 100 MB (inline media); an anonymous caller gets the ordinary
+    limit, so that nobody can make the server read and parse 100 MB before refusing it."""
+    big = b'{"recipients": ["' + b"1" * (2 << 20) + b'"]}'
+    anonymous = await server.client().post(
+        "/api/send-bulk", content=big, headers={"Content-Type": "application/json"}
+    )
+    message = str(assert_error(anonymous, 413)["message"])
+    assert "at most 1,048,576 bytes" in message
+    assert "Authenticated requests may send up to 104,857,600 bytes" in message
+    signed = await alice.client.post(
+        "/api/send-bulk", content=big, headers={"Content-Type": "application/json"}
+    )
+    assert signed.status_code == 400, "read and validated, not refused for its size"

@@ -147,3 +147,15 @@ async def test_concurrent_writers_do_not_collide(db: Database) -> None:
     await asyncio.gather(*(add(i) for i in range(20)))
     async with db.read() as session:
         assert await users.count(session) == 20
+
+
+async def test_a_database_error_never_carries_the_values_it_was_given(db: Database) -> None:
+    """Unexpected database errors are logged with their message: the statement's values
+    (webhook secrets, password hashes, message text) must not be in it."""
+    async with db.write() as tx:
+        await users.create(tx, "dup@example.com", plan="free")
+    with pytest.raises(IntegrityError) as caught:
+        async with db.write() as tx:
+            await users.create(tx, "dup@example.com", plan="free")
+    assert "[SQL:" in str(caught.value), "the statement is still there, for whoever debugs"
+    assert "dup@example.com" not in str(caught.value)

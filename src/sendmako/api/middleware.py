@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -98,19 +99,30 @@ class RequestContext:
             structlog.contextvars.unbind_contextvars("request_id")
 
 
-class BodyLimit:
-    """Refuses request bodies over the limit of their path, also when the client lies
-    about Content-Length or sends none: bytes are counted as they arrive."""
+@dataclass(frozen=True, slots=True)
+class Allowance:
+    """How large a request's body may be, and what to add when refusing it."""
 
-    def __init__(self, app: ASGIApp, limit_for: Callable[[str], int]) -> None:
+    limit: int
+    note: str = ""
+
+
+class BodyLimit:
+    """Refuses request bodies over the allowance of their request, also when the client
+    lies about Content-Length or sends none: bytes are counted as they arrive."""
+
+    def __init__(
+        self, app: ASGIApp, allowance_for: Callable[[Scope], Awaitable[Allowance]]
+    ) -> None:
         self.app = app
-        self.limit_for = limit_for
+        self.allowance_for = allowance_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limit_for(scope["path"])
+        allowance = await self.allowance_for(scope)
+        limit = allowance.limit
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
@@ -118,7 +130,7 @@ class BodyLimit:
                 except ValueError:
                     declared = 0
                 if declared > limit:
-                    await _too_large(send, limit)
+                    await _too_large(send, allowance)
                     return
         received = 0
 
@@ -128,19 +140,20 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise PayloadTooLarge(_too_large_message(limit), field="body")
+                    raise PayloadTooLarge(_too_large_message(allowance), field="body")
             return message
 
         await self.app(scope, limited_receive, send)
 
 
-def _too_large_message(limit: int) -> str:
-    return f"Request body too large: this endpoint accepts at most {limit:,} bytes."
+def _too_large_message(allowance: Allowance) -> str:
+    message = f"Request body too large: this endpoint accepts at most {allowance.limit:,} bytes."
+    return f"{message} {allowance.note}" if allowance.note else message
 
 
-async def _too_large(send: Send, limit: int) -> None:
+async def _too_large(send: Send, allowance: Allowance) -> None:
     body = json.dumps(
-        {"success": False, "message": _too_large_message(limit), "code": "payload_too_large"}
+        {"success": False, "message": _too_large_message(allowance), "code": "payload_too_large"}
     ).encode()
     await send(
         {

@@ -24,7 +24,7 @@ import httpx
 
 from sendmako import log
 from sendmako.errors import BadRequest, OperationFailed
-from sendmako.media.hosts import HostAllowList, under_prefix
+from sendmako.media.hosts import HostAllowList, parse_url, under_prefix
 from sendmako.media.sniff import SNIFF_BYTES, sniff
 
 logger = log.get(__name__)
@@ -350,7 +350,7 @@ class Fetcher:
 
 def _parse(url: str, field: str) -> httpx.URL:
     try:
-        parsed = httpx.URL(url.strip())
+        parsed = parse_url(url.strip())
     except httpx.InvalidURL as exc:
         raise BadRequest(f"{field}: not a valid URL.", field=field) from exc
     return parsed
@@ -370,7 +370,7 @@ def _check(url: httpx.URL, field: str, allow: HostAllowList | None) -> None:
 
 def _redirect_target(current: httpx.URL, location: str, field: str) -> httpx.URL:
     try:
-        return current.join(location.strip())
+        return parse_url(str(current.join(location.strip())))
     except httpx.InvalidURL as exc:
         raise OperationFailed(
             f"{field}: download failed: {current.host} redirected to an invalid URL.",

@@ -32,6 +32,7 @@ import httpx
 from sendmako import log
 from sendmako.errors import BadRequest
 from sendmako.media.addresses import AddressPolicy, IPAddress
+from sendmako.media.hosts import parse_url
 from sendmako.media.http1 import READ_BYTES, Http1Transport, Streams
 
 logger = log.get(__name__)
@@ -66,8 +67,13 @@ async def check_destination(
     """Refuse, before anything is sent, a URL whose host is or resolves to an address the
     policy forbids (e.g. a webhook URL when it is saved; delivery checks again, since the
     name may resolve differently by then)."""
-    parsed = httpx.URL(url)
-    host, port = parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        parsed = parse_url(url)
+    except httpx.InvalidURL as exc:
+        raise BadRequest(f"{field}: not a valid URL ({exc}).", field=field) from exc
+    # The ASCII (IDNA) form: the name the transport resolves and connects to.
+    host = parsed.raw_host.decode("ascii")
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
     try:
         addresses = [ipaddress.ip_address(host)]
     except ValueError:

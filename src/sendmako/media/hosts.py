@@ -87,3 +87,15 @@ def under_prefix(url: httpx.URL, prefix: str) -> bool:
         and (url.port or _default_port(url.scheme)) == (base.port or _default_port(base.scheme))
         and path.startswith(base.raw_path)
     )
+
+
+def parse_url(url: str) -> httpx.URL:
+    """httpx's URL of `url`, whose host can be read: an internationalised name that is not
+    valid IDNA (`https://xn--/`) parses, then raises on reading `.host`. Raises
+    `httpx.InvalidURL` for both."""
+    parsed = httpx.URL(url)
+    try:
+        _ = parsed.host
+    except UnicodeError as exc:  # idna.IDNAError
+        raise httpx.InvalidURL(f"the host name is not valid: {exc}") from exc
+    return parsed

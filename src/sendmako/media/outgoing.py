@@ -17,11 +17,14 @@ from urllib.parse import unquote, urlsplit
 import av
 from PIL import Image, UnidentifiedImageError
 
+from sendmako import log
 from sendmako.engines.types import MediaPayload, MessageType
-from sendmako.errors import BadRequest
+from sendmako.errors import BadRequest, SendmakoError
 from sendmako.media import audio, b64
 from sendmako.media.fetch import MEDIA_LIMITS, Fetcher, SizeLimit
 from sendmako.media.sniff import SNIFF_BYTES, sniff
+
+logger = log.get(__name__)
 
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
 THUMBNAIL_SIZE = (96, 96)
@@ -64,7 +67,17 @@ async def load(source: MediaSource, fetcher: Fetcher) -> MediaPayload:
         filename = source.filename
     if not data:
         raise BadRequest(f"{field}: the file is empty", field=field)
-    return await asyncio.to_thread(describe, source, data, field, filename)
+    try:
+        return await asyncio.to_thread(describe, source, data, field, filename)
+    except SendmakoError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - Pillow and FFmpeg, fed any bytes, raise anything
+        logger.warning("media.unreadable", field=field, error=type(exc).__name__)
+        raise BadRequest(
+            f"{field}: the file could not be read as {source.kind.value} "
+            f"({type(exc).__name__}: {exc})",
+            field=field,
+        ) from exc
 
 
 def decode_base64(text: str, *, field: str, limit: SizeLimit) -> bytes:

@@ -31,7 +31,9 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, Any] = {"echo": echo}
+        # Parameters stay out of error messages: they hold webhook secrets, password
+        # hashes and message text, and an unexpected database error is logged.
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
             path = url.split(":///", 1)[1]
             if path and path != ":memory:":

@@ -39,6 +39,17 @@ async def link(db: AsyncSession, session_id: str, phone_number: str, push_name: 
     await db.flush()
 
 
+async def held_by_another_user(db: AsyncSession, phone_number: str, user_id: int) -> bool:
+    """Another user's sandbox session is linked to this number."""
+    found = await db.scalar(
+        select(SandboxDevice.session_pk)
+        .join(WaSession, WaSession.id == SandboxDevice.session_pk)
+        .where(SandboxDevice.phone_number == phone_number, WaSession.user_id != user_id)
+        .limit(1)
+    )
+    return found is not None
+
+
 async def unlink(db: AsyncSession, session_id: str) -> None:
     pk = await db.scalar(select(WaSession.id).where(WaSession.session_id == session_id))
     if pk is not None:

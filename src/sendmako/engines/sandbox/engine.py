@@ -380,9 +380,17 @@ class SandboxSession(EngineSession):
             self._task = asyncio.create_task(self._rotate_qr())
 
     async def _link(self, phone_number: str, push_name: str | None) -> None:
-        await self._cancel_task()
         async with self.engine.db.write() as tx:
+            # A number is one person's phone: linking another account's number would show
+            # this account that person's messages and groups.
+            if await sandbox_devices.held_by_another_user(tx, phone_number, self.spec.user_id):
+                raise OperationFailed(
+                    f"The sandbox number {phone_number} is linked to another account's session: "
+                    "use another number.",
+                    code="sandbox_number_taken",
+                )
             await sandbox_devices.link(tx, self.spec.session_id, phone_number, push_name)
+        await self._cancel_task()
         self.phone_number = phone_number
         self.push_name = push_name
         self._qr_payload = None
