@@ -303,7 +303,7 @@ async def check_login(db: Database, email: str, password: str) -> UserRecord | N
         await asyncio.to_thread(_verify_unknown, password)
         return None
     if not await asyncio.to_thread(_verify, stored, password):
-        if PASSWORD_HASHER.check_needs_rehash(stored):
+        if _cheap(stored):
             # A generated password's cheap hash fails fast: spend the usual cost too, or the
             # time would tell that this account exists and has never logged in.
             await asyncio.to_thread(_verify_unknown, password)
@@ -320,6 +320,14 @@ def _verify(stored: str, password: str) -> bool:
         return PASSWORD_HASHER.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def _cheap(stored: str) -> bool:
+    """Hashed with other parameters than PASSWORD_HASHER's (or not an argon2 hash at all)."""
+    try:
+        return PASSWORD_HASHER.check_needs_rehash(stored)
+    except InvalidHashError:
+        return True
 
 
 def _verify_unknown(password: str) -> None:

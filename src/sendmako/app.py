@@ -122,12 +122,12 @@ def create_app(
     async def body_allowance(scope: Scope) -> Allowance:
         """Large bodies only for callers who may send them: an anonymous request must not
         make the server read and parse 100 MB before it is refused. (A body declared within
-        the ordinary limit needs no check here: the server reads no more than declared.)"""
+        the ordinary limit needs no check: the ordinary limit holds it.)"""
         if not scope["path"].startswith(LARGE_BODY_PATHS):
             return ordinary
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) <= ordinary.limit:
-            return large
+        if declared.isascii() and declared.isdigit() and int(declared) <= ordinary.limit:
+            return ordinary  # enough for what is declared, and a lying client stays capped
         return large if await _authenticated(scope) else anonymous
 
     app.add_middleware(

@@ -175,3 +175,23 @@ async def test_only_an_authenticated_caller_may_send_a_large_body(
         "/api/send-bulk", content=big, headers={"Content-Type": "application/json"}
     )
     assert signed.status_code == 400, "read and validated, not refused for its size"
+
+
+async def test_a_small_declared_length_does_not_open_the_large_allowance(
+    server: Server,
+) -> None:
+    """A client that declares 10 bytes and streams megabytes (some HTTP servers let
+    Content-Length and chunked through together) is held to the ordinary limit."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"recipients": ["'
+        for _ in range(48):
+            yield b"1" * 65536
+        yield b'"]}'
+
+    answer = await server.client().post(
+        "/api/send-bulk",
+        content=chunks(),
+        headers={"Content-Type": "application/json", "Content-Length": "10"},
+    )
+    assert_error(answer, 413)

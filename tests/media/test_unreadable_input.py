@@ -1,5 +1,6 @@
 """Bad input that once answered 500: image bytes that Pillow chokes on with errors other than
-"cannot identify", and URLs whose host is not valid IDNA. Each is a 400 naming the field."""
+"cannot identify", and URLs whose host is not valid IDNA or whose port does not exist. Each
+is a 400 naming the field."""
 
 from __future__ import annotations
 
@@ -21,7 +22,11 @@ DAMAGED_PNGS = [
     # ValueError: tile cannot extend outside image
     "R0lGODdhKAAeAIEAAMgKCgAAnAAAAAAAACwAAAAAAAAeAEAIOgABCBxIsKDBgwgToVzIsKHDhxAjSpxIsaLFixgzatzIsaPHjyBDihxJsqTJkyhTqlzJsqXLlzBJBgQAOw==",
 ]
-BAD_HOSTS = ["https://xn--/f.enc", "https://xn--zz-.whatsapp.net/f"]
+BAD_HOSTS = [
+    "https://xn--/f.enc",
+    "https://xn--zz-.whatsapp.net/f",
+    "https://mmg.whatsapp.net:99999/f",
+]
 
 
 @pytest.mark.parametrize("image", DAMAGED_PNGS)

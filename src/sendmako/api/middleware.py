@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -36,6 +37,7 @@ class TrailingSlash:
 
 
 _ids = random.Random()  # noqa: S311 - request ids label log lines, they guard nothing
+os.register_at_fork(after_in_child=_ids.seed)  # forked workers must not repeat ids
 
 
 class RequestContext:

@@ -90,12 +90,14 @@ def under_prefix(url: httpx.URL, prefix: str) -> bool:
 
 
 def parse_url(url: str) -> httpx.URL:
-    """httpx's URL of `url`, whose host can be read: an internationalised name that is not
-    valid IDNA (`https://xn--/`) parses, then raises on reading `.host`. Raises
-    `httpx.InvalidURL` for both."""
+    """httpx's URL of `url`, with a host that can be read and a port that exists: an
+    internationalised name that is not valid IDNA (`https://xn--/`) parses, then raises on
+    reading `.host`, and port 99999 parses too. Raises `httpx.InvalidURL` for all."""
     parsed = httpx.URL(url)
     try:
         _ = parsed.host
     except UnicodeError as exc:  # idna.IDNAError
         raise httpx.InvalidURL(f"the host name is not valid: {exc}") from exc
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise httpx.InvalidURL(f"the port {parsed.port} does not exist")
     return parsed

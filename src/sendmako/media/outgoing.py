@@ -67,17 +67,7 @@ async def load(source: MediaSource, fetcher: Fetcher) -> MediaPayload:
         filename = source.filename
     if not data:
         raise BadRequest(f"{field}: the file is empty", field=field)
-    try:
-        return await asyncio.to_thread(describe, source, data, field, filename)
-    except SendmakoError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - Pillow and FFmpeg, fed any bytes, raise anything
-        logger.warning("media.unreadable", field=field, error=type(exc).__name__)
-        raise BadRequest(
-            f"{field}: the file could not be read as {source.kind.value} "
-            f"({type(exc).__name__}: {exc})",
-            field=field,
-        ) from exc
+    return await asyncio.to_thread(describe, source, data, field, filename)
 
 
 def decode_base64(text: str, *, field: str, limit: SizeLimit) -> bytes:
@@ -97,6 +87,20 @@ def decode_base64(text: str, *, field: str, limit: SizeLimit) -> bytes:
 
 def describe(source: MediaSource, data: bytes, field: str, filename: str | None) -> MediaPayload:
     """CPU-bound part of `load` (decoding images, probing video, transcoding audio)."""
+    try:
+        return _describe(source, data, field, filename)
+    except (SendmakoError, MemoryError, RecursionError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - Pillow and FFmpeg, fed any bytes, raise anything
+        logger.warning("media.unreadable", field=field, kind=source.kind.value, exc_info=True)
+        raise BadRequest(
+            f"{field}: the file could not be read as {source.kind.value} (damaged or not "
+            "what its type says).",
+            field=field,
+        ) from exc
+
+
+def _describe(source: MediaSource, data: bytes, field: str, filename: str | None) -> MediaPayload:
     sniffed = sniff(data[:SNIFF_BYTES])
     kind = source.kind
     if kind in (MessageType.IMAGE, MessageType.STICKER):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendmako.storage.tables import SandboxDevice, WaSession
@@ -40,7 +40,14 @@ async def link(db: AsyncSession, session_id: str, phone_number: str, push_name: 
 
 
 async def held_by_another_user(db: AsyncSession, phone_number: str, user_id: int) -> bool:
-    """Another user's sandbox session is linked to this number."""
+    """Another user's sandbox session is linked to this number. Call it in the transaction
+    that links the number: until that ends, another transaction asking about the same
+    number waits (SQLite has one writer; PostgreSQL takes a lock on the number)."""
+    if db.get_bind().dialect.name == "postgresql":
+        await db.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+            {"key": f"sendmako.sandbox-number:{phone_number}"},
+        )
     found = await db.scalar(
         select(SandboxDevice.session_pk)
         .join(WaSession, WaSession.id == SandboxDevice.session_pk)

@@ -6,6 +6,7 @@ configured delays, except numbers the operator marks as not on WhatsApp."""
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
 from collections import deque
@@ -55,6 +56,7 @@ class SentRecord:
 
 
 _ids = random.Random()  # noqa: S311 - ids, not secrets
+os.register_at_fork(after_in_child=_ids.seed)  # forked workers must not repeat ids
 
 
 def new_message_id() -> str:
