@@ -29,6 +29,9 @@ async def test_another_accounts_number_cannot_be_linked(
 async def test_one_account_may_link_its_number_to_several_sessions(
     server: Server, alice: Account
 ) -> None:
-    """Like a phone linked to several devices."""
-    await connect_sandbox(server, alice, "22241857975")
-    await connect_sandbox(server, alice, "22241857975")
+    """Like a phone linked to several devices: both sessions are connected, on that number."""
+    first = await connect_sandbox(server, alice, "22241857975")
+    second = await connect_sandbox(server, alice, "22241857975")
+    for session_id in (first, second):
+        state = (await alice.client.get(f"/api/whatsapp/sessions/{session_id}")).json()
+        assert (state["status"], state["phone_number"]) == ("connected", "22241857975")
