@@ -103,29 +103,31 @@ class SandboxNetwork:
             raise OperationFailed(
                 f"The number {to.user} is not on WhatsApp.", code="not_on_whatsapp"
             )
-        message_id = message.message_id or new_message_id()
-        now = utcnow()
-        self._log(sender, message, message_id)
-        self._sent_changed.notify()
-        incoming = await self.incoming(
-            message,
-            message_id=message_id,
-            sender_phone=phone,
-            sender_name=sender.push_name,
-            chat=str(Jid.user_jid(phone)),
-            timestamp=int(now.timestamp()),
+        return await self._transmit(
+            sender, phone, message, chat=str(Jid.user_jid(phone)), recipients=[to.user]
         )
-        for recipient in self.sessions_of(to.user):
-            if recipient is not sender:
-                recipient.deliver(incoming)
-        self._receipts(sender, [message_id], str(to))
-        return SendResult(message_id=message_id, timestamp=now)
 
     async def send_to_group(
         self, sender: SandboxSession, phone: str, message: OutgoingMessage, audience: list[str]
     ) -> SendResult:
         """A message to a group reaches every session of every other member (`audience`,
         checked by the group rules), with its mentions; the sender gets the receipts."""
+        return await self._transmit(
+            sender, phone, message, chat=str(message.to), recipients=audience, is_group=True
+        )
+
+    async def _transmit(
+        self,
+        sender: SandboxSession,
+        phone: str,
+        message: OutgoingMessage,
+        *,
+        chat: str,
+        recipients: list[str],
+        is_group: bool = False,
+    ) -> SendResult:
+        """Put `message` on the wire: logged as sent, delivered to every session of each
+        recipient number (but the sender's), receipts scheduled back to the sender."""
         message_id = message.message_id or new_message_id()
         now = utcnow()
         self._log(sender, message, message_id)
@@ -135,13 +137,14 @@ class SandboxNetwork:
             message_id=message_id,
             sender_phone=phone,
             sender_name=sender.push_name,
-            chat=str(message.to),
+            chat=chat,
             timestamp=int(now.timestamp()),
-            is_group=True,
+            is_group=is_group,
         )
-        for member in audience:
-            for recipient in self.sessions_of(member):
-                recipient.deliver(incoming)
+        for number in recipients:
+            for recipient in self.sessions_of(number):
+                if recipient is not sender:
+                    recipient.deliver(incoming)
         self._receipts(sender, [message_id], str(message.to))
         return SendResult(message_id=message_id, timestamp=now)
 
