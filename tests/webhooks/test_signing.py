@@ -97,6 +97,33 @@ def test_the_original_node_snippet_accepts_our_signature() -> None:
     assert run.stdout == "ok"
 
 
+# The original's PHP snippet as written, fed the body, header and secret on stdin.
+PHP_CHECK = r"""
+function verifySignature(string $payload, string $signature, string $secret): bool {
+$expected = 'sha256=' . hash_hmac('sha256', $payload, $secret);
+return hash_equals($expected, $signature);
+}
+[$payload, $sig, $secret] = json_decode(file_get_contents('php://stdin'), true);
+echo verifySignature($payload, $sig, $secret) ? 'ok' : 'bad';
+"""
+
+
+@pytest.mark.skipif(shutil.which("php") is None, reason="PHP is absent (.ci/run installs it)")
+@pytest.mark.parametrize(("tamper", "expected"), [(False, "ok"), (True, "bad")])
+def test_the_original_php_snippet_accepts_our_signature(tamper: bool, expected: str) -> None:
+    body = sample_body()
+    header = signing.sendmako_signature(SECRET, body.encode())
+    run = subprocess.run(
+        ["php", "-r", PHP_CHECK],
+        input=json.dumps([body + (" " if tamper else ""), header, SECRET]),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    assert run.stdout == expected
+
+
 def test_standard_webhooks_signature() -> None:
     """`v1,` + base64 HMAC of `id.timestamp.body`, keyed with the decoded whsec_ secret."""
     body = sample_body().encode()
