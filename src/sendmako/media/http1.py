@@ -3,7 +3,8 @@ user's behalf (media downloads, webhook deliveries).
 
 httpcore's connection pool costs about a millisecond of CPU per request once requests run
 concurrently (measured here: 558 webhook-sized POSTs/s at 16 in flight, against 5,577/s for
-a lean client), and webhook delivery is nothing but such requests. This transport keeps
+aiohttp on the same loop), and webhook delivery is nothing but such requests. aiohttp would
+have meant a second HTTP stack and its own guard; this keeps httpx and its API. This transport keeps
 httpx's API (requests, responses, timeouts, errors) and does only what these requests
 need: HTTP/1.1 with keep-alive, Content-Length, chunked and read-to-close bodies, TLS, and
 every connection opened by a `Connect` function (the private-address guard, guard.py).
