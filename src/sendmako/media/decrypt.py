@@ -2,14 +2,15 @@
 arrives, then hand out its plaintext as a stream.
 
     download ──> spool (memory up to 1 MB, else an unnamed temp file in the data dir)
-        └──────> EncryptedFileCheck (SHA-256 of the file and the MAC, two cores, per batch)
+        └──────> EncryptedFileCheck (SHA-256 of the file, and the MAC)
+    (the spool, the SHA-256 and the MAC each on its own thread: media/lanes.py)
     length, fileEncSha256, MAC (other key families from the spool if the guess was wrong),
     padding, fileLength, fileSha256 (only if given: one more pass)  ──> DecryptedMedia
-    DecryptedMedia.chunks(): decrypted block by block from the spool, as the client reads
+    DecryptedMedia.chunks(): decrypted block by block from the spool, one block ahead of the client
 
 Nothing is decrypted for the client before every check passed, and the plaintext length is
 known (from the padding) before the first byte, so the answer carries Content-Length. The
-encrypted file is held once, in the spool; memory holds a couple of batches at most.
+encrypted file is held once, in the spool; memory holds at most MAX_PENDING_BYTES of it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from sendmako.media.crypto import (
 )
 from sendmako.media.fetch import MB, Download, Fetcher, SizeLimit
 from sendmako.media.hosts import HostAllowList
+from sendmako.media.lanes import Lanes, outlive_cancellation
 
 logger = log.get(__name__)
 
@@ -43,8 +45,8 @@ logger = log.get(__name__)
 DECRYPT_LIMIT = SizeLimit(128 * MB, "decrypt-media downloads")
 # Files up to this size are spooled in memory; larger ones in a temp file.
 MEMORY_SPOOL_BYTES = 1 * MB
-# Hashing runs in a worker thread on batches this large, overlapping the next download.
-BATCH_BYTES = 4 * MB
+# Downloaded bytes waiting for the slowest of the spool, the SHA-256 and the MAC, at most.
+MAX_PENDING_BYTES = 8 * MB
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -80,10 +82,15 @@ class DecryptedMedia:
         self._spool = spool
 
     async def chunks(self) -> AsyncIterator[bytes]:
+        # The next block is read and decrypted while the server sends this one. Shielded:
+        # a client that goes away cancels the stream, not the thread using the spool.
+        upcoming = asyncio.ensure_future(asyncio.to_thread(self._reader.read))
         try:
-            while piece := await asyncio.to_thread(self._reader.read):
+            while piece := await asyncio.shield(upcoming):
+                upcoming = asyncio.ensure_future(asyncio.to_thread(self._reader.read))
                 yield piece
         finally:
+            await outlive_cancellation(upcoming)
             self.close()
 
     def close(self) -> None:
@@ -161,36 +168,9 @@ async def _verify(
 async def _absorb(
     download: Download, check: EncryptedFileCheck, spool: SpooledTemporaryFile[bytes]
 ) -> None:
-    """Spool and hash the body in batches, in a worker thread, while the next batch
-    downloads (hashing releases the GIL)."""
-    batch: list[bytes] = []
-    batched = 0
-    pending: asyncio.Future[None] | None = None
-    try:
+    """Spool and hash the body as it arrives: the spool, the SHA-256 and the MAC each on
+    its own thread (all three release the GIL) while the event loop downloads."""
+    consumers = (spool.write, check.update_file_hash, check.update_mac)
+    async with Lanes(consumers, max_pending=MAX_PENDING_BYTES) as lanes:
         async for chunk in download.chunks():
-            batch.append(chunk)
-            batched += len(chunk)
-            if batched >= BATCH_BYTES:
-                if pending is not None:
-                    await pending
-                pending = asyncio.ensure_future(
-                    asyncio.to_thread(_take, b"".join(batch), check, spool)
-                )
-                batch, batched = [], 0
-        if pending is not None:
-            await pending
-            pending = None
-        if batch:
-            await asyncio.to_thread(_take, b"".join(batch), check, spool)
-    finally:
-        # A worker still writing must finish before the caller closes the spool; its own
-        # error, if any, is already on its way up (or is moot beside the one that is).
-        if pending is not None:
-            await asyncio.wait([pending])
-            if not pending.cancelled():
-                pending.exception()
-
-
-def _take(piece: bytes, check: EncryptedFileCheck, spool: SpooledTemporaryFile[bytes]) -> None:
-    spool.write(piece)
-    check.update(piece)
+            await lanes.put(chunk)
