@@ -3,10 +3,12 @@ right status, and bad input never reaches a 500."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import structlog
 
 from tests.harness import Account, Server
 
@@ -195,3 +197,30 @@ async def test_a_small_declared_length_does_not_open_the_large_allowance(
         headers={"Content-Type": "application/json", "Content-Length": "10"},
     )
     assert_error(answer, 413)
+
+
+@pytest.mark.parametrize(
+    ("level", "logged"),
+    [
+        (logging.DEBUG, [("GET", "/health/live", 200, "debug"), ("GET", "/nowhere", 404, "info")]),
+        (logging.INFO, [("GET", "/nowhere", 404, "info")]),
+    ],
+)
+async def test_each_request_is_logged_once_failures_at_info(
+    server: Server, level: int, logged: list[tuple[str, str, int, str]]
+) -> None:
+    """Every request at DEBUG, failures and slow ones at INFO; below the level, nothing."""
+    root = logging.getLogger()
+    previous = root.level
+    root.setLevel(level)
+    try:
+        with structlog.testing.capture_logs() as logs:
+            await server.client().get("/health/live")
+            await server.client().get("/nowhere")
+    finally:
+        root.setLevel(previous)
+    assert [
+        (e["method"], e["path"], e["status"], e["log_level"])
+        for e in logs
+        if e["event"] == "http.request"
+    ] == logged

@@ -30,7 +30,7 @@ class BatchWriter(Generic[Row]):
         self._pending: list[tuple[Row, asyncio.Future[None]]] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._inflight: set[asyncio.Future[None]] = set()
+        self._last: asyncio.Future[None] | None = None  # the row queued last
 
     async def add(self, row: Row) -> None:
         """Returns once `row` is committed (raises if its transaction failed)."""
@@ -41,18 +41,19 @@ class BatchWriter(Generic[Row]):
         resolves when it is committed."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((row, future))
-        self._inflight.add(future)
-        future.add_done_callback(self._inflight.discard)
+        self._last = future
         self._wakeup.set()
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="batch-writer")
         return future
 
     async def flush(self) -> None:
-        """Wait until every row queued so far is committed (or failed)."""
-        waiting = list(self._inflight)
-        if waiting:
-            await asyncio.gather(*waiting, return_exceptions=True)
+        """Wait until every row queued so far is committed (or failed). Batches are written
+        one after another in the order their rows came, so once the last row queued is
+        settled, every row before it is."""
+        last = self._last
+        if last is not None and not last.done():
+            await asyncio.wait([last])
 
     async def close(self) -> None:
         task, self._task = self._task, None

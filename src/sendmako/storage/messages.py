@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, func, insert, select, update
+from sqlalchemy import Row, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from sendmako.storage.tables import Message, utcnow
 
@@ -78,24 +79,38 @@ async def count_sent_since(db: AsyncSession, user_id: int, since: datetime) -> i
     return (await db.scalar(query)) or 0
 
 
+def _advance(status: str) -> ReturningUpdate[Any]:
+    """Moves the given outgoing messages of a session to `status` if they are behind it;
+    built once per status, the ids bound as one expanding parameter (a statement per
+    receipt batch would cost more than its rows)."""
+    behind = [name for name, order in STATUS_ORDER.items() if order < STATUS_ORDER[status]]
+    columns = MESSAGES.c
+    return (
+        update(MESSAGES)
+        .where(
+            columns.session_id == bindparam("of_session", type_=columns.session_id.type),
+            columns.direction == "out",
+            columns.wa_message_id.in_(
+                bindparam("wa_ids", type_=columns.wa_message_id.type, expanding=True)
+            ),
+            columns.status.in_(behind),
+        )
+        .values(status=status, updated_at=bindparam("moved_at", type_=columns.updated_at.type))
+        .returning(*columns)  # the rows as they are now
+    )
+
+
+_ADVANCE = {status: _advance(status) for status in STATUS_ORDER}
+
+
 async def advance_status(
     db: AsyncSession, session_id: str, wa_message_ids: Sequence[str], status: str
 ) -> list[StoredMessage]:
     """Move outgoing messages to `status` if that is further along; return those moved.
     One statement, whatever the number of ids."""
-    rank = STATUS_ORDER[status]
-    behind = [name for name, order in STATUS_ORDER.items() if order < rank]
-    columns = MESSAGES.c
     moved = await db.execute(
-        update(MESSAGES)
-        .where(
-            columns.session_id == session_id,
-            columns.direction == "out",
-            columns.wa_message_id.in_(wa_message_ids),
-            columns.status.in_(behind),
-        )
-        .values(status=status, updated_at=utcnow())
-        .returning(*columns)  # the rows as they are now
+        _ADVANCE[status],
+        {"of_session": session_id, "wa_ids": list(wa_message_ids), "moved_at": utcnow()},
     )
     return [_stored(row) for row in moved]
 

@@ -132,19 +132,21 @@ class SandboxNetwork:
         now = utcnow()
         self._log(sender, message, message_id)
         self._sent_changed.notify()
-        incoming = await self.incoming(
-            message,
-            message_id=message_id,
-            sender_phone=phone,
-            sender_name=sender.push_name,
-            chat=chat,
-            timestamp=int(now.timestamp()),
-            is_group=is_group,
-        )
-        for number in recipients:
-            for recipient in self.sessions_of(number):
-                if recipient is not sender:
-                    recipient.deliver(incoming)
+        # Most sends reach no sandbox session (a number nobody linked): build nothing then.
+        if any(r is not sender for number in recipients for r in self.sessions_of(number)):
+            incoming = await self.incoming(
+                message,
+                message_id=message_id,
+                sender_phone=phone,
+                sender_name=sender.push_name,
+                chat=chat,
+                timestamp=int(now.timestamp()),
+                is_group=is_group,
+            )
+            for number in recipients:
+                for recipient in self.sessions_of(number):
+                    if recipient is not sender:
+                        recipient.deliver(incoming)
         self._receipts(sender, [message_id], str(message.to))
         return SendResult(message_id=message_id, timestamp=now)
 

@@ -1,0 +1,132 @@
+"""Stored messages: receipts only move outgoing messages forward, and rows queued for group
+commit are written in order, each caller learning its own row's fate."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sendmako.storage import messages, users
+from sendmako.storage.batching import BatchWriter
+from sendmako.storage.db import Database
+
+SENT_AT = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+
+def outgoing(
+    user_id: int, wa_id: str, *, session_id: str = "s1", direction: str = "out"
+) -> messages.NewMessage:
+    return messages.NewMessage(
+        user_id=user_id,
+        session_id=session_id,
+        direction=direction,
+        wa_message_id=wa_id,
+        chat="22177000001@s.whatsapp.net",
+        peer="22177000001",
+        type="text",
+        status="sent" if direction == "out" else "received",
+        created_at=SENT_AT,
+    )
+
+
+async def statuses(db: Database) -> dict[tuple[str, str, str], str]:
+    async with db.read() as session:
+        found = {}
+        for session_id in ("s1", "s2"):
+            for wa_id in ("A", "B", "C", "IN"):
+                stored = await messages.find(session, session_id, wa_id)
+                if stored is not None:
+                    found[(session_id, wa_id, stored.direction)] = stored.status
+        return found
+
+
+async def test_receipts_move_only_that_sessions_outgoing_messages_forward(db: Database) -> None:
+    async with db.write() as tx:
+        user = await users.create(tx, "m@example.com", plan="free")
+        await messages.add_many(
+            tx,
+            [
+                outgoing(user.id, "A"),
+                outgoing(user.id, "B"),
+                outgoing(user.id, "C"),
+                outgoing(user.id, "IN", direction="in"),
+                outgoing(user.id, "A", session_id="s2"),  # same WhatsApp id, other session
+            ],
+        )
+    async with db.write() as tx:
+        read = await messages.advance_status(tx, "s1", ["A"], "read")
+        delivered = await messages.advance_status(
+            tx, "s1", ["A", "B", "IN", "unknown"], "delivered"
+        )
+    assert [(m.wa_message_id, m.status) for m in read] == [("A", "read")]
+    # A late "delivered" never undoes "read"; an incoming message is no one's receipt.
+    assert [(m.wa_message_id, m.status) for m in delivered] == [("B", "delivered")]
+    assert delivered[0].updated_at > delivered[0].created_at
+    assert await statuses(db) == {
+        ("s1", "A", "out"): "read",
+        ("s1", "B", "out"): "delivered",
+        ("s1", "C", "out"): "sent",
+        ("s1", "IN", "in"): "received",
+        ("s2", "A", "out"): "sent",
+    }
+
+
+async def test_a_receipt_for_many_messages_is_one_statement_whatever_their_number(
+    db: Database,
+) -> None:
+    ids = [f"M{n}" for n in range(300)]
+    async with db.write() as tx:
+        user = await users.create(tx, "many@example.com", plan="free")
+        await messages.add_many(tx, [outgoing(user.id, wa_id) for wa_id in ids])
+    async with db.write() as tx:
+        moved = await messages.advance_status(tx, "s1", ids, "delivered")
+        again = await messages.advance_status(tx, "s1", ids, "delivered")
+    assert sorted(m.wa_message_id for m in moved) == sorted(ids)
+    assert again == []
+
+
+async def test_flush_waits_for_every_row_queued_so_far_in_order(db: Database) -> None:
+    written: list[list[int]] = []
+    release = asyncio.Event()
+
+    async def write(_tx: AsyncSession, rows: Sequence[int]) -> None:
+        await release.wait()
+        written.append(list(rows))
+
+    writer: BatchWriter[int] = BatchWriter(db, write)
+    futures = [writer.add_nowait(n) for n in range(5)]
+    flushed = asyncio.ensure_future(writer.flush())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not flushed.done()  # the batch is held in its transaction
+    release.set()
+    await flushed
+    assert all(future.done() for future in futures)
+    assert [n for batch in written for n in batch] == [0, 1, 2, 3, 4]
+    await writer.close()
+
+
+async def test_a_failed_batch_fails_its_own_rows_and_the_next_batch_still_lands(
+    db: Database,
+) -> None:
+    written: list[int] = []
+
+    async def write(_tx: AsyncSession, rows: Sequence[int]) -> None:
+        if 13 in rows:
+            raise ValueError("row 13 is refused")
+        written.extend(rows)
+
+    writer: BatchWriter[int] = BatchWriter(db, write)
+    bad = writer.add_nowait(13)
+    with pytest.raises(ValueError, match="row 13"):
+        await bad
+    good = writer.add_nowait(14)
+    await writer.flush()
+    assert good.done()
+    assert good.exception() is None
+    assert written == [14]
+    await writer.close()
