@@ -13,7 +13,7 @@ import pytest
 
 from sendmako.media.crypto import MediaType, PlaintextReader, derive_keys, encrypt
 from sendmako.media.decrypt import DecryptedMedia
-from sendmako.media.lanes import Lanes
+from sendmako.media.lanes import Lanes, _Lane, outlive_cancellation
 
 
 def assert_no_lane_left() -> None:
@@ -46,7 +46,8 @@ def gated(
 
 
 def release_when_stopping(lanes: Lanes, gate: threading.Event) -> None:
-    while not lanes.stopping:
+    deadline = time.monotonic() + 10  # a regression fails the test, it never hangs the run
+    while not lanes.stopping and time.monotonic() < deadline:
         time.sleep(0.001)
     gate.set()
 
@@ -76,6 +77,7 @@ async def test_put_waits_while_the_slowest_consumer_is_too_far_behind() -> None:
         gate.set()
         await second
     assert slow == fast == [b"a" * 8, b"b" * 8]
+    assert_no_lane_left()
 
 
 async def test_a_consumers_error_stops_the_stream_and_is_raised() -> None:
@@ -112,7 +114,7 @@ async def test_leaving_by_an_error_skips_what_is_queued_and_waits_for_the_thread
                 await lanes.put(piece)
             await asyncio.to_thread(inside.wait)  # the consumer holds the first piece
             # It is let go only once the block is being left.
-            threading.Thread(target=release_when_stopping, args=(lanes, gate)).start()
+            threading.Thread(target=release_when_stopping, args=(lanes, gate), daemon=True).start()
             raise ValueError("the download broke")
 
     with pytest.raises(ValueError, match="the download broke"):
@@ -202,4 +204,55 @@ async def test_a_stream_closed_between_blocks_waits_for_the_block_read_ahead() -
     assert not spool.closed
     gate.set()
     await closing
+    assert spool.closed
+
+
+async def test_lanes_that_cannot_all_start_stop_the_ones_that_did(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started = 0
+    real_start = threading.Thread.start
+
+    def start(thread: threading.Thread) -> None:
+        nonlocal started
+        if started == 1:
+            raise RuntimeError("can't start new thread")
+        started += 1
+        real_start(thread)
+
+    monkeypatch.setattr(_Lane, "start", start)
+    with pytest.raises(RuntimeError, match="can't start new thread"):
+        await Lanes([list[bytes]().append] * 3, max_pending=1).__aenter__()
+    monkeypatch.undo()
+    assert_no_lane_left()
+
+
+async def test_waiting_out_a_future_someone_else_cancelled_is_no_cancellation() -> None:
+    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    asyncio.get_running_loop().call_soon(future.cancel)
+    await outlive_cancellation(future)  # returns: this task was not cancelled
+    assert future.cancelled()
+
+
+async def test_a_shutdown_cancelling_every_task_waits_for_the_block_read_ahead() -> None:
+    """What asyncio.run does on the way out: every task is cancelled, the stream's too."""
+    gate = threading.Event()
+    decrypted, spool = gated_media(gate)
+    first = asyncio.Event()
+
+    async def client() -> None:
+        async for _piece in decrypted.chunks():
+            first.set()
+
+    task = asyncio.ensure_future(client())
+    await first.wait()
+    for other in asyncio.all_tasks():
+        if other is not asyncio.current_task():
+            other.cancel()
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not spool.closed  # the read of the second block is still using it
+    gate.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
     assert spool.closed

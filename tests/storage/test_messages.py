@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sendmako.storage import messages, users
+from sendmako.storage import batching, messages, users
 from sendmako.storage.batching import BatchWriter
 from sendmako.storage.db import Database
 
@@ -82,11 +83,22 @@ async def test_a_receipt_for_many_messages_is_one_statement_whatever_their_numbe
     async with db.write() as tx:
         user = await users.create(tx, "many@example.com", plan="free")
         await messages.add_many(tx, [outgoing(user.id, wa_id) for wa_id in ids])
-    async with db.write() as tx:
-        moved = await messages.advance_status(tx, "s1", ids, "delivered")
-        again = await messages.advance_status(tx, "s1", ids, "delivered")
+    updates: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith("UPDATE"):
+            updates.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with db.write() as tx:
+            moved = await messages.advance_status(tx, "s1", ids, "delivered")
+            again = await messages.advance_status(tx, "s1", ids, "delivered")
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
     assert sorted(m.wa_message_id for m in moved) == sorted(ids)
     assert again == []
+    assert len(updates) == 2
 
 
 async def test_flush_waits_for_every_row_queued_so_far_in_order(db: Database) -> None:
@@ -129,4 +141,56 @@ async def test_a_failed_batch_fails_its_own_rows_and_the_next_batch_still_lands(
     assert good.done()
     assert good.exception() is None
     assert written == [14]
+    await writer.close()
+
+
+async def test_flush_still_waits_when_the_last_callers_future_was_cancelled(db: Database) -> None:
+    """A caller that gives up cancels its own future; the row is still being written, and
+    a flush (a receipt waiting for its sent message) must still wait for it."""
+    written: list[int] = []
+    release = asyncio.Event()
+
+    async def write(_tx: AsyncSession, rows: Sequence[int]) -> None:
+        await release.wait()
+        written.extend(rows)
+
+    writer: BatchWriter[int] = BatchWriter(db, write)
+    writer.add_nowait(1)
+    writer.add_nowait(2).cancel()
+    flushed = asyncio.ensure_future(writer.flush())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not flushed.done()
+    release.set()
+    await flushed
+    assert written == [1, 2]
+    await writer.close()
+
+
+async def test_close_writes_everything_queued_in_order_one_batch_after_another(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batching, "MAX_BATCH", 1)
+    written: list[int] = []
+    release = asyncio.Event()
+
+    async def write(_tx: AsyncSession, rows: Sequence[int]) -> None:
+        await release.wait()
+        written.extend(rows)
+
+    writer: BatchWriter[int] = BatchWriter(db, write)
+    futures = [writer.add_nowait(n) for n in range(3)]
+    for _ in range(5):
+        await asyncio.sleep(0)  # the writer is inside the first batch's transaction
+    closing = asyncio.ensure_future(writer.close())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not closing.done()
+    release.set()
+    await closing
+    assert written == [0, 1, 2]
+    assert [future.exception() for future in futures] == [None, None, None]
+    # Rows queued after a close are written by a new writer task.
+    await writer.add(3)
+    assert written == [0, 1, 2, 3]
     await writer.close()

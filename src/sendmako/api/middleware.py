@@ -19,6 +19,9 @@ from sendmako.errors import PayloadTooLarge
 logger = log.get("sendmako.http")
 _levels = logging.getLogger("sendmako.http")  # the level the structlog logger filters on
 
+# Requests slower than this are logged at INFO like failures (the others at DEBUG).
+SLOW_MS = 1000
+
 
 class TrailingSlash:
     """`/api/x/` and `/api/x` are the same resource for every method, without a redirect."""
@@ -96,7 +99,7 @@ class RequestContext:
                 await send({"type": "http.response.body", "body": body})
         finally:
             elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
-            noteworthy = status >= 400 or elapsed_ms > 1000
+            noteworthy = status >= 400 or elapsed_ms > SLOW_MS
             # Asked of the stdlib logger first: a dropped debug line still costs its setup.
             if noteworthy or _levels.isEnabledFor(logging.DEBUG):
                 level = logger.info if noteworthy else logger.debug

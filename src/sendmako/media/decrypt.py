@@ -37,7 +37,7 @@ from sendmako.media.crypto import (
 )
 from sendmako.media.fetch import MB, Download, Fetcher, SizeLimit
 from sendmako.media.hosts import HostAllowList
-from sendmako.media.lanes import Lanes, outlive_cancellation
+from sendmako.media.lanes import Lanes, in_thread, outlive_cancellation
 
 logger = log.get(__name__)
 
@@ -82,15 +82,18 @@ class DecryptedMedia:
         self._spool = spool
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        # The next block is read and decrypted while the server sends this one. Shielded:
-        # a client that goes away cancels the stream, not the thread using the spool.
-        upcoming = asyncio.ensure_future(asyncio.to_thread(self._reader.read))
+        # The next block is read and decrypted while the server sends this one. A client
+        # that goes away cancels the stream, never the thread using the spool.
+        loop = asyncio.get_running_loop()
+        upcoming = loop.run_in_executor(None, self._reader.read)
         try:
             while piece := await asyncio.shield(upcoming):
-                upcoming = asyncio.ensure_future(asyncio.to_thread(self._reader.read))
+                upcoming = loop.run_in_executor(None, self._reader.read)
                 yield piece
         finally:
             await outlive_cancellation(upcoming)
+            if not upcoming.cancelled():
+                upcoming.exception()  # retrieved: moot beside why the stream ended
             self.close()
 
     def close(self) -> None:
@@ -152,15 +155,13 @@ async def _verify(
     check.check_file_enc_sha256(request.file_enc_sha256)
     keys = check.keys
     if not check.mac_matches():
-        found = await asyncio.to_thread(
-            find_family, spool, check.size, request.media_key, candidates[1:]
-        )
+        found = await in_thread(find_family, spool, check.size, request.media_key, candidates[1:])
         if found is None:
             raise mac_failed(candidates)
         logger.info("decrypt.family_fallback", guessed=candidates[0], found=found)
         keys = derive_keys(request.media_key, found)
     if request.file_sha256 is not None:
-        digest = await asyncio.to_thread(plaintext_sha256, spool, check.size, keys)
+        digest = await in_thread(plaintext_sha256, spool, check.size, keys)
         check_file_sha256(digest, request.file_sha256)
     return keys
 

@@ -24,9 +24,10 @@ import threading
 from collections.abc import Callable, Sequence
 from queue import SimpleQueue
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 Consumer = Callable[[bytes], object]
+Result = TypeVar("Result")
 
 
 class Lanes:
@@ -44,8 +45,18 @@ class Lanes:
         self.error: BaseException | None = None
 
     async def __aenter__(self) -> Lanes:
-        for lane in self._lanes:
-            lane.start()
+        started: list[_Lane] = []
+        try:
+            for lane in self._lanes:
+                lane.start()
+                started.append(lane)
+        except BaseException:  # out of threads, say: stop the ones already running
+            self.stopping = True
+            for lane in started:
+                lane.pieces.put(None)
+            for lane in started:
+                lane.join()  # idle, so at once
+            raise
         return self
 
     async def __aexit__(
@@ -69,7 +80,7 @@ class Lanes:
 
     async def put(self, piece: bytes) -> None:
         """Hand `piece` to every consumer; waits while too much is pending. Raises the first
-        error a consumer met."""
+        error a consumer met. One caller at a time (the pieces are one stream)."""
         self._raise_error()
         self._given += len(piece)
         for lane in self._lanes:
@@ -143,19 +154,26 @@ def _resolve(future: asyncio.Future[None]) -> None:
 
 
 async def outlive_cancellation(future: asyncio.Future[Any]) -> None:
-    """Waits until `future` is done even if the task is cancelled meanwhile (the
+    """Waits until `future` is done even if this task is cancelled meanwhile (the
     cancellation is passed on once it is): a thread must be finished with a file before the
-    file is closed. `future`'s own error is retrieved, not raised: the caller is already
-    on its way out."""
+    file is closed. `future`'s own outcome is left to the caller."""
+    task = asyncio.current_task()
     cancelled = False
     while not future.done():
         try:
             await asyncio.shield(future)
         except asyncio.CancelledError:
-            cancelled = True
-        except Exception:  # noqa: BLE001, S110 - retrieved below
-            pass
-    if not future.cancelled():
-        future.exception()
+            # This task's, unless it is `future` that someone else cancelled.
+            if not future.cancelled() or (task is not None and task.cancelling()):
+                cancelled = True
     if cancelled:
         raise asyncio.CancelledError
+
+
+async def in_thread(function: Callable[..., Result], *args: object) -> Result:
+    """`function(*args)` in the default executor, waited for to the end even if this task
+    is cancelled meanwhile (see `outlive_cancellation`). A plain future, not a task: the
+    cancel-everything of a shutdown cannot end the wait early either."""
+    future = asyncio.get_running_loop().run_in_executor(None, function, *args)
+    await outlive_cancellation(future)
+    return future.result()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import suppress
 from typing import Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +21,8 @@ MAX_BATCH = 500
 
 
 class BatchWriter(Generic[Row]):
+    """One task writes the queued rows, batch after batch, in the order they came."""
+
     def __init__(
         self, db: Database, write: Callable[[AsyncSession, Sequence[Row]], Awaitable[None]]
     ) -> None:
@@ -30,7 +31,12 @@ class BatchWriter(Generic[Row]):
         self._pending: list[tuple[Row, asyncio.Future[None]]] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._last: asyncio.Future[None] | None = None  # the row queued last
+        self._closing = False
+        # Rows are numbered as they are queued; `flush` waits for a number to be settled.
+        # (Not for the last row's future: a caller that is cancelled cancels its own.)
+        self._queued = 0
+        self._settled = 0
+        self._flushes: list[tuple[int, asyncio.Future[None]]] = []
 
     async def add(self, row: Row) -> None:
         """Returns once `row` is committed (raises if its transaction failed)."""
@@ -41,33 +47,36 @@ class BatchWriter(Generic[Row]):
         resolves when it is committed."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((row, future))
-        self._last = future
+        self._queued += 1
         self._wakeup.set()
-        if self._task is None:
+        if self._task is None or self._task.done():
+            self._closing = False
             self._task = asyncio.create_task(self._run(), name="batch-writer")
         return future
 
     async def flush(self) -> None:
-        """Wait until every row queued so far is committed (or failed). Batches are written
-        one after another in the order their rows came, so once the last row queued is
-        settled, every row before it is."""
-        last = self._last
-        if last is not None and not last.done():
-            await asyncio.wait([last])
+        """Wait until every row queued so far is committed (or failed)."""
+        if self._settled >= self._queued:
+            return
+        settled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._flushes.append((self._queued, settled))
+        await settled
 
     async def close(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            await self._flush()
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
+        """Write what is queued, then stop."""
+        task = self._task
+        if task is not None and not task.done():
+            self._closing = True
+            self._wakeup.set()
+            await task
 
     async def _run(self) -> None:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
             await self._flush()
+            if self._closing and not self._pending:
+                return
 
     async def _flush(self) -> None:
         while self._pending:
@@ -79,7 +88,23 @@ class BatchWriter(Generic[Row]):
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
+            except BaseException:  # cancelled mid-transaction: nothing of it was committed
+                for _, future in batch:
+                    future.cancel()
+                self._settle(len(batch))
+                raise
             else:
                 for _, future in batch:
                     if not future.done():
                         future.set_result(None)
+            self._settle(len(batch))
+
+    def _settle(self, rows: int) -> None:
+        self._settled += rows
+        waiting = []
+        for target, settled in self._flushes:
+            if target > self._settled:
+                waiting.append((target, settled))
+            elif not settled.done():
+                settled.set_result(None)
+        self._flushes = waiting
