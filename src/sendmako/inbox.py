@@ -72,32 +72,33 @@ class Inbox:
         await self._batches.close()
 
     async def _write(self, tx: AsyncSession, items: Sequence[_Item]) -> None:
-        # Incoming messages first, then receipts grouped by (session, status): a batch costs
-        # a few statements whatever its size. Receipts never refer to incoming messages, so
+        # Incoming messages first, then receipts grouped by status: a batch costs a few
+        # statements whatever its size. Receipts never refer to incoming messages, so
         # regrouping them keeps every session's outcome the same.
         received = [item for item in items if isinstance(item.event, MessageReceived)]
         if received:
             await self._messages(tx, received)
-        receipts: dict[tuple[str, str], list[tuple[SessionRecord, ReceiptReceived]]] = defaultdict(
-            list
-        )
+        # One statement per status, whatever the sessions: a SQLite writer holds its lock
+        # for every round trip, and a batch can carry receipts of many sessions.
+        receipts: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        owners: dict[str, int] = {}
         for item in items:
             if isinstance(item.event, ReceiptReceived):
-                key = (item.session.session_id, item.event.status)
-                receipts[key].append((item.session, item.event))
-        events: dict[int, list[SessionEvent]] = defaultdict(list)
-        for (session_id, status), group in receipts.items():
-            ids = [message_id for _, receipt in group for message_id in receipt.message_ids]
-            moved = await messages.advance_status(tx, session_id, ids, status)
-            session = group[0][0]
-            events[session.user_id].extend(
-                SessionEvent(
-                    "message.status",
-                    session_id,
-                    payloads.message_status(stored.wa_message_id, stored.peer, status),
+                session_id = item.session.session_id
+                owners[session_id] = item.session.user_id
+                receipts[item.event.status].extend(
+                    (session_id, message_id) for message_id in item.event.message_ids
                 )
-                for stored in moved
-            )
+        events: dict[int, list[SessionEvent]] = defaultdict(list)
+        for status, pairs in receipts.items():
+            for stored in await messages.advance_status(tx, status, pairs):
+                events[owners[stored.session_id]].append(
+                    SessionEvent(
+                        "message.status",
+                        stored.session_id,
+                        payloads.message_status(stored.wa_message_id, stored.peer, status),
+                    )
+                )
         await self._record(tx, events)
 
     async def _messages(self, tx: AsyncSession, items: Sequence[_Item]) -> None:

@@ -59,9 +59,9 @@ async def test_receipts_move_only_that_sessions_outgoing_messages_forward(db: Da
             ],
         )
     async with db.write() as tx:
-        read = await messages.advance_status(tx, "s1", ["A"], "read")
+        read = await messages.advance_status(tx, "read", [("s1", "A")])
         delivered = await messages.advance_status(
-            tx, "s1", ["A", "B", "IN", "unknown"], "delivered"
+            tx, "delivered", [("s1", "A"), ("s1", "B"), ("s1", "IN"), ("s1", "unknown")]
         )
     assert [(m.wa_message_id, m.status) for m in read] == [("A", "read")]
     # A late "delivered" never undoes "read"; an incoming message is no one's receipt.
@@ -76,13 +76,41 @@ async def test_receipts_move_only_that_sessions_outgoing_messages_forward(db: Da
     }
 
 
-async def test_a_receipt_for_many_messages_is_one_statement_whatever_their_number(
-    db: Database,
+async def test_receipts_of_several_sessions_move_exactly_the_pairs_named(db: Database) -> None:
+    """One statement serves many sessions, yet never crosses them: (s1, A) and (s2, B)
+    named means s1's B and s2's A stay as they were."""
+    async with db.write() as tx:
+        user = await users.create(tx, "pairs@example.com", plan="free")
+        await messages.add_many(
+            tx,
+            [
+                outgoing(user.id, wa_id, session_id=session_id)
+                for session_id in ("s1", "s2")
+                for wa_id in ("A", "B")
+            ],
+        )
+    async with db.write() as tx:
+        moved = await messages.advance_status(tx, "delivered", [("s1", "A"), ("s2", "B")])
+    assert sorted((m.session_id, m.wa_message_id) for m in moved) == [("s1", "A"), ("s2", "B")]
+    assert await statuses(db) == {
+        ("s1", "A", "out"): "delivered",
+        ("s1", "B", "out"): "sent",
+        ("s2", "A", "out"): "sent",
+        ("s2", "B", "out"): "delivered",
+    }
+
+
+@pytest.mark.parametrize(("per_statement", "statements"), [(4000, 1), (128, 3)])
+async def test_a_receipt_for_many_messages_takes_one_statement_per_few_thousand(
+    db: Database, monkeypatch: pytest.MonkeyPatch, per_statement: int, statements: int
 ) -> None:
-    ids = [f"M{n}" for n in range(300)]
+    monkeypatch.setattr(messages, "_PAIRS_PER_STATEMENT", per_statement)
+    pairs = [(f"s{n % 2 + 1}", f"M{n}") for n in range(300)]  # two sessions
     async with db.write() as tx:
         user = await users.create(tx, "many@example.com", plan="free")
-        await messages.add_many(tx, [outgoing(user.id, wa_id) for wa_id in ids])
+        await messages.add_many(
+            tx, [outgoing(user.id, wa_id, session_id=session_id) for session_id, wa_id in pairs]
+        )
     updates: list[str] = []
 
     def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
@@ -92,13 +120,13 @@ async def test_a_receipt_for_many_messages_is_one_statement_whatever_their_numbe
     event.listen(db.engine.sync_engine, "before_cursor_execute", count)
     try:
         async with db.write() as tx:
-            moved = await messages.advance_status(tx, "s1", ids, "delivered")
-            again = await messages.advance_status(tx, "s1", ids, "delivered")
+            moved = await messages.advance_status(tx, "delivered", pairs)
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", count)
-    assert sorted(m.wa_message_id for m in moved) == sorted(ids)
-    assert again == []
-    assert len(updates) == 2
+    assert sorted((m.session_id, m.wa_message_id) for m in moved) == sorted(pairs)
+    assert len(updates) == statements
+    async with db.write() as tx:
+        assert await messages.advance_status(tx, "delivered", pairs) == []
 
 
 async def test_flush_waits_for_every_row_queued_so_far_in_order(db: Database) -> None:

@@ -79,19 +79,32 @@ async def count_sent_since(db: AsyncSession, user_id: int, since: datetime) -> i
     return (await db.scalar(query)) or 0
 
 
+# Session ids are [a-z0-9_]: a space cannot occur in one, so "<session> <id>" is a key.
+_KEY_SEPARATOR = " "
+# Bound parameters per statement stay far below SQLite's and PostgreSQL's limits (32,766).
+_PAIRS_PER_STATEMENT = 4000
+
+
 def _advance(status: str) -> ReturningUpdate[Any]:
-    """Moves the given outgoing messages of a session to `status` if they are behind it;
-    built once per status, the ids bound as one expanding parameter (a statement per
-    receipt batch would cost more than its rows)."""
+    """Moves the given (session, WhatsApp id) outgoing messages to `status` if they are
+    behind it. Built once per status, the lists bound as expanding parameters: a statement
+    per receipt batch, whatever its sessions. The session and id lists find the rows through
+    the (session_id, wa_message_id) index on both databases; the joined key keeps only the
+    pairs asked for (SQLite scans the whole table for a row-value IN)."""
     behind = [name for name, order in STATUS_ORDER.items() if order < STATUS_ORDER[status]]
     columns = MESSAGES.c
     return (
         update(MESSAGES)
         .where(
-            columns.session_id == bindparam("of_session", type_=columns.session_id.type),
             columns.direction == "out",
+            columns.session_id.in_(
+                bindparam("of_sessions", type_=columns.session_id.type, expanding=True)
+            ),
             columns.wa_message_id.in_(
                 bindparam("wa_ids", type_=columns.wa_message_id.type, expanding=True)
+            ),
+            (columns.session_id + _KEY_SEPARATOR + columns.wa_message_id).in_(
+                bindparam("keys", type_=columns.wa_message_id.type, expanding=True)
             ),
             columns.status.in_(behind),
         )
@@ -104,15 +117,25 @@ _ADVANCE = {status: _advance(status) for status in STATUS_ORDER}
 
 
 async def advance_status(
-    db: AsyncSession, session_id: str, wa_message_ids: Sequence[str], status: str
+    db: AsyncSession, status: str, messages: Sequence[tuple[str, str]]
 ) -> list[StoredMessage]:
-    """Move outgoing messages to `status` if that is further along; return those moved.
-    One statement, whatever the number of ids."""
-    moved = await db.execute(
-        _ADVANCE[status],
-        {"of_session": session_id, "wa_ids": list(wa_message_ids), "moved_at": utcnow()},
-    )
-    return [_stored(row) for row in moved]
+    """Move outgoing messages, given as (session_id, WhatsApp id), to `status` if that is
+    further along; return those moved. One statement for up to thousands of them."""
+    moved: list[StoredMessage] = []
+    now = utcnow()
+    for start in range(0, len(messages), _PAIRS_PER_STATEMENT):
+        pairs = messages[start : start + _PAIRS_PER_STATEMENT]
+        rows = await db.execute(
+            _ADVANCE[status],
+            {
+                "of_sessions": sorted({session_id for session_id, _ in pairs}),
+                "wa_ids": sorted({wa_id for _, wa_id in pairs}),
+                "keys": [f"{session_id}{_KEY_SEPARATOR}{wa_id}" for session_id, wa_id in pairs],
+                "moved_at": now,
+            },
+        )
+        moved.extend(_stored(row) for row in rows)
+    return moved
 
 
 async def find(db: AsyncSession, session_id: str, wa_message_id: str) -> StoredMessage | None:
