@@ -72,33 +72,48 @@ class Inbox:
         await self._batches.close()
 
     async def _write(self, tx: AsyncSession, items: Sequence[_Item]) -> None:
-        # Incoming messages first, then receipts grouped by status: a batch costs a few
-        # statements whatever its size. Receipts never refer to incoming messages, so
-        # regrouping them keeps every session's outcome the same.
+        # Incoming messages first, then the receipts: a batch costs a few statements
+        # whatever its size. Receipts never refer to incoming messages, so taking them
+        # after keeps every session's outcome the same.
         received = [item for item in items if isinstance(item.event, MessageReceived)]
         if received:
             await self._messages(tx, received)
         # One statement per status, whatever the sessions: a SQLite writer holds its lock
-        # for every round trip, and a batch can carry receipts of many sessions.
-        receipts: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        # for every round trip, and a batch can carry receipts of many sessions. The outcome
+        # is the one receipts taken one by one in arrival order would have: a receipt that
+        # an earlier one for the same message already covers (a late "delivered" after
+        # "read") is dropped, statuses are applied in their own order (so "delivered" then
+        # "read" both count), and the events are put back in arrival order.
         owners: dict[str, int] = {}
+        reached: dict[tuple[str, str], int] = {}  # per message, the furthest receipt so far
+        arrival: dict[tuple[str, str, str], int] = {}
+        by_status: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for item in items:
-            if isinstance(item.event, ReceiptReceived):
-                session_id = item.session.session_id
-                owners[session_id] = item.session.user_id
-                receipts[item.event.status].extend(
-                    (session_id, message_id) for message_id in item.event.message_ids
-                )
+            if not isinstance(item.event, ReceiptReceived):
+                continue
+            session_id, status = item.session.session_id, item.event.status
+            owners[session_id] = item.session.user_id
+            rank = messages.STATUS_ORDER[status]
+            for message_id in item.event.message_ids:
+                if reached.get((session_id, message_id), 0) >= rank:
+                    continue
+                reached[(session_id, message_id)] = rank
+                arrival[(session_id, message_id, status)] = len(arrival)
+                by_status[status].append((session_id, message_id))
+        moved: list[tuple[int, str, messages.StoredMessage]] = []
+        for status in sorted(by_status, key=messages.STATUS_ORDER.__getitem__):
+            for stored in await messages.advance_status(tx, status, by_status[status]):
+                position = arrival[(stored.session_id, stored.wa_message_id, status)]
+                moved.append((position, status, stored))
         events: dict[int, list[SessionEvent]] = defaultdict(list)
-        for status, pairs in receipts.items():
-            for stored in await messages.advance_status(tx, status, pairs):
-                events[owners[stored.session_id]].append(
-                    SessionEvent(
-                        "message.status",
-                        stored.session_id,
-                        payloads.message_status(stored.wa_message_id, stored.peer, status),
-                    )
+        for _, status, stored in sorted(moved, key=lambda entry: entry[0]):
+            events[owners[stored.session_id]].append(
+                SessionEvent(
+                    "message.status",
+                    stored.session_id,
+                    payloads.message_status(stored.wa_message_id, stored.peer, status),
                 )
+            )
         await self._record(tx, events)
 
     async def _messages(self, tx: AsyncSession, items: Sequence[_Item]) -> None:
