@@ -129,24 +129,35 @@ async def test_a_receipt_for_many_messages_takes_one_statement_per_few_thousand(
         assert await messages.advance_status(tx, "delivered", pairs) == []
 
 
-async def test_flush_waits_for_every_row_queued_so_far_in_order(db: Database) -> None:
-    written: list[list[int]] = []
-    release = asyncio.Event()
+class HeldWrites:
+    """A batch writer's write function that holds every transaction until released."""
 
-    async def write(_tx: AsyncSession, rows: Sequence[int]) -> None:
-        await release.wait()
-        written.append(list(rows))
+    def __init__(self) -> None:
+        self.rows: list[int] = []
+        self.release = asyncio.Event()
 
-    writer: BatchWriter[int] = BatchWriter(db, write)
-    futures = [writer.add_nowait(n) for n in range(5)]
-    flushed = asyncio.ensure_future(writer.flush())
+    async def __call__(self, _tx: AsyncSession, rows: Sequence[int]) -> None:
+        await self.release.wait()
+        self.rows.extend(rows)
+
+
+async def let_others_run() -> None:
+    """Gives every ready task its turns (the writer cannot pass a held transaction)."""
     for _ in range(20):
         await asyncio.sleep(0)
+
+
+async def test_flush_waits_for_every_row_queued_so_far_in_order(db: Database) -> None:
+    writes = HeldWrites()
+    writer: BatchWriter[int] = BatchWriter(db, writes)
+    futures = [writer.add_nowait(n) for n in range(5)]
+    flushed = asyncio.ensure_future(writer.flush())
+    await let_others_run()
     assert not flushed.done()  # the batch is held in its transaction
-    release.set()
+    writes.release.set()
     await flushed
     assert all(future.done() for future in futures)
-    assert [n for batch in written for n in batch] == [0, 1, 2, 3, 4]
+    assert writes.rows == [0, 1, 2, 3, 4]
     await writer.close()
 
 
@@ -175,23 +186,16 @@ async def test_a_failed_batch_fails_its_own_rows_and_the_next_batch_still_lands(
 async def test_flush_still_waits_when_the_last_callers_future_was_cancelled(db: Database) -> None:
     """A caller that gives up cancels its own future; the row is still being written, and
     a flush (a receipt waiting for its sent message) must still wait for it."""
-    written: list[int] = []
-    release = asyncio.Event()
-
-    async def write(_tx: AsyncSession, rows: Sequence[int]) -> None:
-        await release.wait()
-        written.extend(rows)
-
-    writer: BatchWriter[int] = BatchWriter(db, write)
+    writes = HeldWrites()
+    writer: BatchWriter[int] = BatchWriter(db, writes)
     writer.add_nowait(1)
     writer.add_nowait(2).cancel()
     flushed = asyncio.ensure_future(writer.flush())
-    for _ in range(20):
-        await asyncio.sleep(0)
+    await let_others_run()
     assert not flushed.done()
-    release.set()
+    writes.release.set()
     await flushed
-    assert written == [1, 2]
+    assert writes.rows == [1, 2]
     await writer.close()
 
 
@@ -199,26 +203,18 @@ async def test_close_writes_everything_queued_in_order_one_batch_after_another(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(batching, "MAX_BATCH", 1)
-    written: list[int] = []
-    release = asyncio.Event()
-
-    async def write(_tx: AsyncSession, rows: Sequence[int]) -> None:
-        await release.wait()
-        written.extend(rows)
-
-    writer: BatchWriter[int] = BatchWriter(db, write)
+    writes = HeldWrites()
+    writer: BatchWriter[int] = BatchWriter(db, writes)
     futures = [writer.add_nowait(n) for n in range(3)]
-    for _ in range(5):
-        await asyncio.sleep(0)  # the writer is inside the first batch's transaction
+    await let_others_run()  # the writer is inside the first batch's transaction
     closing = asyncio.ensure_future(writer.close())
-    for _ in range(20):
-        await asyncio.sleep(0)
+    await let_others_run()
     assert not closing.done()
-    release.set()
+    writes.release.set()
     await closing
-    assert written == [0, 1, 2]
+    assert writes.rows == [0, 1, 2]
     assert [future.exception() for future in futures] == [None, None, None]
     # Rows queued after a close are written by a new writer task.
     await writer.add(3)
-    assert written == [0, 1, 2, 3]
+    assert writes.rows == [0, 1, 2, 3]
     await writer.close()

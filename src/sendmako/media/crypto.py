@@ -305,7 +305,8 @@ class EncryptedFileCheck:
     whole file (fileEncSha256) and the HMAC of one key family over iv || ciphertext. The
     last 10 bytes seen are held back: when the file ends, they are its MAC.
 
-    Call `update` from one thread at a time (a worker thread, for big pieces)."""
+    Call `update` from one thread at a time (a worker thread, for big pieces); or
+    `update_file_hash` and `update_mac` each from its own thread: they share no state."""
 
     def __init__(self, keys: MediaKeys) -> None:
         self.keys = keys
