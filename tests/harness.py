@@ -3,12 +3,14 @@ ASGI transport, that can be restarted on the same database."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from sendmako import accounts
@@ -156,3 +158,35 @@ async def connect_sandbox(
     )
     assert patched.status_code == 200, patched.text
     return session_id
+
+
+def hold_sends_until_a_queue_closes(
+    server: Server, monkeypatch: pytest.MonkeyPatch, *, then_finish: bool = True
+) -> asyncio.Event:
+    """The sandbox network holds every send until a send queue starts closing: a message
+    is with the engine at the very moment its session is deleted or the server stops.
+    Then it goes out, or, without `then_finish`, never ends (WhatsApp never answers).
+    The event returned is set once a send is held."""
+    from sendmako.send_queue import SendQueue
+
+    closing, held = asyncio.Event(), asyncio.Event()
+    close = SendQueue.close
+
+    async def close_and_tell(queue: SendQueue, grace: float | None = None) -> None:
+        closing.set()
+        await close(queue, grace)
+
+    assert server.app is not None
+    network = server.app.state.services.engines["sandbox"].network
+    send = network.send
+
+    async def held_send(*args: object, **kwargs: object) -> object:
+        held.set()
+        await closing.wait()
+        if not then_finish:
+            await asyncio.Event().wait()
+        return await send(*args, **kwargs)
+
+    monkeypatch.setattr(SendQueue, "close", close_and_tell)
+    monkeypatch.setattr(network, "send", held_send)
+    return held

@@ -1,9 +1,14 @@
-"""Bulk sends: one message to 1-100 recipients, one after another, at least 500 ms apart.
+"""Bulk sends: one message to 1-100 recipients, one after another, at least 500 ms apart
+(and 500 ms after anything else the session sent: two jobs on one session share the gap).
 
 Every job is stored with one row per recipient. A recipient is marked `sending` (committed)
 before its message is handed to the engine and `sent` or `failed` after, so a crash can
 only leave `sending` behind: a restart reports those as `unknown` and never sends them
-again. Asynchronous jobs then carry on with the recipients still `pending`.
+again. Asynchronous jobs then carry on with the recipients still `pending`. A send whose
+session stopped while the engine had it is `unknown` too.
+
+A job holds room in the daily quota for all of its recipients from the start, so jobs
+running side by side cannot together promise more than the plan allows.
 """
 
 from __future__ import annotations
@@ -12,12 +17,20 @@ import asyncio
 import secrets
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sendmako import log, message_codec, plans
+from sendmako import log, message_codec
 from sendmako.engines.types import OutgoingMessage
-from sendmako.errors import BadRequest, NotFound, SendmakoError, Unavailable
+from sendmako.errors import (
+    BadRequest,
+    NotFound,
+    OutcomeUnknown,
+    PlanLimitReached,
+    SendmakoError,
+    Unavailable,
+)
 from sendmako.events import SessionStatus
 from sendmako.sending import Sender, SendRequest, check, parse_recipient
 from sendmako.session_state import SessionView
@@ -25,7 +38,7 @@ from sendmako.sessions import SessionManager
 from sendmako.storage import bulk_jobs, users
 from sendmako.storage.db import Database
 from sendmako.storage.records import UserRecord
-from sendmako.usage import DailyUsage
+from sendmako.usage import DailyUsage, Reservation
 
 logger = log.get(__name__)
 
@@ -90,28 +103,30 @@ class BulkSender:
             )
         check(request)
         session = self.sender.choose(user, request)
-        # Refuse a campaign that cannot finish within today's quota before sending any of it.
-        if user.plan.daily_messages is not None:
-            plans.ensure_message_quota(
-                user.plan, await self.usage.sent_today(user.id), len(recipients)
-            )
-        content = await self.sender.content(request)
-        job_id = secrets.token_hex(16)
-        async with self.db.write() as tx:
-            await bulk_jobs.create(
-                tx,
-                job_id=job_id,
-                user_id=user.id,
-                session_id=session.session_id,
-                is_async=run_async,
-                request=message_codec.freeze(content, self._spool(job_id)),
-                recipients=recipients,
-            )
+        # A campaign that cannot finish within today's quota (other jobs' reservations
+        # counted) is refused before any of it is sent.
+        reservation = await self.usage.reserve(user, len(recipients))
+        try:
+            content = await self.sender.content(request)
+            job_id = secrets.token_hex(16)
+            async with self.db.write() as tx:
+                await bulk_jobs.create(
+                    tx,
+                    job_id=job_id,
+                    user_id=user.id,
+                    session_id=session.session_id,
+                    is_async=run_async,
+                    request=message_codec.freeze(content, self._spool(job_id)),
+                    recipients=recipients,
+                )
+        except BaseException:
+            reservation.release()
+            raise
         logger.info("bulk.created", job_id=job_id, recipients=len(recipients), run_async=run_async)
         if run_async:
-            self._start(user, job_id, session.session_id, content)
+            self._start(user, job_id, content, reservation)
             return await self._view(job_id)
-        await self._run(user, job_id, session.session_id, content)
+        await self._run(user, job_id, content, reservation)
         return await self._view(job_id)
 
     async def status(self, user: UserRecord, job_id: str) -> JobView:
@@ -143,7 +158,7 @@ class BulkSender:
                 user = await users.get(db, job.user_id)
             if job.is_async and user is not None:
                 logger.info("bulk.resumed", job_id=job.id)
-                self._start(user, job.id, job.session_id, message_codec.thaw(job.request))
+                self._start(user, job.id, message_codec.thaw(job.request))
 
     async def stop(self) -> None:
         """Let each running job finish the send in progress, then stop it (it resumes on
@@ -157,22 +172,61 @@ class BulkSender:
     # -- running a job ----------------------------------------------------------------------
 
     def _start(
-        self, user: UserRecord, job_id: str, session_id: str, content: OutgoingMessage
+        self,
+        user: UserRecord,
+        job_id: str,
+        content: OutgoingMessage,
+        reservation: Reservation | None = None,
     ) -> None:
         task = asyncio.create_task(
-            self._run(user, job_id, session_id, content), name=f"bulk-{job_id}"
+            self._run(user, job_id, content, reservation), name=f"bulk-{job_id}"
         )
         self._running[job_id] = task
-        task.add_done_callback(lambda _t: self._running.pop(job_id, None))
+
+        def ended(_task: asyncio.Task[None]) -> None:
+            self._running.pop(job_id, None)
+            if reservation is not None:  # also when the task was cancelled before it ran
+                reservation.release()
+
+        task.add_done_callback(ended)
 
     async def _run(
-        self, user: UserRecord, job_id: str, session_id: str, content: OutgoingMessage
+        self,
+        user: UserRecord,
+        job_id: str,
+        content: OutgoingMessage,
+        reservation: Reservation | None,
     ) -> None:
+        """Send to the recipients still pending. Without a `reservation` (a job resumed
+        after a restart), room for them is reserved now, or, failing that, one by one."""
         async with self.db.write() as tx:
             await bulk_jobs.set_status(tx, job_id, "running")
             job = await bulk_jobs.get(tx, job_id)
             pending = [r for r in await bulk_jobs.recipients(tx, job_id) if r.status == "pending"]
         assert job is not None
+        if reservation is None:
+            # Else each send asks for its own room, and fails naming the limit.
+            with suppress(PlanLimitReached):
+                reservation = await self.usage.reserve(user, len(pending))
+        try:
+            await self._send_all(user, job, pending, content, reservation)
+        finally:
+            if reservation is not None:
+                reservation.release()
+        async with self.db.write() as tx:
+            await bulk_jobs.set_status(tx, job_id, "done")
+        self._discard_spool(job_id)
+        logger.info("bulk.done", job_id=job_id)
+
+    async def _send_all(
+        self,
+        user: UserRecord,
+        job: bulk_jobs.JobRecord,
+        pending: list[bulk_jobs.RecipientRecord],
+        content: OutgoingMessage,
+        reservation: Reservation | None,
+    ) -> None:
+        job_id, session_id = job.id, job.session_id
         last_send: float | None = None
         for recipient in pending:
             try:
@@ -204,6 +258,7 @@ class BulkSender:
                     position=recipient.position,
                     session_id=session_id,
                     sent_at=sent_at,
+                    reservation=reservation,
                 )
             )
             try:
@@ -213,10 +268,6 @@ class BulkSender:
                 raise
             if sent_at:
                 last_send = sent_at[0]
-        async with self.db.write() as tx:
-            await bulk_jobs.set_status(tx, job_id, "done")
-        self._discard_spool(job_id)
-        logger.info("bulk.done", job_id=job_id)
 
     async def _send_one(
         self,
@@ -227,24 +278,29 @@ class BulkSender:
         position: int,
         session_id: str,
         sent_at: list[float],
+        reservation: Reservation | None,
     ) -> None:
+        """One recipient, on the job's `reservation`, or on one of its own without."""
         position_status = "failed"
         error: str | None = None
         message_id: str | None = None
-        reservation = None
+        own = None
         try:
-            reservation = await self.usage.reserve(user)
+            if reservation is None:
+                reservation = own = await self.usage.reserve(user)
             session = self._session_view(user, session_id)
             sent = await self.sender.deliver(
-                user, session, message, reservation, bulk_job_id=job_id
+                user, session, message, reservation, bulk_job_id=job_id, min_gap=self.min_gap
             )
             sent_at.append(self.clock())
             position_status, message_id = "sent", sent.message_id
+        except OutcomeUnknown as exc:
+            position_status, error = "unknown", exc.message
         except SendmakoError as exc:
             error = exc.message
         finally:
-            if reservation is not None:
-                reservation.release()
+            if own is not None:
+                own.release()
         await self._mark(job_id, position, position_status, message_id=message_id, error=error)
 
     def _session_view(self, user: UserRecord, session_id: str) -> SessionView:

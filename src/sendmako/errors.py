@@ -9,6 +9,7 @@
     ├── OperationFailed              422 operation_failed (and more precise codes)
     ├── TooManyRequests              429 rate_limited (carries Retry-After)
     └── Unavailable                  503 unavailable (WhatsApp or the session is not reachable)
+        └── OutcomeUnknown           503 send_outcome_unknown (sent or not: nobody can tell)
 
 Library errors are translated where they are caught: `raise NotFound(...) from exc`.
 The API renders any of them as `{"success": false, "message": ..., "code": ...}`.
@@ -81,3 +82,10 @@ class TooManyRequests(SendmakoError):
 class Unavailable(SendmakoError):
     status = 503
     code = "unavailable"
+
+
+class OutcomeUnknown(Unavailable):
+    """A message was with the engine when its session stopped: it may have reached WhatsApp
+    or not. Never sent again behind the caller's back (a bulk job reports it `unknown`)."""
+
+    code = "send_outcome_unknown"

@@ -168,8 +168,10 @@ class Sender:
         reservation: Reservation,
         *,
         bulk_job_id: str | None = None,
+        min_gap: float = 0,
     ) -> Sent:
-        """Through the session's queue; returns once WhatsApp accepted it and it is stored."""
+        """Through the session's queue (at least `min_gap` seconds after the session's
+        previous send); returns once WhatsApp accepted it and it is stored."""
         stored: list[asyncio.Future[None]] = []
 
         def on_sent(result: SendResult) -> None:
@@ -184,7 +186,9 @@ class Sender:
             )
             reservation.sent_one()
 
-        result = await self.sessions.submit(user, session.session_id, message, on_sent)
+        result = await self.sessions.submit(
+            user, session.session_id, message, on_sent, min_gap=min_gap
+        )
         await stored[0]
         return Sent(result.message_id, session.session_id, display(message.to), result)
 

@@ -33,7 +33,7 @@ from sendmako.qr import png_data_url
 from sendmako.send_queue import DEFAULT_CAPACITY, SendQueue, SentHook
 from sendmako.session_hooks import MessageEventHandler, SessionEventRecorder
 from sendmako.session_state import LiveSession, SessionView
-from sendmako.storage import wa_sessions
+from sendmako.storage import messages, wa_sessions
 from sendmako.storage.db import Database
 from sendmako.storage.records import SessionRecord, UserRecord
 from sendmako.storage.tables import User, utcnow
@@ -43,6 +43,9 @@ logger = log.get(__name__)
 # Two messages a second at most by default: enough for a bot, slow enough not to look like
 # a spammer to WhatsApp. Each session can change it (`pacing_ms`).
 DEFAULT_PACING_MS = 500
+# A queue's first send looks this far back for the session's last one (at least its
+# pacing): enough for any gap a caller asks for (bulk sends: 500 ms).
+PACING_LOOKBACK_MS = 60_000
 STOP_TIMEOUT_SECONDS = 10.0
 
 
@@ -90,9 +93,10 @@ class SessionManager:
         logger.info("sessions.restored", count=len(records))
 
     async def stop(self) -> None:
-        for live in self._live.values():
-            if live.queue is not None:
-                await live.queue.close()
+        # Every queue at once: each may wait for a send in progress.
+        await asyncio.gather(
+            *(live.queue.close() for live in self._live.values() if live.queue is not None)
+        )
         handles = [live.handle for live in self._live.values() if live.handle is not None]
         for live in self._live.values():
             live.handle = None
@@ -209,8 +213,11 @@ class SessionManager:
         session_id: str,
         message: OutgoingMessage,
         on_sent: SentHook | None = None,
+        *,
+        min_gap: float = 0,
     ) -> asyncio.Future[SendResult]:
-        """Queue `message` on the session's paced queue (429 when the queue is full)."""
+        """Queue `message` on the session's paced queue (429 when the queue is full), at
+        least `min_gap` seconds after the session's previous send."""
         live = self._owned(user, session_id)
         if live.queue is None:
             live.queue = SendQueue(
@@ -218,8 +225,9 @@ class SessionManager:
                 lambda msg: self._send_now(live, msg),
                 pacing_seconds=live.record.pacing_ms / 1000,
                 capacity=self.queue_capacity,
+                last_send=lambda: self._seconds_since_last_send(live),
             )
-        return live.queue.submit(message, on_sent)
+        return live.queue.submit(message, on_sent, min_gap=min_gap)
 
     def queue_waiting(self, session_id: str) -> int:
         """Messages waiting in the session's queue (not counting the one being sent)."""
@@ -235,6 +243,16 @@ class SessionManager:
             raise NotFound(f"Session {session_id} has no send queue.", code="session_not_found")
         await live.queue.wait_until(predicate, timeout)
 
+    async def _seconds_since_last_send(self, live: LiveSession) -> float | None:
+        """How long ago the session last sent (before a restart, say), if recently."""
+        now = utcnow()
+        window = timedelta(milliseconds=max(live.record.pacing_ms, PACING_LOOKBACK_MS))
+        async with self.db.read() as db:
+            last = await messages.last_sent_at(
+                db, live.record.user_id, live.record.session_id, now - window
+            )
+        return None if last is None else (now - last).total_seconds()
+
     async def _send_now(self, live: LiveSession, message: OutgoingMessage) -> SendResult:
         handle = live.handle
         if handle is None or live.status != SessionStatus.CONNECTED:
@@ -248,6 +266,9 @@ class SessionManager:
         """Log the device out of WhatsApp, then delete the session and its stored keys."""
         live = self._owned(user, session_id)
         async with live.control_lock:
+            if live.queue is not None:
+                # Nothing more goes out; a message the engine already has finishes first.
+                await live.queue.close()
             handle = live.handle
             if handle is not None:
                 try:
@@ -258,8 +279,6 @@ class SessionManager:
                     logger.warning("session.logout_failed", session_id=session_id, error=str(exc))
                 await self._stop_handle(live)
             live.deleted = True
-            if live.queue is not None:
-                await live.queue.close()
             if live.engine is not None:
                 await live.engine.forget(self._spec(live.record))
             async with self.db.write() as tx:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 
 import pytest
 from sqlalchemy import select
 
+from sendmako import send_queue
 from sendmako.engines.base import Capability
 from sendmako.storage import bulk_jobs, plans
-from sendmako.storage.tables import Message
-from tests.harness import Account, Server, connect_sandbox
+from sendmako.storage.tables import BulkJob, Message
+from tests.harness import Account, Server, connect_sandbox, hold_sends_until_a_queue_closes
 
 BULK = "/api/send-bulk"
 
@@ -175,3 +177,74 @@ async def test_a_send_left_unknown_by_a_crash_is_reported_not_repeated(
     assert [r["status"] for r in status["results"]] == ["unknown", "sent"]
     assert "may or may not" in status["results"][0]["message"]
     assert [r.to for r in sent_log(server, alice, session_id)] == ["237691234567@s.whatsapp.net"]
+
+
+async def test_two_jobs_on_one_session_share_the_500_ms_gap(server: Server, alice: Account) -> None:
+    """The gap protects the number, not the job: jobs side by side interleave, still
+    500 ms apart on the session (measured from the engine's send times)."""
+    session_id = await connect_sandbox(server, alice, "22241857975", pacing_ms=0)
+    body = {"type": "text", "text": "x", "async": True}
+    jobs = [
+        (await alice.client.post(BULK, json={**body, "recipients": recipients})).json()["job_id"]
+        for recipients in (["221781234567", "237691234567"], ["22670123456", "237691234568"])
+    ]
+    assert server.app is not None
+    for job_id in jobs:
+        await server.app.state.services.bulk.wait(job_id, timeout=10)
+    log = sent_log(server, alice, session_id)
+    assert len(log) == 4
+    gaps = [later.monotonic - earlier.monotonic for earlier, later in itertools.pairwise(log)]
+    assert min(gaps) >= 0.5
+
+
+async def test_jobs_side_by_side_cannot_promise_more_than_the_quota(server: Server) -> None:
+    """Each job holds room for all of its recipients from the start: a second job that
+    would overshoot is refused with 403 before any of it is sent or stored."""
+    assert server.app is not None
+    async with server.app.state.services.db.write() as tx:
+        await plans.upsert(tx, "three", max_sessions=1, daily_messages=3)
+    carol = await server.account("carol@example.com", plan="three")
+    await connect_sandbox(server, carol, "22241857975")
+    body = {"type": "text", "text": "x", "async": True, "recipients": ["221781234567"] * 2}
+    first = await carol.client.post(BULK, json=body)
+    second = await carol.client.post(BULK, json=body)
+    assert first.status_code == 202
+    assert second.status_code == 403
+    assert "3 messages per day" in second.json()["message"]
+    await server.app.state.services.bulk.wait(first.json()["job_id"], timeout=10)
+    async with server.app.state.services.db.read() as db:
+        assert len(await bulk_jobs.unfinished(db)) == 0
+        jobs = (await db.scalars(select(BulkJob.id))).all()
+    assert jobs == [first.json()["job_id"]]
+    # What the first job did not use is free again.
+    one_more = {"to": "221781234567", "type": "text", "text": "x"}
+    assert (await carol.client.post("/api/send-message", json=one_more)).status_code == 200
+
+
+async def test_a_send_cut_short_by_a_delete_is_reported_unknown(
+    server: Server, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its session deleted while the engine had the message, and no answer within the
+    grace: the recipient is `unknown` (it may have gone out), the next one failed."""
+    session_id = await connect_sandbox(server, alice, "22241857975")
+    on_the_wire = hold_sends_until_a_queue_closes(server, monkeypatch, then_finish=False)
+    monkeypatch.setattr(send_queue, "CLOSE_GRACE_SECONDS", 0.05)
+    answer = await alice.client.post(
+        BULK,
+        json={
+            "recipients": ["221781234567", "237691234567"],
+            "type": "text",
+            "text": "x",
+            "async": True,
+        },
+    )
+    job_id = answer.json()["job_id"]
+    async with asyncio.timeout(5):
+        await on_the_wire.wait()
+    assert (await alice.client.delete(f"/api/whatsapp/sessions/{session_id}")).status_code == 200
+    assert server.app is not None
+    await server.app.state.services.bulk.wait(job_id, timeout=5)
+    status = (await alice.client.get(f"{BULK}/{job_id}")).json()
+    assert [r["status"] for r in status["results"]] == ["unknown", "failed"]
+    assert status["summary"]["unknown"] == 1
+    assert "unknown" in status["results"][0]["message"]

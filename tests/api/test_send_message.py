@@ -9,11 +9,14 @@ import itertools
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import select
 
+from sendmako import send_queue
 from sendmako.events import SessionStatus
 from sendmako.storage import messages, plans
+from sendmako.storage.tables import Message
 from tests import media_samples
-from tests.harness import Account, Server, connect_sandbox
+from tests.harness import Account, Server, connect_sandbox, hold_sends_until_a_queue_closes
 from tests.media.origin import Origin
 from tests.recording import EventLog
 
@@ -395,3 +398,68 @@ async def test_a_media_url_over_the_limit_is_400_naming_it(
     )
     assert answer.status_code == 400
     assert "1 MB limit" in answer.json()["message"]
+
+
+async def test_deleting_a_session_lets_the_message_on_the_wire_finish(
+    server: Server, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The delete waits for the message the engine has: its caller gets WhatsApp's id and
+    the message is stored (before, the caller waited forever)."""
+    session_id = await connect_sandbox(server, alice, "22241857975")
+    on_the_wire = hold_sends_until_a_queue_closes(server, monkeypatch)
+    sending = asyncio.create_task(
+        alice.client.post(SEND, json={"to": "221781234567", "type": "text", "text": "x"})
+    )
+    async with asyncio.timeout(5):
+        await on_the_wire.wait()
+    deleted = await alice.client.delete(f"/api/whatsapp/sessions/{session_id}")
+    assert deleted.status_code == 200
+    async with asyncio.timeout(5):
+        answer = await sending
+    assert answer.status_code == 200, answer.text
+    assert server.app is not None
+    async with server.app.state.services.db.write() as tx:
+        stored = await messages.find(tx, session_id, answer.json()["message_id"])
+    assert stored is not None
+    assert stored.status in ("sent", "delivered", "read")
+
+
+async def test_a_send_cut_short_by_a_delete_is_a_503_saying_its_outcome_is_unknown(
+    server: Server, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the engine does not finish within the grace, the caller is told the truth."""
+    session_id = await connect_sandbox(server, alice, "22241857975")
+    on_the_wire = hold_sends_until_a_queue_closes(server, monkeypatch, then_finish=False)
+    monkeypatch.setattr(send_queue, "CLOSE_GRACE_SECONDS", 0.05)
+    sending = asyncio.create_task(
+        alice.client.post(SEND, json={"to": "221781234567", "type": "text", "text": "x"})
+    )
+    async with asyncio.timeout(5):
+        await on_the_wire.wait()
+    assert (await alice.client.delete(f"/api/whatsapp/sessions/{session_id}")).status_code == 200
+    async with asyncio.timeout(5):
+        answer = await sending
+    assert answer.status_code == 503
+    assert answer.json()["code"] == "send_outcome_unknown"
+    assert "unknown" in answer.json()["message"]
+
+
+async def test_pacing_holds_across_a_restart(server: Server, alice: Account) -> None:
+    """The first send after a restart waits out what is left of the pacing."""
+    session_id = await connect_sandbox(server, alice, "22241857975", pacing_ms=1000)
+    body = {"to": "221781234567", "type": "text", "text": "x"}
+    assert (await alice.client.post(SEND, json=body)).status_code == 200
+    await server.restart()
+    await server.sessions.wait_for(session_id, [SessionStatus.CONNECTED], timeout=5)
+    assert (await alice.client.post(SEND, json=body)).status_code == 200
+    assert server.app is not None
+    async with server.app.state.services.db.read() as db:
+        times = (
+            await db.scalars(
+                select(Message.created_at)
+                .where(Message.session_id == session_id, Message.direction == "out")
+                .order_by(Message.id)
+            )
+        ).all()
+    assert len(times) == 2
+    assert (times[1] - times[0]).total_seconds() >= 1.0

@@ -79,6 +79,20 @@ async def count_sent_since(db: AsyncSession, user_id: int, since: datetime) -> i
     return (await db.scalar(query)) or 0
 
 
+async def last_sent_at(
+    db: AsyncSession, user_id: int, session_id: str, since: datetime
+) -> datetime | None:
+    """When the session last sent a message, if it did since `since` (a range on the
+    user's index, however many messages the session has sent before)."""
+    query = select(func.max(Message.created_at)).where(
+        Message.user_id == user_id,
+        Message.direction == "out",
+        Message.created_at >= since,
+        Message.session_id == session_id,
+    )
+    return await db.scalar(query)
+
+
 # Session ids are [a-z0-9_]: a space cannot occur in one, so "<session> <id>" is a key.
 _KEY_SEPARATOR = " "
 # Bound parameters per statement stay far below SQLite's and PostgreSQL's limits (32,766).
