@@ -8,8 +8,11 @@ system package is needed.
 from __future__ import annotations
 
 import io
+import math
 from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 
 import av
 from av.audio.resampler import AudioResampler
@@ -21,6 +24,13 @@ WAVEFORM_SAMPLES = 64
 OPUS_RATE = 48000
 OPUS_BITRATE = 32000
 _ENVELOPE_RATE = 8000  # enough resolution for 64 amplitude buckets, cheap to scan
+# A voice note is decoded, resampled and re-encoded whole, and a 16 MB upload can hold hours
+# of audio (an hour of FLAC silence is 0.7 MB and ~30 s of CPU). Half an hour is longer than
+# voice notes people record and bounds that work; longer audio goes as a plain audio file.
+MAX_VOICE_NOTE_SECONDS = 30 * 60
+# Decoding may run this far past the cap before stopping: headers round and codecs pad, so a
+# note that `probe` accepted must not be refused for a few extra samples.
+_DECODE_SLACK_SECONDS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +62,23 @@ def probe(data: bytes, *, field: str) -> AudioInfo:
         ) from exc
 
 
-def prepare_voice_note(data: bytes, *, field: str) -> VoiceNote:
+def prepare_voice_note(
+    data: bytes, *, field: str, max_seconds: int = MAX_VOICE_NOTE_SECONDS
+) -> VoiceNote:
     """Transcode to mono OGG/Opus unless it already is, and measure duration and waveform.
 
-    CPU-bound (decoding and encoding): call it in a worker thread.
+    A 400 naming `field` if the audio lasts over `max_seconds`, whether its headers say so or
+    decoding finds out (then it stops there). CPU-bound: call it in a worker thread.
     """
     try:
         info = probe(data, field=field)
-        encoded = data if info.is_ogg_opus and info.channels == 1 else _to_ogg_opus(data, field)
-        samples = _envelope_samples(encoded, field)
+        if info.seconds > max_seconds:
+            raise _too_long(field, max_seconds, info.seconds)
+        if info.is_ogg_opus and info.channels == 1:
+            encoded = data
+        else:
+            encoded = _to_ogg_opus(data, field, max_seconds)
+        samples = _envelope_samples(encoded, field, max_seconds)
     except av.FFmpegError as exc:
         raise BadRequest(f"{field}: the audio could not be converted ({exc})", field=field) from exc
     seconds = max(1, round(len(samples) / _ENVELOPE_RATE)) if samples else max(1, info.seconds)
@@ -101,32 +119,52 @@ def _duration_seconds(
     return 0.0
 
 
-def _to_ogg_opus(data: bytes, field: str) -> bytes:
+def _to_ogg_opus(data: bytes, field: str, max_seconds: int) -> bytes:
     out = io.BytesIO()
     with av.open(io.BytesIO(data), mode="r") as source, av.open(out, "w", format="ogg") as target:
-        stream = _audio_stream(source, field)
         encoder = target.add_stream("libopus", rate=OPUS_RATE)
         encoder.layout = "mono"
         encoder.bit_rate = OPUS_BITRATE
-        resampler = AudioResampler(format="s16", layout="mono", rate=OPUS_RATE)
-        for frame in source.decode(stream):
-            for converted in resampler.resample(frame):
-                target.mux(encoder.encode(converted))
-        for converted in resampler.resample(None):
+        for converted in _resampled(source, field, rate=OPUS_RATE, max_seconds=max_seconds):
             target.mux(encoder.encode(converted))
         target.mux(encoder.encode(None))
     return out.getvalue()
 
 
-def _envelope_samples(data: bytes, field: str) -> array[int]:
+def _envelope_samples(data: bytes, field: str, max_seconds: int) -> array[int]:
     """The whole file as 8 kHz mono 16-bit samples (for duration and waveform)."""
     samples: array[int] = array("h")
     with av.open(io.BytesIO(data), mode="r") as source:
-        stream = _audio_stream(source, field)
-        resampler = AudioResampler(format="s16", layout="mono", rate=_ENVELOPE_RATE)
-        for frame in source.decode(stream):
-            for converted in resampler.resample(frame):
-                samples.frombytes(bytes(converted.planes[0])[: converted.samples * 2])
-        for converted in resampler.resample(None):
+        for converted in _resampled(source, field, rate=_ENVELOPE_RATE, max_seconds=max_seconds):
             samples.frombytes(bytes(converted.planes[0])[: converted.samples * 2])
     return samples
+
+
+def _resampled(
+    source: av.container.InputContainer, field: str, *, rate: int, max_seconds: int
+) -> Iterator[av.AudioFrame]:
+    """The first audio track as mono 16-bit frames at `rate`; a 400 as soon as they run past
+    `max_seconds` (plus the slack), whatever the headers said, so the work stays bounded."""
+    stream = _audio_stream(source, field)
+    resampler = AudioResampler(format="s16", layout="mono", rate=rate)
+    most, count = (max_seconds + _DECODE_SLACK_SECONDS) * rate, 0
+    frames: Iterable[av.AudioFrame | None] = chain(source.decode(stream), [None])  # None flushes
+    for frame in frames:
+        for converted in resampler.resample(frame):
+            count += converted.samples
+            if count > most:
+                raise _too_long(field, max_seconds)
+            yield converted
+
+
+def _too_long(field: str, max_seconds: int, seconds: int | None = None) -> BadRequest:
+    limit = f"{max_seconds // 60} minutes" if max_seconds % 60 == 0 else f"{max_seconds} seconds"
+    if seconds is None:  # found by decoding, which stopped there
+        lasts = f"over {limit}"
+    else:
+        lasts = f"{math.ceil(seconds / 60)} minutes" if seconds >= 60 else f"{seconds} seconds"
+    return BadRequest(
+        f"{field}: the voice note lasts {lasts}; voice notes may last up to {limit} (send it "
+        "with voiceNote false as an audio file)",
+        field=field,
+    )

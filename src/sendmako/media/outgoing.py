@@ -28,6 +28,11 @@ logger = log.get(__name__)
 
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
 THUMBNAIL_SIZE = (96, 96)
+# The size limits bound the file, not its pixels: a 160 KB PNG can hold 13,000 x 13,000 of
+# them (~650 MB decoded for the thumbnail). 50 megapixels is more than phones' photos and
+# screenshots and bounds a decode at ~400 MB (RGBA and its RGB copy). JPEGs count after
+# `draft`, which has libjpeg decode them at 1/2..1/8 scale, so big photos still go through.
+MAX_DECODED_PIXELS = 50_000_000
 _DATA_URL = re.compile(r"^data:[\w/+.\-]+(;[\w=\-]+)*;base64,", re.IGNORECASE)
 
 
@@ -126,12 +131,23 @@ def _image(kind: MessageType, data: bytes, sniffed: str | None, field: str) -> M
         )
     try:
         with Image.open(io.BytesIO(data)) as image:
-            width, height = image.size
+            width, height = image.size  # before `draft`, which shrinks it
+            image.draft("RGB", THUMBNAIL_SIZE)  # JPEG only; other formats ignore it
+            if image.width * image.height > MAX_DECODED_PIXELS:
+                raise _too_many_pixels(field, "image", width, height)
             thumbnail = _thumbnail(image)
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise BadRequest(f"{field}: the image could not be read ({exc})", field=field) from exc
     return MediaPayload(
         data=data, mimetype=sniffed, width=width, height=height, thumbnail=thumbnail
+    )
+
+
+def _too_many_pixels(field: str, kind: str, width: int, height: int) -> BadRequest:
+    return BadRequest(
+        f"{field}: the {kind} is {width:,} x {height:,} pixels; {kind}s may have up to "
+        f"{MAX_DECODED_PIXELS // 1_000_000} megapixels (send a larger one as a document)",
+        field=field,
     )
 
 
@@ -152,6 +168,8 @@ def _video(data: bytes, sniffed: str | None, field: str) -> MediaPayload:
                 raise BadRequest(f"{field}: the file has no video track", field=field)
             stream = container.streams.video[0]
             width, height = stream.codec_context.width, stream.codec_context.height
+            if width * height > MAX_DECODED_PIXELS:
+                raise _too_many_pixels(field, "video", width, height)
             seconds = round(container.duration / av.time_base) if container.duration else None
             thumbnail = None
             for frame in container.decode(stream):
