@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import psutil
+
 
 @dataclass
 class Result:
@@ -20,6 +22,13 @@ class Result:
     seconds: float
     latencies_ms: list[float]
     statuses: dict[int, int]
+    server_cpu_seconds: float | None = None  # the server's CPU over the measured seconds
+
+    @property
+    def cpu_us_per_request(self) -> float | None:
+        if self.server_cpu_seconds is None:
+            return None
+        return self.server_cpu_seconds / self.requests * 1e6
 
     @property
     def rps(self) -> float:
@@ -31,10 +40,11 @@ class Result:
 
     def line(self, label: str) -> str:
         return (
-            f"{label:<34} {self.rps:8.0f} req/s   p50 {self.percentile(50):6.2f} ms   "
+            f"{label:<44} {self.rps:8.0f} req/s   p50 {self.percentile(50):6.2f} ms   "
             f"p99 {self.percentile(99):6.2f} ms   "
             f"mean {statistics.fmean(self.latencies_ms):6.2f} ms   "
-            f"statuses {dict(sorted(self.statuses.items()))}"
+            + (f"server CPU {cpu:4.0f} us/req   " if (cpu := self.cpu_us_per_request) else "")
+            + f"statuses {dict(sorted(self.statuses.items()))}"
         )
 
 
@@ -49,7 +59,10 @@ async def run(
     concurrency: int,
     seconds: float,
     warmup: float = 0.5,
+    server_pid: int | None = None,
 ) -> Result:
+    """With `server_pid`, also the CPU time that process spent over the measured seconds
+    (its threads included), taken as they start and end."""
     parts = urlsplit(base_url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     latencies: list[float] = []
@@ -78,8 +91,17 @@ async def run(
         finally:
             writer.close()
 
-    await asyncio.gather(*(worker(i) for i in range(concurrency)))
-    return Result(len(latencies), seconds, latencies, statuses)
+    async def server_cpu() -> float | None:
+        if server_pid is None:
+            return None
+        process = psutil.Process(server_pid)
+        await asyncio.sleep(start_measuring - time.perf_counter())
+        before = sum(process.cpu_times()[:2])
+        await asyncio.sleep(stop_at - time.perf_counter())
+        return sum(process.cpu_times()[:2]) - before
+
+    cpu, *_ = await asyncio.gather(server_cpu(), *(worker(i) for i in range(concurrency)))
+    return Result(len(latencies), seconds, latencies, statuses, cpu)
 
 
 async def _read_response(reader: asyncio.StreamReader) -> int:
@@ -112,8 +134,15 @@ def merge(a: Result, b: Result) -> Result:
     statuses = dict(a.statuses)
     for status, number in b.statuses.items():
         statuses[status] = statuses.get(status, 0) + number
+    cpu = None
+    if a.server_cpu_seconds is not None and b.server_cpu_seconds is not None:
+        cpu = a.server_cpu_seconds + b.server_cpu_seconds
     return Result(
-        a.requests + b.requests, a.seconds + b.seconds, a.latencies_ms + b.latencies_ms, statuses
+        a.requests + b.requests,
+        a.seconds + b.seconds,
+        a.latencies_ms + b.latencies_ms,
+        statuses,
+        cpu,
     )
 
 
