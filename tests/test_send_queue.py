@@ -167,3 +167,42 @@ async def test_an_unknown_last_send_never_stops_the_queue() -> None:
     queue = SendQueue("user_1", engine.send, pacing_seconds=0, last_send=broken)
     assert (await queue.submit(message("x"))).message_id == "id-x"
     await queue.close()
+
+
+async def test_a_closer_that_gives_up_does_not_cut_the_closing_short() -> None:
+    """A delete whose request is cancelled mid-way still ends the queue properly: the send
+    in progress is answered, and so is every message waiting."""
+    engine = Engine()
+    engine.release.clear()
+    queue = SendQueue("user_1", engine.send, pacing_seconds=0)
+    in_flight = queue.submit(message("on the wire"))
+    waiting = queue.submit(message("waiting"))
+    await engine.started.wait()
+    closer = asyncio.create_task(queue.close())
+    await asyncio.sleep(0)  # one turn of the loop: the closer starts, and waits for the send
+    closer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await closer
+    engine.release.set()
+    async with asyncio.timeout(5):
+        assert (await in_flight).message_id == "id-on the wire"
+        with pytest.raises(Unavailable):
+            await waiting
+    assert engine.sent == ["on the wire"]
+
+
+async def test_a_second_close_waits_for_the_first_to_end() -> None:
+    """Stopping the server while a delete waits for a send does not return early."""
+    engine = Engine()
+    engine.release.clear()
+    queue = SendQueue("user_1", engine.send, pacing_seconds=0)
+    in_flight = queue.submit(message("on the wire"))
+    await engine.started.wait()
+    first = asyncio.create_task(queue.close())
+    second = asyncio.create_task(queue.close())
+    done, _ = await asyncio.wait({first, second}, timeout=0.05)
+    assert not done  # both wait while the engine has the message
+    engine.release.set()
+    async with asyncio.timeout(5):
+        await asyncio.gather(first, second)
+    assert in_flight.done()

@@ -21,7 +21,7 @@ from contextlib import suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sendmako import log, message_codec
+from sendmako import log, message_codec, send_queue
 from sendmako.engines.types import OutgoingMessage
 from sendmako.errors import (
     BadRequest,
@@ -91,7 +91,7 @@ class BulkSender:
         self.min_gap = min_gap
         self.clock = clock
         self._running: dict[str, asyncio.Task[None]] = {}
-        self._stopping = False
+        self._stopped: list[asyncio.Task[None]] = []
 
     async def submit(
         self, user: UserRecord, recipients: list[str], request: SendRequest, *, run_async: bool
@@ -160,14 +160,22 @@ class BulkSender:
                 logger.info("bulk.resumed", job_id=job.id)
                 self._start(user, job.id, message_codec.thaw(job.request))
 
-    async def stop(self) -> None:
-        """Let each running job finish the send in progress, then stop it (it resumes on
-        the next start)."""
-        self._stopping = True
-        tasks = list(self._running.values())
-        for task in tasks:
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop every running job (it resumes on the next start), letting each finish the
+        send in progress for up to `grace` seconds (default CLOSE_GRACE_SECONDS). A job
+        still waiting on the engine then ends in `stopped()`, once the sessions' queues
+        have closed and answered its send."""
+        self._stopped = list(self._running.values())
+        for task in self._stopped:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._stopped:
+            await asyncio.wait(
+                self._stopped, timeout=send_queue.CLOSE_GRACE_SECONDS if grace is None else grace
+            )
+
+    async def stopped(self) -> None:
+        """Wait for the jobs `stop` left behind (call after the sessions have stopped)."""
+        await asyncio.gather(*self._stopped, return_exceptions=True)
 
     # -- running a job ----------------------------------------------------------------------
 
@@ -198,17 +206,17 @@ class BulkSender:
         reservation: Reservation | None,
     ) -> None:
         """Send to the recipients still pending. Without a `reservation` (a job resumed
-        after a restart), room for them is reserved now, or, failing that, one by one."""
-        async with self.db.write() as tx:
-            await bulk_jobs.set_status(tx, job_id, "running")
-            job = await bulk_jobs.get(tx, job_id)
-            pending = [r for r in await bulk_jobs.recipients(tx, job_id) if r.status == "pending"]
-        assert job is not None
-        if reservation is None:
-            # Else each send asks for its own room, and fails naming the limit.
-            with suppress(PlanLimitReached):
-                reservation = await self.usage.reserve(user, len(pending))
+        after a restart), room for them is reserved now, or, failing that, one by one.
+        The reservation is released however this ends."""
         try:
+            async with self.db.write() as tx:
+                await bulk_jobs.set_status(tx, job_id, "running")
+                job = await bulk_jobs.get(tx, job_id)
+                recipients = await bulk_jobs.recipients(tx, job_id)
+            assert job is not None
+            pending = [r for r in recipients if r.status == "pending"]
+            if reservation is None:
+                reservation = await self._room_for(user, len(pending))
             await self._send_all(user, job, pending, content, reservation)
         finally:
             if reservation is not None:
@@ -218,6 +226,13 @@ class BulkSender:
         self._discard_spool(job_id)
         logger.info("bulk.done", job_id=job_id)
 
+    async def _room_for(self, user: UserRecord, count: int) -> Reservation | None:
+        """Room in today's quota for `count` sends, or None: each send then asks for its
+        own room, and fails naming the limit."""
+        with suppress(PlanLimitReached):
+            return await self.usage.reserve(user, count)
+        return None
+
     async def _send_all(
         self,
         user: UserRecord,
@@ -226,48 +241,72 @@ class BulkSender:
         content: OutgoingMessage,
         reservation: Reservation | None,
     ) -> None:
-        job_id, session_id = job.id, job.session_id
         last_send: float | None = None
-        for recipient in pending:
-            try:
-                to = parse_recipient(recipient.recipient, field=f"recipients[{recipient.position}]")
-            except BadRequest as exc:
-                await self._mark(job_id, recipient.position, "failed", error=exc.message)
-                continue
-            if last_send is not None:
-                wait = last_send + self.min_gap - self.clock()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-            if job.is_async and not await self._connected(user, session_id):
-                await self._mark(
-                    job_id,
-                    recipient.position,
-                    "failed",
-                    error=f"Session {session_id} is not connected.",
+        renewed: Reservation | None = None  # made here after midnight, released here
+        try:
+            for index, recipient in enumerate(pending):
+                if reservation is not None and reservation.stale:
+                    # Past midnight: what is left must fit in the new day's quota.
+                    if renewed is not None:
+                        renewed.release()
+                    reservation = renewed = await self._room_for(user, len(pending) - index)
+                last_send = await self._send_next(
+                    user, job, recipient, content, reservation=reservation, last_send=last_send
                 )
-                continue
-            sent_at: list[float] = []
-            await self._mark(job_id, recipient.position, "sending")
-            # From here the send must end with its outcome stored, even if the job is being
-            # stopped: the send runs in its own task, which a stop waits for.
-            send = asyncio.create_task(
-                self._send_one(
-                    user,
-                    job_id,
-                    replace(content, to=to),
-                    position=recipient.position,
-                    session_id=session_id,
-                    sent_at=sent_at,
-                    reservation=reservation,
-                )
+        finally:
+            if renewed is not None:
+                renewed.release()
+
+    async def _send_next(
+        self,
+        user: UserRecord,
+        job: bulk_jobs.JobRecord,
+        recipient: bulk_jobs.RecipientRecord,
+        content: OutgoingMessage,
+        *,
+        reservation: Reservation | None,
+        last_send: float | None,
+    ) -> float | None:
+        """One recipient of the job, its outcome stored; the time of the last send."""
+        job_id, session_id = job.id, job.session_id
+        try:
+            to = parse_recipient(recipient.recipient, field=f"recipients[{recipient.position}]")
+        except BadRequest as exc:
+            await self._mark(job_id, recipient.position, "failed", error=exc.message)
+            return last_send
+        if last_send is not None:
+            wait = last_send + self.min_gap - self.clock()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        if job.is_async and not await self._connected(user, session_id):
+            await self._mark(
+                job_id,
+                recipient.position,
+                "failed",
+                error=f"Session {session_id} is not connected.",
             )
-            try:
-                await asyncio.shield(send)
-            except asyncio.CancelledError:
-                await send
-                raise
-            if sent_at:
-                last_send = sent_at[0]
+            return last_send
+        sent_at: list[float] = []
+        await self._mark(job_id, recipient.position, "sending")
+        # From here the send must end with its outcome stored, even if the job is being
+        # stopped: the send runs in its own task, which a stop waits for.
+        send = asyncio.create_task(
+            self._send_one(
+                user,
+                job_id,
+                replace(content, to=to),
+                position=recipient.position,
+                session_id=session_id,
+                sent_at=sent_at,
+                reservation=reservation,
+            )
+        )
+        try:
+            await asyncio.shield(send)
+        except asyncio.CancelledError:
+            await send
+            raise
+        return sent_at[0] if sent_at else last_send
 
     async def _send_one(
         self,

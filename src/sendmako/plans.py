@@ -15,11 +15,21 @@ def ensure_session_slot(plan: PlanRecord, sessions_now: int) -> None:
         )
 
 
-def ensure_message_quota(plan: PlanRecord, sent_today: int, wanted: int = 1) -> None:
-    if plan.daily_messages is not None and sent_today + wanted > plan.daily_messages:
-        raise PlanLimitReached(
-            f"Daily message limit reached: the {plan.name!r} plan allows "
-            f"{plan.daily_messages} messages per day ({sent_today} sent today). "
-            f"It resets at 00:00 UTC.",
-            code="message_limit",
-        )
+def ensure_message_quota(
+    plan: PlanRecord, sent_today: int, wanted: int = 1, *, being_sent: int = 0
+) -> None:
+    """403 unless `wanted` more messages fit in today's limit, beside those sent today and
+    those `being_sent` (room held by sends and campaigns under way)."""
+    if plan.daily_messages is None or sent_today + being_sent + wanted <= plan.daily_messages:
+        return
+    counted = f"{sent_today} sent today" + (f", {being_sent} being sent" if being_sent else "")
+    what = (
+        "Daily message limit reached"
+        if wanted == 1
+        else f"{wanted} messages would go over the daily message limit"
+    )
+    raise PlanLimitReached(
+        f"{what}: the {plan.name!r} plan allows {plan.daily_messages} messages per day "
+        f"({counted}). It resets at 00:00 UTC.",
+        code="message_limit",
+    )

@@ -59,6 +59,7 @@ class SendQueue:
         self._last_send_before = last_send  # asked once, before the first send
         self._worker: asyncio.Task[None] | None = None
         self._closed = False
+        self._closing: asyncio.Future[None] | None = None
         self._in_flight = False
         self._changes = Changes()
 
@@ -98,23 +99,34 @@ class SendQueue:
         await self._changes.wait_until(lambda: predicate(self.waiting), timeout)
 
     async def close(self, grace: float | None = None) -> None:
-        """Stop sending. A message already with the engine gets `grace` seconds to go out
-        (then its caller gets a 503 saying its outcome is unknown); messages still waiting
-        fail with 503 (they were never sent)."""
-        self._closed = True
-        worker, self._worker = self._worker, None
-        if worker is not None:
-            if self._in_flight:  # the worker stops by itself once this send has ended
-                await asyncio.wait(
-                    {worker}, timeout=CLOSE_GRACE_SECONDS if grace is None else grace
-                )
-            worker.cancel()
-            with suppress(asyncio.CancelledError):
-                await worker
-        while not self._items.empty():
-            _fail(
-                self._items.get_nowait(), Unavailable(self._never_sent(), code="session_stopping")
+        """Stop sending. A message already with the engine gets `grace` seconds (default
+        CLOSE_GRACE_SECONDS) to go out, then its caller gets a 503 saying its outcome is
+        unknown; messages still waiting fail with 503 (they were never sent).
+
+        Every caller waits for the same closing, which a caller that gives up (a cancelled
+        request) does not cut short."""
+        if self._closing is None:
+            self._closed = True
+            self._closing = asyncio.ensure_future(
+                self._close(CLOSE_GRACE_SECONDS if grace is None else grace)
             )
+        await asyncio.shield(self._closing)
+
+    async def _close(self, grace: float) -> None:
+        worker, self._worker = self._worker, None
+        try:
+            if worker is not None:
+                if self._in_flight:  # the worker stops by itself once this send has ended
+                    await asyncio.wait({worker}, timeout=grace)
+                worker.cancel()
+                with suppress(asyncio.CancelledError):
+                    await worker
+        finally:
+            while not self._items.empty():
+                _fail(
+                    self._items.get_nowait(),
+                    Unavailable(self._never_sent(), code="session_stopping"),
+                )
 
     async def _run(self) -> None:
         await self._resume_pacing()

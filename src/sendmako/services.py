@@ -154,6 +154,7 @@ async def stop(services: Services) -> None:
     await services.contacts.background.close()  # syncs need the sessions: stop them first
     await services.groups.cache.background.close()
     await services.sessions.stop()
+    await services.bulk.stopped()  # a job whose send outlived the grace has its answer now
     for engine in services.engines.values():
         await engine.stop()
     await services.inbox.close()

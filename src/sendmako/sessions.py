@@ -46,6 +46,7 @@ DEFAULT_PACING_MS = 500
 # A queue's first send looks this far back for the session's last one (at least its
 # pacing): enough for any gap a caller asks for (bulk sends: 500 ms).
 PACING_LOOKBACK_MS = 60_000
+TIMESTAMP_GRAIN_SECONDS = 1.0
 STOP_TIMEOUT_SECONDS = 10.0
 
 
@@ -251,7 +252,12 @@ class SessionManager:
             last = await messages.last_sent_at(
                 db, live.record.user_id, live.record.session_id, now - window
             )
-        return None if last is None else (now - last).total_seconds()
+        if last is None:
+            return None
+        # The stored time is the engine's: WhatsApp's clock, in whole seconds, so up to a
+        # second before the send really ended. Counting from a second later errs on the
+        # slow side.
+        return max(0.0, (now - last).total_seconds() - TIMESTAMP_GRAIN_SECONDS)
 
     async def _send_now(self, live: LiveSession, message: OutgoingMessage) -> SendResult:
         handle = live.handle

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -248,3 +249,92 @@ async def test_a_send_cut_short_by_a_delete_is_reported_unknown(
     assert [r["status"] for r in status["results"]] == ["unknown", "failed"]
     assert status["summary"]["unknown"] == 1
     assert "unknown" in status["results"][0]["message"]
+
+
+async def test_a_shutdown_waits_for_a_silent_engine_only_as_long_as_the_grace(
+    server: Server, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """WhatsApp never answers the send in progress: the server still stops (its recipient
+    `unknown`), and after the restart (a new sandbox network, which answers) the job
+    carries on with the next one."""
+    await connect_sandbox(server, alice, "22241857975")
+    on_the_wire = hold_sends_until_a_queue_closes(server, monkeypatch, then_finish=False)
+    monkeypatch.setattr(send_queue, "CLOSE_GRACE_SECONDS", 0.05)
+    answer = await alice.client.post(
+        BULK,
+        json={
+            "recipients": ["221781234567", "237691234567"],
+            "type": "text",
+            "text": "x",
+            "async": True,
+        },
+    )
+    job_id = answer.json()["job_id"]
+    async with asyncio.timeout(5):
+        await on_the_wire.wait()
+    async with asyncio.timeout(5):  # before, it waited for the engine for ever
+        await server.restart()
+    assert server.app is not None
+    await server.app.state.services.bulk.wait(job_id, timeout=10)
+    status = (await alice.client.get(f"{BULK}/{job_id}")).json()
+    assert [r["status"] for r in status["results"]] == ["unknown", "sent"]
+
+
+async def test_a_job_that_fails_before_sending_gives_its_quota_back(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert server.app is not None
+    async with server.app.state.services.db.write() as tx:
+        await plans.upsert(tx, "three", max_sessions=1, daily_messages=3)
+    carol = await server.account("carol@example.com", plan="three")
+    await connect_sandbox(server, carol, "22241857975")
+    set_status = bulk_jobs.set_status
+    failures = [ConnectionResetError("database connection lost")]
+
+    async def fails_once(tx: object, job_id: str, status: str) -> None:
+        if failures:
+            raise failures.pop()
+        await set_status(tx, job_id, status)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bulk_jobs, "set_status", fails_once)
+    body = {"type": "text", "text": "x", "recipients": ["221781234567"] * 2}
+    assert (await carol.client.post(BULK, json=body)).status_code == 500
+    retried = await carol.client.post(BULK, json=body)
+    assert retried.status_code == 200, retried.text  # before, the first job's room stayed held
+    assert retried.json()["summary"]["sent"] == 2
+
+
+async def test_a_job_running_past_midnight_must_fit_in_the_new_day(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its room was reserved yesterday; at midnight another campaign takes the whole new
+    day: the rest of the job fails naming the limit instead of going over it."""
+    assert server.app is not None
+    services = server.app.state.services
+    async with services.db.write() as tx:
+        await plans.upsert(tx, "three", max_sessions=1, daily_messages=3)
+    carol = await server.account("carol@example.com", plan="three")
+    session_id = await connect_sandbox(server, carol, "22241857975")
+    now = [datetime(2030, 1, 1, 23, 59, 59, tzinfo=UTC)]
+    monkeypatch.setattr(services.usage, "clock", lambda: now[0])
+    network = services.engines["sandbox"].network
+    send = network.send
+    held: list[object] = []
+
+    async def midnight_after_the_first(*args: object, **kwargs: object) -> object:
+        result = await send(*args, **kwargs)
+        if not held:
+            now[0] += timedelta(seconds=2)
+            held.append(await services.usage.reserve(carol.user, 3))  # the new day, all of it
+        return result
+
+    monkeypatch.setattr(network, "send", midnight_after_the_first)
+    answer = await carol.client.post(
+        BULK,
+        json={"type": "text", "text": "x", "recipients": ["221781234567", "237691234567"]},
+    )
+    assert answer.status_code == 200, answer.text
+    results = answer.json()["results"]
+    assert [r["status"] for r in results] == ["sent", "failed"]
+    assert "Daily message limit reached" in results[1]["message"]
+    assert len(sent_log(server, carol, session_id)) == 1
