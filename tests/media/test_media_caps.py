@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import struct
+from array import array
 from collections.abc import Iterable
+from pathlib import Path
 
 import av
 import pytest
@@ -78,24 +80,49 @@ def test_a_big_jpeg_is_decoded_at_an_eighth_of_its_size(
     assert decoded_sizes == [(1250, 1000)]
 
 
-def test_a_video_over_the_pixel_cap_is_refused() -> None:
-    """A video whose frames have too many pixels is a 400 naming the field."""
-    width = height = 7200  # 51.8 MP; PNG frames in 1-bit keep it tiny and quick to make
+def png_video(width: int, height: int, pix_fmt: str) -> bytes:
+    """One blank PNG frame in a MOV: a tiny file, however many pixels it holds."""
     out = io.BytesIO()
     with av.open(out, "w", format="mov") as container:
         stream = container.add_stream("png", rate=10)
-        stream.width, stream.height, stream.pix_fmt = width, height, "monob"
-        frame = av.VideoFrame(width, height, "monob")
-        frame.planes[0].update(bytes(frame.planes[0].buffer_size))
+        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+        frame = av.VideoFrame(width, height, pix_fmt)
+        for plane in frame.planes:
+            plane.update(bytes(plane.buffer_size))
         for packet in [*stream.encode(frame), *stream.encode(None)]:
             container.mux(packet)
+    return out.getvalue()
+
+
+def test_a_video_over_the_pixel_cap_is_refused() -> None:
+    """A video whose frames have too many pixels is a 400 naming the field."""
+    data = png_video(7200, 7200, "monob")  # 51.8 MP, and 1 bit each: quick to make
     with pytest.raises(BadRequest) as caught:
-        describe(MessageType.VIDEO, out.getvalue())
+        describe(MessageType.VIDEO, data)
     assert caught.value.field == "videoBase64"
     assert str(caught.value) == (
-        "videoBase64: the video is 7,200 x 7,200 pixels; videos may have up to 50 megapixels "
-        "(send a larger one as a document)"
+        "videoBase64: the video's frames could not be read: damaged, or over 50 megapixels "
+        "(send it as a document)"
     )
+
+
+def _peak_rss_mb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    raise AssertionError("no VmHWM in /proc/self/status")
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux's peak RSS")
+def test_a_video_over_the_cap_is_refused_before_a_frame_is_decoded() -> None:
+    """Opening a video decodes a frame to learn its size: 8000 x 8000 RGB is ~190 MB, from
+    a 200 KB file. FFmpeg refuses it there; the peak memory barely moves."""
+    data = png_video(8000, 8000, "rgb24")
+    Path("/proc/self/clear_refs").write_text("5")  # the peak starts again from now
+    before = _peak_rss_mb()
+    with pytest.raises(BadRequest):
+        describe(MessageType.VIDEO, data)
+    assert _peak_rss_mb() - before < 64
 
 
 def silent_flac(seconds: float, *, claims: int | None = None, rate: int = 8000) -> bytes:
@@ -179,3 +206,35 @@ def test_a_voice_note_the_header_check_lets_through_is_not_refused_by_decoding()
     assert audio.probe(data, field="a").seconds == 10
     note = audio.prepare_voice_note(data, field="audioUrl", max_seconds=10)
     assert note.seconds == 10
+
+
+def mp3(seconds: float, bitrate: int, *, loud: bool, rate: int = 16000) -> bytes:
+    """CBR MP3 without a Xing header: FFmpeg can only guess its length from the bitrate."""
+    out = io.BytesIO()
+    with av.open(out, "w", format="mp3", options={"write_xing": "0", "id3v2_version": "0"}) as c:
+        stream = c.add_stream("libmp3lame", rate=rate)
+        stream.layout = "mono"
+        stream.bit_rate = bitrate
+        total = round(seconds * rate)
+        for start in range(0, total, rate):
+            count = min(rate, total - start)
+            samples = array("h", [4000 if loud and i % 40 < 20 else 0 for i in range(count)])
+            frame = av.AudioFrame(format="s16", layout="mono", samples=count)
+            frame.planes[0].update(samples.tobytes())
+            frame.rate, frame.pts = rate, start
+            for packet in stream.encode(frame):
+                c.mux(packet)
+        for packet in stream.encode(None):
+            c.mux(packet)
+    return out.getvalue()
+
+
+def test_a_guessed_length_never_refuses_a_voice_note() -> None:
+    """A quiet start at a low bitrate makes FFmpeg guess an MP3 far longer than it is:
+    only decoding, which is bounded anyway, decides."""
+    data = mp3(1, 8000, loud=False) + mp3(20, 128000, loud=True)  # 21 s, a speaker after 1 s
+    guessed = audio.probe(data, field="audioUrl")
+    assert not guessed.exact
+    assert guessed.seconds > 30  # the guess the old check refused on
+    note = audio.prepare_voice_note(data, field="audioUrl", max_seconds=30)
+    assert 20 <= note.seconds <= 22

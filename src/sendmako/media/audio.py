@@ -41,11 +41,19 @@ class VoiceNote:
     mimetype: str = VOICE_MIMETYPE
 
 
+# Containers whose header or index gives the real length. Others (MP3 without a Xing
+# header, raw AAC) get a guess from the first frame's bitrate, which can be minutes off.
+EXACT_DURATION_FORMATS = frozenset(
+    {"ogg", "flac", "wav", "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "aiff", "caf"}
+)
+
+
 @dataclass(frozen=True, slots=True)
 class AudioInfo:
     seconds: int
     is_ogg_opus: bool
     channels: int
+    exact: bool = True  # `seconds` is the container's real length, not a guess
 
 
 def probe(data: bytes, *, field: str) -> AudioInfo:
@@ -55,7 +63,12 @@ def probe(data: bytes, *, field: str) -> AudioInfo:
             stream = _audio_stream(container, field)
             duration = _duration_seconds(container, stream)
             is_opus = container.format.name == "ogg" and stream.codec_context.name == "opus"
-            return AudioInfo(round(duration), is_opus, stream.codec_context.channels or 1)
+            return AudioInfo(
+                round(duration),
+                is_opus,
+                stream.codec_context.channels or 1,
+                exact=container.format.name in EXACT_DURATION_FORMATS,
+            )
     except av.FFmpegError as exc:
         raise BadRequest(
             f"{field}: the file is not audio that can be read ({exc})", field=field
@@ -67,12 +80,13 @@ def prepare_voice_note(
 ) -> VoiceNote:
     """Transcode to mono OGG/Opus unless it already is, and measure duration and waveform.
 
-    A 400 naming `field` if the audio lasts over `max_seconds`, whether its headers say so or
-    decoding finds out (then it stops there). CPU-bound: call it in a worker thread.
+    A 400 naming `field` if the audio lasts over `max_seconds`, whether its container says
+    so (when it knows the length, not when it guesses) or decoding finds out (then it stops
+    there). CPU-bound: call it in a worker thread.
     """
     try:
         info = probe(data, field=field)
-        if info.seconds > max_seconds:
+        if info.exact and info.seconds > max_seconds:
             raise _too_long(field, max_seconds, info.seconds)
         if info.is_ogg_opus and info.channels == 1:
             encoded = data

@@ -162,14 +162,24 @@ def _thumbnail(image: Image.Image) -> bytes:
 def _video(data: bytes, sniffed: str | None, field: str) -> MediaPayload:
     if sniffed is None or not sniffed.startswith("video/"):
         raise BadRequest(f"{field}: not a video (got {sniffed or 'unknown'})", field=field)
+    # Opening a video already decodes a frame (to learn its size): FFmpeg itself must
+    # refuse frames over the cap, or a 2 MB file costs gigabytes before any check of ours.
+    caps = {"max_pixels": str(MAX_DECODED_PIXELS)}
     try:
-        with av.open(io.BytesIO(data), mode="r") as container:
+        with av.open(io.BytesIO(data), mode="r", options=caps) as container:
             if not container.streams.video:
                 raise BadRequest(f"{field}: the file has no video track", field=field)
             stream = container.streams.video[0]
             width, height = stream.codec_context.width, stream.codec_context.height
             if width * height > MAX_DECODED_PIXELS:
                 raise _too_many_pixels(field, "video", width, height)
+            if not width or not height:  # what FFmpeg leaves of a frame over the cap
+                raise BadRequest(
+                    f"{field}: the video's frames could not be read: damaged, or over "
+                    f"{MAX_DECODED_PIXELS // 1_000_000} megapixels (send it as a document)",
+                    field=field,
+                )
+            stream.codec_context.options = caps
             seconds = round(container.duration / av.time_base) if container.duration else None
             thumbnail = None
             for frame in container.decode(stream):
