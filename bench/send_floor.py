@@ -47,7 +47,7 @@ FLOORS = {
     "checks": "/bench/floor/checks",
 }
 
-# What a send answers, byte for byte the same size as a real one.
+# What a send answers: the same fields, about the same size.
 _ANSWER = SendMessageOut(
     message_id="3EB0" + "0" * 18, session_id="user_1", to="221700000007", timestamp=1_800_000_000
 ).model_dump_json()
