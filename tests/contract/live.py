@@ -62,6 +62,31 @@ class LiveServer:
             return ast.literal_eval(out)
         return namespace.get("_result", namespace.get("r"))
 
+    def javascript(self, snippet: str, key: str | None = None) -> Any:
+        """Run a documented `fetch` snippet with Node (an ES module: top-level await, as the
+        snippets use). Returns the JSON of the last answer `fetch` got, which a wrapper
+        around it keeps: most snippets do not print it."""
+        answer_mark = "\n__ANSWER__"
+        script = (
+            "const documentedFetch = globalThis.fetch;\n"
+            "globalThis.fetch = async (...args) => {\n"
+            "  const answer = await documentedFetch(...args);\n"
+            "  globalThis.lastAnswer = await answer.clone().json();\n"
+            "  return answer;\n"
+            "};\n"
+            f"{self.adapt(snippet, key)}\n"
+            f"process.stdout.write({json.dumps(answer_mark)}"
+            " + JSON.stringify(globalThis.lastAnswer));\n"
+        )
+        done = subprocess.run(
+            ["node", "--input-type=module", "-e", script],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        return json.loads(done.stdout.rpartition(answer_mark.strip())[2])
+
 
 def _is_print(statement: ast.Expr) -> bool:
     call = statement.value

@@ -3,8 +3,10 @@ sandbox session (media URLs point at a local file server the operator allowed)."
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -76,18 +78,30 @@ def sent_log(live: LiveServer) -> list[dict[str, object]]:
     return messages
 
 
+NODE = pytest.mark.skipif(
+    shutil.which("node") is None, reason="Node.js is absent (.ci/run installs it)"
+)
+RUNNERS = ["curl", "python", pytest.param("javascript", marks=NODE)]
+
+
+def run(live: LiveServer, runner: str, snippet: str) -> Any:
+    """What the documented snippet got back, as JSON."""
+    if runner == "curl":
+        return live.curl(snippet)
+    if runner == "javascript":
+        return live.javascript(snippet)
+    result = live.python(snippet)
+    return result if isinstance(result, dict) else result.json()
+
+
 @pytest.mark.parametrize("kind", ["TEXT", "IMAGE", "VIDEO", "AUDIO", "DOCUMENT", "LOCATION"])
-@pytest.mark.parametrize("runner", ["curl", "python"])
+@pytest.mark.parametrize("runner", RUNNERS)
 def test_send_message_examples(live: LiveServer, files: str, kind: str, runner: str) -> None:
     """Each documented send answers success with a WhatsApp message id, and the message of
     that type leaves the sandbox session."""
     snippet = with_files(getattr(doc, f"{kind}_{runner.upper()}"), files)
     before = len(sent_log(live))
-    if runner == "curl":
-        answer = live.curl(snippet)
-    else:
-        result = live.python(snippet)
-        answer = result if isinstance(result, dict) else result.json()
+    answer = run(live, runner, snippet)
     assert answer["success"] is True, answer
     assert str(answer["message_id"]).startswith("3EB0")
     assert answer["to"] == "22241857975"
@@ -97,11 +111,11 @@ def test_send_message_examples(live: LiveServer, files: str, kind: str, runner: 
     assert after[-1]["message_id"] == answer["message_id"]
 
 
-@pytest.mark.parametrize("runner", ["curl", "python"])
+@pytest.mark.parametrize("runner", RUNNERS)
 def test_bulk_example(live: LiveServer, runner: str) -> None:
     """The documented answer: success, a summary of 3 sent and 0 failed, one result per
     recipient in order (each with extra fields the contract allows)."""
-    answer = live.curl(doc.BULK_CURL) if runner == "curl" else live.python(doc.BULK_PYTHON)
+    answer = run(live, runner, getattr(doc, f"BULK_{runner.upper()}"))
     assert answer["success"] is True
     assert {k: answer["summary"][k] for k in ("total", "sent", "failed")} == {
         "total": 3,
