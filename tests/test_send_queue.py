@@ -11,7 +11,7 @@ import pytest
 from sendmako.engines.types import MessageType, OutgoingMessage, SendResult
 from sendmako.errors import OutcomeUnknown, TooManyRequests, Unavailable
 from sendmako.ids import Jid
-from sendmako.send_queue import SendQueue
+from sendmako.send_queue import SendQueue, SentHook
 
 
 def message(text: str) -> OutgoingMessage:
@@ -32,6 +32,18 @@ class Engine:
         self.sent.append(str(outgoing.text))
         self.sent_at.append(time.monotonic())
         return SendResult(f"id-{outgoing.text}", datetime.now(UTC))
+
+
+async def a_send_on_the_wire(
+    on_sent: SentHook | None = None,
+) -> tuple[Engine, SendQueue, asyncio.Future[SendResult]]:
+    """A queue whose engine holds its first message, "on the wire", until `release`."""
+    engine = Engine()
+    engine.release.clear()
+    queue = SendQueue("user_1", engine.send, pacing_seconds=0)
+    in_flight = queue.submit(message("on the wire"), on_sent)
+    await engine.started.wait()
+    return engine, queue, in_flight
 
 
 async def test_a_cancelled_request_is_never_sent() -> None:
@@ -82,15 +94,11 @@ async def test_closing_fails_what_was_never_sent_with_503() -> None:
 async def test_closing_lets_the_send_in_progress_end_and_answers_it() -> None:
     """A message already with the engine (its session being deleted, say) goes out; its
     caller gets the answer and the sent hook runs, so it is stored."""
-    engine = Engine()
-    engine.release.clear()
-    queue = SendQueue("user_1", engine.send, pacing_seconds=0)
     hooked: list[str] = []
-    in_flight = queue.submit(
-        message("on the wire"), lambda result: hooked.append(result.message_id)
+    engine, queue, in_flight = await a_send_on_the_wire(
+        lambda result: hooked.append(result.message_id)
     )
     never = queue.submit(message("waiting"))
-    await engine.started.wait()
     closing = asyncio.create_task(queue.close())
     await queue.wait_until(lambda waiting: waiting == 1, timeout=5)
     engine.release.set()
@@ -105,11 +113,7 @@ async def test_closing_lets_the_send_in_progress_end_and_answers_it() -> None:
 
 
 async def test_a_send_still_running_after_the_grace_is_an_unknown_outcome() -> None:
-    engine = Engine()
-    engine.release.clear()
-    queue = SendQueue("user_1", engine.send, pacing_seconds=0)
-    in_flight = queue.submit(message("stuck"))
-    await engine.started.wait()
+    _engine, queue, in_flight = await a_send_on_the_wire()
     await queue.close(grace=0)
     with pytest.raises(OutcomeUnknown) as caught:
         async with asyncio.timeout(5):
@@ -172,12 +176,8 @@ async def test_an_unknown_last_send_never_stops_the_queue() -> None:
 async def test_a_closer_that_gives_up_does_not_cut_the_closing_short() -> None:
     """A delete whose request is cancelled mid-way still ends the queue properly: the send
     in progress is answered, and so is every message waiting."""
-    engine = Engine()
-    engine.release.clear()
-    queue = SendQueue("user_1", engine.send, pacing_seconds=0)
-    in_flight = queue.submit(message("on the wire"))
+    engine, queue, in_flight = await a_send_on_the_wire()
     waiting = queue.submit(message("waiting"))
-    await engine.started.wait()
     closer = asyncio.create_task(queue.close())
     await asyncio.sleep(0)  # one turn of the loop: the closer starts, and waits for the send
     closer.cancel()
@@ -193,11 +193,7 @@ async def test_a_closer_that_gives_up_does_not_cut_the_closing_short() -> None:
 
 async def test_a_second_close_waits_for_the_first_to_end() -> None:
     """Stopping the server while a delete waits for a send does not return early."""
-    engine = Engine()
-    engine.release.clear()
-    queue = SendQueue("user_1", engine.send, pacing_seconds=0)
-    in_flight = queue.submit(message("on the wire"))
-    await engine.started.wait()
+    engine, queue, in_flight = await a_send_on_the_wire()
     first = asyncio.create_task(queue.close())
     second = asyncio.create_task(queue.close())
     done, _ = await asyncio.wait({first, second}, timeout=0.05)

@@ -274,6 +274,9 @@ class BulkSender:
         except BadRequest as exc:
             await self._mark(job_id, recipient.position, "failed", error=exc.message)
             return last_send
+        # The queue holds the gap for the session (`min_gap` below); waiting here too keeps
+        # the recipient `pending`, not `sending`, while it waits, so a crash meanwhile
+        # leaves it to be sent after the restart rather than reported unknown.
         if last_send is not None:
             wait = last_send + self.min_gap - self.clock()
             if wait > 0:

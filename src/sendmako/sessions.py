@@ -269,7 +269,8 @@ class SessionManager:
         return await handle.send(message)
 
     async def delete(self, user: UserRecord, session_id: str) -> None:
-        """Log the device out of WhatsApp, then delete the session and its stored keys."""
+        """Stop the session's sends (the one the engine has may finish), log the device out
+        of WhatsApp, then delete the session and its stored keys."""
         live = self._owned(user, session_id)
         async with live.control_lock:
             if live.queue is not None:

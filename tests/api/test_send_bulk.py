@@ -23,6 +23,28 @@ def sent_log(server: Server, account: Account, session_id: str) -> list:  # type
     return handle.sent_log()  # type: ignore[attr-defined, no-any-return]
 
 
+async def a_job_whose_first_send_never_ends(
+    server: Server, account: Account, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """An async job of two recipients, its first message with an engine that will never
+    answer, and a 50 ms grace for closing queues: the job's id."""
+    on_the_wire = hold_sends_until_a_queue_closes(server, monkeypatch, then_finish=False)
+    monkeypatch.setattr(send_queue, "CLOSE_GRACE_SECONDS", 0.05)
+    answer = await account.client.post(
+        BULK,
+        json={
+            "recipients": ["221781234567", "237691234567"],
+            "type": "text",
+            "text": "x",
+            "async": True,
+        },
+    )
+    async with asyncio.timeout(5):
+        await on_the_wire.wait()
+    job_id: str = answer.json()["job_id"]
+    return job_id
+
+
 async def test_one_failure_never_stops_the_rest(server: Server, alice: Account) -> None:
     """An impossible number and a number not on WhatsApp fail; the others are sent; the
     results keep the order of the recipients."""
@@ -228,20 +250,7 @@ async def test_a_send_cut_short_by_a_delete_is_reported_unknown(
     """Its session deleted while the engine had the message, and no answer within the
     grace: the recipient is `unknown` (it may have gone out), the next one failed."""
     session_id = await connect_sandbox(server, alice, "22241857975")
-    on_the_wire = hold_sends_until_a_queue_closes(server, monkeypatch, then_finish=False)
-    monkeypatch.setattr(send_queue, "CLOSE_GRACE_SECONDS", 0.05)
-    answer = await alice.client.post(
-        BULK,
-        json={
-            "recipients": ["221781234567", "237691234567"],
-            "type": "text",
-            "text": "x",
-            "async": True,
-        },
-    )
-    job_id = answer.json()["job_id"]
-    async with asyncio.timeout(5):
-        await on_the_wire.wait()
+    job_id = await a_job_whose_first_send_never_ends(server, alice, monkeypatch)
     assert (await alice.client.delete(f"/api/whatsapp/sessions/{session_id}")).status_code == 200
     assert server.app is not None
     await server.app.state.services.bulk.wait(job_id, timeout=5)
@@ -258,20 +267,7 @@ async def test_a_shutdown_waits_for_a_silent_engine_only_as_long_as_the_grace(
     `unknown`), and after the restart (a new sandbox network, which answers) the job
     carries on with the next one."""
     await connect_sandbox(server, alice, "22241857975")
-    on_the_wire = hold_sends_until_a_queue_closes(server, monkeypatch, then_finish=False)
-    monkeypatch.setattr(send_queue, "CLOSE_GRACE_SECONDS", 0.05)
-    answer = await alice.client.post(
-        BULK,
-        json={
-            "recipients": ["221781234567", "237691234567"],
-            "type": "text",
-            "text": "x",
-            "async": True,
-        },
-    )
-    job_id = answer.json()["job_id"]
-    async with asyncio.timeout(5):
-        await on_the_wire.wait()
+    job_id = await a_job_whose_first_send_never_ends(server, alice, monkeypatch)
     async with asyncio.timeout(5):  # before, it waited for the engine for ever
         await server.restart()
     assert server.app is not None
