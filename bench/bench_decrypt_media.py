@@ -36,7 +36,6 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from bench.decrypt_floor import fastest_seconds, warm_buffer
 from bench.server import Server, serve
-from sendmako.media.addresses import AddressPolicy
 from sendmako.media.crypto import (
     MAC_LENGTH,
     EncryptedMedia,
@@ -47,7 +46,8 @@ from sendmako.media.crypto import (
 )
 from sendmako.media.decrypt import DECRYPT_LIMIT
 from sendmako.media.fetch import Fetcher
-from sendmako.media.guard import build_client
+from sendmako.net.addresses import AddressPolicy
+from sendmako.net.guard import build_client
 
 MB = 1 << 20
 SIZES = (20 * MB, 70 * MB)

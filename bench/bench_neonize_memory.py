@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sendmako import log
 from sendmako.engines.base import SessionSpec
 from sendmako.engines.neonize.engine import NeonizeEngine
-from sendmako.events import EngineEvent
+from sendmako.model.events import EngineEvent
 from sendmako.settings import NeonizeSettings, Settings
 from sendmako.storage.db import Database
 

@@ -34,12 +34,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 import sendmako.app
-from sendmako import cli, sending
+from sendmako import cli
 from sendmako.api.fast_lane import FastLane
 from sendmako.api.lean import validated
-from sendmako.api.send_schemas import SendMessageIn, SendMessageOut
+from sendmako.api.schemas.messages import SendMessageIn, SendMessageOut
 from sendmako.ids import normalize_phone
-from sendmako.services import Services
+from sendmako.messaging import sender as sending
+from sendmako.wiring import Services
 
 FLOORS = {
     "read": "/bench/floor/read",

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from sendmako import accounts
 from sendmako.app import NetworkSeams, WebhookSeams, create_app
-from sendmako.sessions import SessionManager
+from sendmako.sessions.manager import SessionManager
 from sendmako.settings import Settings
 from sendmako.storage.records import UserRecord
 from tests.databases import ADMINS
@@ -143,7 +143,7 @@ async def connect_sandbox(
     """A new sandbox session of `account`, scanned with `phone`: its session_id.
 
     Pacing defaults to 0 here so tests of other behaviour do not wait on it."""
-    from sendmako.events import SessionStatus
+    from sendmako.model.events import SessionStatus
 
     created = await account.client.post("/api/whatsapp/sessions/", json={"session_name": name})
     assert created.status_code == 201, created.text
@@ -167,7 +167,7 @@ def hold_sends_until_a_queue_closes(
     is with the engine at the very moment its session is deleted or the server stops.
     Then it goes out, or, without `then_finish`, never ends (WhatsApp never answers).
     The event returned is set once a send is held."""
-    from sendmako.send_queue import SendQueue
+    from sendmako.sessions.queue import SendQueue
 
     closing, held = asyncio.Event(), asyncio.Event()
     close = SendQueue.close

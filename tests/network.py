@@ -9,9 +9,9 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sendmako.media.addresses import IPAddress
-from sendmako.media.guard import Resolver, open_tcp
-from sendmako.media.http1 import Streams
+from sendmako.net.addresses import IPAddress
+from sendmako.net.guard import Resolver, open_tcp
+from sendmako.net.http1 import Streams
 
 
 @dataclass

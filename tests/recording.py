@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sendmako.events import SessionEvent
+from sendmako.model.events import SessionEvent
 
 
 @dataclass

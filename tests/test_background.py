@@ -9,7 +9,7 @@ import inspect
 import pytest
 import structlog
 
-from sendmako.background import Background
+from sendmako.concurrency.background import Background
 
 
 async def test_idle_waits_for_the_work() -> None:

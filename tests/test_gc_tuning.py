@@ -7,11 +7,12 @@ import json
 import subprocess
 import sys
 
-from sendmako import gc_tuning
+from sendmako.cli import gc_tuning
 
 PROBE = """
 import gc, json
-from sendmako import app, gc_tuning
+from sendmako import app
+from sendmako.cli import gc_tuning
 before = gc.get_freeze_count()
 gc_tuning.tune_for_serving()
 print(json.dumps([before, gc.get_freeze_count(), gc.get_threshold()]))

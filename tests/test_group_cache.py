@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from sendmako.directory.group_cache import GroupCache
 from sendmako.engines.base import Capability
 from sendmako.engines.sandbox import SandboxSession
-from sendmako.events import GroupChanged, SessionStatus
-from sendmako.group_cache import GroupCache
-from sendmako.storage import groups, sandbox_groups, session_syncs
+from sendmako.engines.sandbox.store import groups as sandbox_groups
+from sendmako.model.events import GroupChanged, SessionStatus
+from sendmako.storage import groups, session_syncs
 from sendmako.storage.db import Database
 from tests.harness import Server
 from tests.people import People, meet

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sendmako.engines.types import MessageType, OutgoingMessage, SendResult
 from sendmako.errors import OutcomeUnknown, TooManyRequests, Unavailable
 from sendmako.ids import Jid
-from sendmako.send_queue import SendQueue, SentHook
+from sendmako.model.messages import MessageType, OutgoingMessage, SendResult
+from sendmako.sessions.queue import SendQueue, SentHook
 
 
 def message(text: str) -> OutgoingMessage:

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from sendmako import accounts
+from sendmako.accounts.usage import DailyUsage
 from sendmako.errors import PlanLimitReached
 from sendmako.storage import plans
 from sendmako.storage.db import Database
 from sendmako.storage.records import UserRecord
-from sendmako.usage import DailyUsage
 
 EVENING = datetime(2030, 1, 1, 23, 59, 59, tzinfo=UTC)
 

@@ -10,7 +10,8 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import Scope
 
-from sendmako import __version__, dashboard, log, services
+from sendmako import __version__, dashboard, log
+from sendmako import wiring as services
 from sendmako.api import handlers
 from sendmako.api.fast_lane import FastLane
 from sendmako.api.middleware import Allowance, BodyLimit, RequestContext, TrailingSlash
@@ -27,15 +28,15 @@ from sendmako.api.routes import (
 from sendmako.api.routes import media as media_routes
 from sendmako.dashboard.visit import get_visit
 from sendmako.errors import SendmakoError
-from sendmako.services import (
+from sendmako.settings import Settings
+from sendmako.storage.records import UserRecord
+from sendmako.wiring import (
     FirstAdminHook,
     NetworkSeams,
     WebhookSeams,
     credentials_epoch,
     node_name,
 )
-from sendmako.settings import Settings
-from sendmako.storage.records import UserRecord
 
 logger = log.get(__name__)
 

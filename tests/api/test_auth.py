@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sendmako import accounts
+from sendmako.accounts import passwords
 from sendmako.storage import api_keys, users
 from tests.harness import Account, Server
 
@@ -147,6 +148,6 @@ async def test_a_wrong_password_costs_the_same_for_a_never_used_account(
         user, _key = await accounts.create_user(tx, "fresh@example.com", plan="free")
     await accounts.set_password(db, user.id, accounts.generate_password(), generated=True)
     full_cost_checks: list[str] = []
-    monkeypatch.setattr(accounts, "_verify_unknown", full_cost_checks.append)
+    monkeypatch.setattr(passwords, "_verify_unknown", full_cost_checks.append)
     assert await accounts.check_login(db, "fresh@example.com", "not the password") is None
     assert full_cost_checks == ["not the password"]

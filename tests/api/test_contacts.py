@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from sendmako.contacts import ContactBook
-from sendmako.engines.types import Contact
-from sendmako.events import ContactsChanged, SessionStatus
+from sendmako.directory.contacts import ContactBook
 from sendmako.ids import Jid
+from sendmako.model.directory import Contact
+from sendmako.model.events import ContactsChanged, SessionStatus
 from sendmako.storage import contacts, wa_sessions
 from sendmako.storage.db import Database
 from tests.harness import Server, connect_sandbox

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from sendmako.engines.types import MediaPayload, MessageType
 from sendmako.media.crypto import EncryptedMedia, MediaType, encrypt
+from sendmako.model.messages import MediaPayload, MessageType
 from sendmako.settings import DEFAULT_MEDIA_HOSTS, Settings
 from tests.harness import Account, Server, running
 from tests.media.files import jpeg_bytes
@@ -250,7 +250,7 @@ async def test_a_missing_or_malformed_field_is_a_400_naming_it(
 
 def test_direct_path_builds_the_whatsapp_url() -> None:
     """Without url, directPath is appended to https://mmg.whatsapp.net."""
-    from sendmako.api.schemas import DecryptMediaIn
+    from sendmako.api.schemas.media import DecryptMediaIn
 
     request = DecryptMediaIn.model_validate(
         {

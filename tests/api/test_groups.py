@@ -11,7 +11,7 @@ import pytest
 
 from sendmako.engines.base import Capability
 from sendmako.engines.sandbox import SandboxEngine
-from sendmako.events import SessionStatus
+from sendmako.model.events import SessionStatus
 from tests.harness import Server, connect_sandbox
 from tests.people import People, meet
 

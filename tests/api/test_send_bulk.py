@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from sendmako import send_queue
 from sendmako.engines.base import Capability
+from sendmako.sessions import queue as send_queue
 from sendmako.storage import bulk_jobs, plans
 from sendmako.storage.tables import BulkJob, Message
 from tests.harness import Account, Server, connect_sandbox, hold_sends_until_a_queue_closes

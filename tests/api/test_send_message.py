@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from sendmako import send_queue
 from sendmako.engines.sandbox.network import SandboxNetwork
-from sendmako.engines.types import SendResult
-from sendmako.events import SessionStatus
+from sendmako.model.events import SessionStatus
+from sendmako.model.messages import SendResult
+from sendmako.sessions import queue as send_queue
 from sendmako.storage import messages, plans
 from tests import media_samples
 from tests.harness import Account, Server, connect_sandbox, hold_sends_until_a_queue_closes

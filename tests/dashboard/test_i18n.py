@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from sendmako.dashboard import i18n
-from sendmako.engines.types import MessageType
-from sendmako.events import SessionStatus
+from sendmako.model.events import SessionStatus
+from sendmako.model.messages import MessageType
 from sendmako.settings import KNOWN_ENGINES
 from sendmako.webhooks.outbox import EVENTS
 from tests.dashboard.client import Dashboard, member

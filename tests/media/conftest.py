@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator, Callable, Iterable
 
 import pytest
 
-from sendmako.media.addresses import AddressPolicy
 from sendmako.media.fetch import Fetcher, FetchTimeouts
-from sendmako.media.guard import Opener, Resolver, build_client, open_tcp
+from sendmako.net.addresses import AddressPolicy
+from sendmako.net.guard import Opener, Resolver, build_client, open_tcp
 from tests.media.origin import Origin
 from tests.network import resolving
 

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from sendmako.media.fetch import sandbox_media_prefix
-from sendmako.media.hosts import HostAllowList
+from sendmako.net.hosts import HostAllowList
 from sendmako.settings import DEFAULT_MEDIA_HOSTS
 
 DEFAULT = HostAllowList.parse(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sendmako.engines.types import MessageType
 from sendmako.errors import BadRequest
 from sendmako.media import audio, outgoing
+from sendmako.model.messages import MessageType
 from tests import media_samples
 
 

@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from sendmako.errors import BadRequest, OperationFailed
-from sendmako.media.addresses import IPAddress
 from sendmako.media.fetch import (
     MB,
     MEDIA_LIMITS,
@@ -22,7 +21,8 @@ from sendmako.media.fetch import (
     SizeLimit,
     download_failed,
 )
-from sendmako.media.hosts import HostAllowList
+from sendmako.net.addresses import IPAddress
+from sendmako.net.hosts import HostAllowList
 from tests.media.conftest import FetcherFactory
 from tests.media.files import jpeg_bytes, pdf_bytes
 from tests.media.origin import Exchange, Origin

@@ -11,8 +11,8 @@ import ipaddress
 import pytest
 
 from sendmako.errors import BadRequest
-from sendmako.media.addresses import AddressPolicy, why_blocked
 from sendmako.media.fetch import SizeLimit
+from sendmako.net.addresses import AddressPolicy, why_blocked
 from tests.media.conftest import FetcherFactory
 from tests.network import RecordingOpener, resolving
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from sendmako.media.guard import open_tcp
-from sendmako.media.http1 import Http1Transport, Streams
+from sendmako.net.guard import open_tcp
+from sendmako.net.http1 import Http1Transport, Streams
 
 Answer = Callable[[bytes], bytes]  # the request's head and body -> the raw answer
 SILENCE = b""  # an answer of nothing: the server reads on and never answers

@@ -13,9 +13,9 @@ import av
 import pytest
 from PIL import Image, ImageFile
 
-from sendmako.engines.types import MediaPayload, MessageType
 from sendmako.errors import BadRequest
 from sendmako.media import audio, outgoing
+from sendmako.model.messages import MediaPayload, MessageType
 
 # 64 MP: over the 50 MP cap, under the 89 MP where Pillow starts warning (an error in tests).
 OVER_CAP = (8000, 8000)

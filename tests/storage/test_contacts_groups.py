@@ -6,18 +6,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from sendmako.engines.types import Contact, GroupInfo, GroupParticipant, ParticipantRole
+from sendmako.engines.sandbox.store import contacts as sandbox_contacts
+from sendmako.engines.sandbox.store import devices as sandbox_devices
+from sendmako.engines.sandbox.store import groups as sandbox_groups
 from sendmako.ids import Jid
-from sendmako.storage import (
-    contacts,
-    groups,
-    sandbox_contacts,
-    sandbox_devices,
-    sandbox_groups,
-    session_syncs,
-    users,
-    wa_sessions,
-)
+from sendmako.model.directory import Contact, GroupInfo, GroupParticipant, ParticipantRole
+from sendmako.storage import contacts, groups, session_syncs, users, wa_sessions
 from sendmako.storage.db import Database
 
 GROUP = "120363111111111111@g.us"

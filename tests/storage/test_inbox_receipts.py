@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sendmako.events import ReceiptReceived
 from sendmako.ids import SessionId
-from sendmako.inbox import Inbox, _Item
-from sendmako.message_log import MessageLog
-from sendmako.session_hooks import SessionEvent
+from sendmako.messaging.inbox import Inbox, _Item
+from sendmako.messaging.sent_log import SentLog
+from sendmako.model.events import ReceiptReceived
+from sendmako.sessions.hooks import SessionEvent
 from sendmako.storage import messages, users
 from sendmako.storage.db import Database
 from sendmako.storage.records import SessionRecord
@@ -65,7 +65,7 @@ async def test_a_batch_of_receipts_ends_as_if_taken_one_by_one(db: Database) -> 
             ],
         )
     recorded = Recorded()
-    inbox = Inbox(db, MessageLog(db), [recorded])
+    inbox = Inbox(db, SentLog(db), [recorded])
     a, b, c, d = (session(f"user_{n}", user.id) for n in range(1, 5))
     batch = [
         _Item(a, receipt("X", "read")),

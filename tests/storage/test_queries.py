@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from sendmako import accounts
-from sendmako.storage import api_keys, plans, sandbox_devices, users, wa_sessions
+from sendmako.engines.sandbox.store import devices as sandbox_devices
+from sendmako.errors import BadRequest
+from sendmako.storage import api_keys, plans, users, wa_sessions
 from sendmako.storage.db import Database
 
 
@@ -56,7 +58,7 @@ async def test_create_user_rejects_unknown_plans_and_duplicates(db: Database) ->
         ("b@example.com", "gold", "plan"),
         ("a@example.com", "pro", "email"),
     ]:
-        with pytest.raises(accounts.BadRequest) as caught:
+        with pytest.raises(BadRequest) as caught:
             async with db.write() as tx:
                 await accounts.create_user(tx, email, plan=plan)
         assert caught.value.field == field

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from sendmako.app import WebhookSeams
-from sendmako.events import SessionStatus
+from sendmako.model.events import SessionStatus
 from sendmako.settings import Settings
 from sendmako.storage import webhooks as webhook_rows
 from sendmako.webhooks import signing
@@ -344,7 +344,7 @@ async def test_nothing_is_stored_when_the_state_change_rolls_back(
     hooked: Server, alice: Account
 ) -> None:
     """The outbox writes in the caller's transaction: a rollback leaves no event behind."""
-    from sendmako.events import SessionEvent
+    from sendmako.model.events import SessionEvent
 
     await add_hook(alice)
     assert hooked.app is not None

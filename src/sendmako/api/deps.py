@@ -9,9 +9,9 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Path, Request
 
-from sendmako.services import Services
-from sendmako.sessions import SessionManager
+from sendmako.sessions.manager import SessionManager
 from sendmako.storage.records import UserRecord
+from sendmako.wiring import Services
 
 
 async def get_services(request: Request) -> Services:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from sendmako.services import Services
 from sendmako.storage.records import UserRecord
 from sendmako.storage.webhooks import DeliveryRecord
+from sendmako.wiring import Services
 
 PER_PAGE = 20
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 from sendmako.dashboard.forms import Form, error_text, field_of
 from sendmako.dashboard.visit import Visit
-from sendmako.engines.types import MEDIA_TYPES, MessageType
 from sendmako.errors import SendmakoError
 from sendmako.ids import InvalidIdentifier, normalize_phone, recipient_jid
 from sendmako.media.fetch import MEDIA_LIMITS, human_size
-from sendmako.sending import MAX_TEXT, SendRequest
+from sendmako.messaging.sender import MAX_TEXT, SendRequest
+from sendmako.model.messages import MEDIA_TYPES, MessageType
 
 TYPES = [kind.value for kind in MessageType]
 CAPTION_MAX = 4096  # as the API's `caption`

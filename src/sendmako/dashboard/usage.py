@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sendmako.services import Services
 from sendmako.storage import wa_sessions
 from sendmako.storage.records import UserRecord
+from sendmako.wiring import Services
 
 
 @dataclass(frozen=True, slots=True)

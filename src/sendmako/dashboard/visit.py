@@ -26,9 +26,9 @@ from sendmako.dashboard.cookies import (
 )
 from sendmako.dashboard.state import DashboardState
 from sendmako.errors import Forbidden
-from sendmako.services import Services
 from sendmako.storage import users
 from sendmako.storage.records import UserRecord
+from sendmako.wiring import Services
 
 PREFIX = "/dashboard"
 

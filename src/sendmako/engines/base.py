@@ -16,18 +16,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import ClassVar
 
-from sendmako.engines.types import (
+from sendmako.ids import Jid, SessionId
+from sendmako.model.directory import (
     Contact,
     GroupInfo,
     GroupSettingsChange,
-    MessageType,
-    OutgoingMessage,
     ParticipantAction,
     ParticipantResult,
-    SendResult,
 )
-from sendmako.events import EngineEvent
-from sendmako.ids import Jid, SessionId
+from sendmako.model.events import EngineEvent
+from sendmako.model.messages import MessageType, OutgoingMessage, SendResult
 
 
 class Capability(StrEnum):

@@ -36,8 +36,8 @@ from sendmako.media.crypto import (
     plaintext_sha256,
 )
 from sendmako.media.fetch import MB, Download, Fetcher, SizeLimit
-from sendmako.media.hosts import HostAllowList
 from sendmako.media.lanes import Lanes, in_thread, outlive_cancellation
+from sendmako.net.hosts import HostAllowList
 
 logger = log.get(__name__)
 

@@ -24,8 +24,8 @@ import httpx
 
 from sendmako import log
 from sendmako.errors import BadRequest, OperationFailed
-from sendmako.media.hosts import HostAllowList, parse_url, under_prefix
 from sendmako.media.sniff import SNIFF_BYTES, sniff
+from sendmako.net.hosts import HostAllowList, parse_url, under_prefix
 
 logger = log.get(__name__)
 

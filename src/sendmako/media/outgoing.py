@@ -18,11 +18,11 @@ import av
 from PIL import Image, UnidentifiedImageError
 
 from sendmako import log
-from sendmako.engines.types import MediaPayload, MessageType
 from sendmako.errors import BadRequest, SendmakoError
 from sendmako.media import audio, b64
 from sendmako.media.fetch import MEDIA_LIMITS, Fetcher, SizeLimit
 from sendmako.media.sniff import SNIFF_BYTES, sniff
+from sendmako.model.messages import MediaPayload, MessageType
 
 logger = log.get(__name__)
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sendmako.engines.types import Contact
 from sendmako.ids import Jid
+from sendmako.model.directory import Contact
 from sendmako.storage import upsert
 from sendmako.storage.tables import SessionContact, utcnow
 

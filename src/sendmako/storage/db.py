@@ -8,14 +8,14 @@ transaction; reads never wait. PostgreSQL needs no such lock.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, text
+from sqlalchemy import MetaData, Table, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -77,6 +77,11 @@ class Database:
         """Bring the schema to the newest Alembic revision."""
         async with self.engine.begin() as conn:
             await conn.run_sync(_upgrade)
+
+    async def create_missing(self, tables: Sequence[Table]) -> None:
+        """Create those of `tables` that do not exist yet (an engine's own store)."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(lambda sync: MetaData().create_all(sync, tables=list(tables)))
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from sqlalchemy import case, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sendmako.engines.types import GroupInfo, GroupParticipant, ParticipantRole
 from sendmako.ids import Jid
+from sendmako.model.directory import GroupInfo, GroupParticipant, ParticipantRole
 from sendmako.storage import upsert
 from sendmako.storage.tables import CachedGroup as CachedGroupRow
 from sendmako.storage.tables import utcnow

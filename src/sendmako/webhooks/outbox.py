@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sendmako.events import SessionEvent
+from sendmako.model.events import SessionEvent
 from sendmako.storage import webhooks
 from sendmako.storage.db import after_commit
 from sendmako.webhooks import signing

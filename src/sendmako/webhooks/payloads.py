@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 
-from sendmako.events import IncomingMedia, MessageReceived
+from sendmako.model.events import IncomingMedia, MessageReceived
 
 
 def _b64(data: bytes) -> str:

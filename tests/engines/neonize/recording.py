@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sendmako.engines.neonize.convert import Ending
-from sendmako.events import EngineEvent
+from sendmako.model.events import EngineEvent
 
 
 @dataclass

@@ -28,7 +28,7 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
 
 from sendmako.engines.neonize import convert
 from sendmako.engines.neonize.connection import Connection, ConnectionConfig, neonize_client
-from sendmako.events import (
+from sendmako.model.events import (
     IncomingMedia,
     MessageReceived,
     ReceiptReceived,

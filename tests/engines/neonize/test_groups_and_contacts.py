@@ -10,7 +10,9 @@ from neonize.proto import Neonize_pb2 as npb
 
 from sendmako.engines.neonize.commands import Commands
 from sendmako.engines.neonize.outgoing import RecentMessages
-from sendmako.engines.types import (
+from sendmako.errors import OperationFailed, Unavailable
+from sendmako.ids import Jid
+from sendmako.model.directory import (
     Contact,
     GroupParticipant,
     GroupSettingsChange,
@@ -18,8 +20,6 @@ from sendmako.engines.types import (
     ParticipantResult,
     ParticipantRole,
 )
-from sendmako.errors import OperationFailed, Unavailable
-from sendmako.ids import Jid
 from tests.engines.neonize.fakes import FakeClient, group_info
 from tests.engines.neonize.protobufs import ME, jid
 

@@ -24,17 +24,6 @@ from sendmako.engines.neonize.protocol import (
     pack,
     unpack,
 )
-from sendmako.engines.types import (
-    ContactCard,
-    GroupInfo,
-    GroupParticipant,
-    MediaPayload,
-    MessageType,
-    OutgoingMessage,
-    ParticipantAction,
-    ParticipantRole,
-    SendResult,
-)
 from sendmako.errors import (
     NotFound,
     OperationFailed,
@@ -42,8 +31,16 @@ from sendmako.errors import (
     TooManyRequests,
     Unavailable,
 )
-from sendmako.events import IncomingMedia, MessageReceived, SessionStatus, StatusChanged
 from sendmako.ids import Jid
+from sendmako.model.directory import GroupInfo, GroupParticipant, ParticipantAction, ParticipantRole
+from sendmako.model.events import IncomingMedia, MessageReceived, SessionStatus, StatusChanged
+from sendmako.model.messages import (
+    ContactCard,
+    MediaPayload,
+    MessageType,
+    OutgoingMessage,
+    SendResult,
+)
 
 VALUES = [
     StatusChanged(

@@ -14,15 +14,15 @@ from PIL import Image
 
 from sendmako.engines.neonize.commands import Commands
 from sendmako.engines.neonize.outgoing import VOICE_NOTE_MIMETYPE, RecentMessages
-from sendmako.engines.types import (
+from sendmako.errors import BadRequest, OperationFailed, Unavailable
+from sendmako.ids import Jid
+from sendmako.model.messages import (
     ContactCard,
     Location,
     MediaPayload,
     MessageType,
     OutgoingMessage,
 )
-from sendmako.errors import BadRequest, OperationFailed, Unavailable
-from sendmako.ids import Jid
 from tests.engines.neonize.fakes import FakeClient
 from tests.engines.neonize.protobufs import GROUP, MARIA, ME
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from sendmako.engines.base import Capability
-from sendmako.engines.types import MessageType, OutgoingMessage
 from sendmako.errors import Unavailable
 from sendmako.ids import Jid
+from sendmako.model.messages import MessageType, OutgoingMessage
 from sendmako.settings import Settings
 from tests.engines.neonize.workers import (
     blackhole_proxy,

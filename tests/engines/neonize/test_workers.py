@@ -17,10 +17,10 @@ import structlog
 from sendmako.engines.neonize.engine import NeonizeEngine
 from sendmako.engines.neonize.process import WorkerCommand
 from sendmako.engines.neonize.protocol import EventFrame
-from sendmako.engines.types import MessageType, OutgoingMessage
 from sendmako.errors import OperationFailed, Unavailable
-from sendmako.events import QrCodeChanged, SessionStatus
 from sendmako.ids import Jid
+from sendmako.model.events import QrCodeChanged, SessionStatus
+from sendmako.model.messages import MessageType, OutgoingMessage
 from sendmako.settings import Settings
 from sendmako.storage.db import Database
 from tests.engines.neonize.workers import (

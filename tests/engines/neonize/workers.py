@@ -16,7 +16,7 @@ from pathlib import Path
 from sendmako.engines.base import SessionSpec
 from sendmako.engines.neonize.engine import NeonizeEngine
 from sendmako.engines.neonize.session import NeonizeSession
-from sendmako.events import EngineEvent, StatusChanged
+from sendmako.model.events import EngineEvent, StatusChanged
 from sendmako.settings import NeonizeSettings, Settings
 from sendmako.storage.db import Database
 

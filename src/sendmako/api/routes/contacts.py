@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from sendmako.api.contact_schemas import ContactListOut, ContactOut
 from sendmako.api.deps import CurrentUser, ServicesDep
 from sendmako.api.routes.responses import errors
+from sendmako.api.schemas.contacts import ContactListOut, ContactOut
 
 router = APIRouter(prefix="/api/whatsapp/contacts", tags=["contacts"])
 

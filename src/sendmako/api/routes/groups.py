@@ -8,7 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Query
 
 from sendmako.api.deps import CurrentUser, ServicesDep
-from sendmako.api.group_schemas import (
+from sendmako.api.routes.responses import errors
+from sendmako.api.schemas.common import SuccessOut
+from sendmako.api.schemas.groups import (
     AcceptInviteIn,
     AcceptInviteOut,
     CreateGroupIn,
@@ -27,12 +29,10 @@ from sendmako.api.group_schemas import (
     SessionChoiceIn,
     UpdateParticipantsIn,
 )
-from sendmako.api.routes.responses import errors
-from sendmako.api.schemas import SuccessOut
-from sendmako.engines.types import GroupSettingsChange, ParticipantAction
+from sendmako.directory.groups import invite_code_of, invite_link
 from sendmako.errors import BadRequest
-from sendmako.groups import invite_code_of, invite_link
 from sendmako.ids import USER_SERVER, InvalidIdentifier, Jid, recipient_jid
+from sendmako.model.directory import GroupSettingsChange, ParticipantAction
 
 router = APIRouter(prefix="/api/groups", tags=["groups"])
 

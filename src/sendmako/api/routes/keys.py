@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body
 from sendmako import accounts
 from sendmako.api.deps import CurrentUser, RowId, ServicesDep
 from sendmako.api.routes.responses import errors
-from sendmako.api.schemas import (
+from sendmako.api.schemas.keys import (
     ApiKeyListOut,
     ApiKeyOut,
     ApiKeyRevokedOut,

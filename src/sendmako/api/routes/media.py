@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 
 from sendmako.api.deps import CurrentUser, ServicesDep
 from sendmako.api.routes.responses import errors
-from sendmako.api.schemas import DecryptMediaIn
+from sendmako.api.schemas.media import DecryptMediaIn
 
 router = APIRouter(tags=["media"])
 

@@ -8,7 +8,7 @@ from pydantic import TypeAdapter
 from sendmako.api.deps import CurrentUser, ServicesDep
 from sendmako.api.lean import request_body, validated
 from sendmako.api.routes.responses import errors
-from sendmako.api.send_schemas import (
+from sendmako.api.schemas.messages import (
     BulkAcceptedOut,
     BulkJobOut,
     BulkResultOut,
@@ -18,8 +18,8 @@ from sendmako.api.send_schemas import (
     SendMessageIn,
     SendMessageOut,
 )
-from sendmako.bulk import JobView
-from sendmako.services import Services
+from sendmako.messaging.bulk import JobView
+from sendmako.wiring import Services
 
 router = APIRouter(prefix="/api", tags=["messages"])
 

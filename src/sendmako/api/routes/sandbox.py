@@ -9,11 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import FileResponse
 
-from sendmako.api.contact_schemas import SandboxContactsIn, SandboxContactsOut
 from sendmako.api.deps import CurrentUser, ServicesDep, Sessions
 from sendmako.api.routes.responses import errors
-from sendmako.api.schemas import ErrorOut, SandboxDisconnectIn, SandboxScanIn, SandboxStateOut
-from sendmako.api.send_schemas import (
+from sendmako.api.schemas.common import ErrorOut
+from sendmako.api.schemas.contacts import SandboxContactsIn, SandboxContactsOut
+from sendmako.api.schemas.messages import (
     SandboxInboundBatchIn,
     SandboxInboundBatchOut,
     SandboxInboundIn,
@@ -21,15 +21,16 @@ from sendmako.api.send_schemas import (
     SandboxSentItem,
     SandboxSentOut,
 )
+from sendmako.api.schemas.sandbox import SandboxDisconnectIn, SandboxScanIn, SandboxStateOut
 from sendmako.engines.base import Capability
 from sendmako.engines.sandbox import SandboxEngine, SandboxSession
+from sendmako.engines.sandbox.store.contacts import Entry
 from sendmako.errors import BadRequest, NotFound, OperationFailed, SendmakoError
 from sendmako.ids import InvalidIdentifier, normalize_phone
 from sendmako.media.fetch import SANDBOX_MEDIA_PATH
-from sendmako.sending import SendRequest, check, parse_recipient
-from sendmako.sessions import SessionManager
+from sendmako.messaging.sender import SendRequest, check, parse_recipient
+from sendmako.sessions.manager import SessionManager
 from sendmako.storage.records import UserRecord
-from sendmako.storage.sandbox_contacts import Entry
 
 router = APIRouter(prefix="/api/sandbox/sessions", tags=["sandbox"])
 # The sandbox's media CDN: outside /api and without an API key, like WhatsApp's.

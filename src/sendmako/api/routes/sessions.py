@@ -9,7 +9,8 @@ from fastapi import APIRouter, Body, Path, Query
 
 from sendmako.api.deps import CurrentUser, Sessions
 from sendmako.api.routes.responses import errors
-from sendmako.api.schemas import (
+from sendmako.api.schemas.common import SuccessOut
+from sendmako.api.schemas.sessions import (
     CreateSessionIn,
     CreateSessionOut,
     PairCodeIn,
@@ -18,9 +19,8 @@ from sendmako.api.schemas import (
     RenameSessionOut,
     RestartOut,
     SessionOut,
-    SuccessOut,
 )
-from sendmako.events import SessionStatus
+from sendmako.model.events import SessionStatus
 
 router = APIRouter(prefix="/api/whatsapp/sessions", tags=["sessions"])
 

@@ -19,7 +19,7 @@ from sendmako.dashboard.deliveries import log_page
 from sendmako.dashboard.pages import DashboardRoute
 from sendmako.dashboard.params import PageNumber, RowId
 from sendmako.dashboard.visit import PREFIX, Member, Visit
-from sendmako.session_state import SessionView
+from sendmako.sessions.state import SessionView
 
 router = APIRouter(prefix=f"{PREFIX}/live", route_class=DashboardRoute, include_in_schema=False)
 

@@ -17,7 +17,7 @@ from sendmako.engines.base import Capability
 from sendmako.engines.sandbox import SandboxSession
 from sendmako.errors import NotFound, SendmakoError
 from sendmako.ids import InvalidIdentifier, normalize_phone
-from sendmako.sending import check
+from sendmako.messaging.sender import check
 
 router = APIRouter(prefix=f"{PREFIX}/sandbox", route_class=DashboardRoute, include_in_schema=False)
 

@@ -12,7 +12,7 @@ from sendmako.dashboard.visit import PREFIX, Member, Visit
 from sendmako.engines.base import Capability
 from sendmako.errors import SendmakoError
 from sendmako.ids import InvalidIdentifier, normalize_phone
-from sendmako.session_state import SessionView
+from sendmako.sessions.state import SessionView
 
 router = APIRouter(prefix=f"{PREFIX}/sessions", route_class=DashboardRoute, include_in_schema=False)
 

@@ -21,17 +21,16 @@ from neonize.utils.jid import build_jid
 from sendmako.engines.neonize import directory, outgoing
 from sendmako.engines.neonize.errors import Context, translate
 from sendmako.engines.neonize.protocol import SPOOL_NAME
-from sendmako.engines.types import (
+from sendmako.errors import BadRequest, OperationFailed, Unavailable
+from sendmako.ids import GROUP_SERVER, USER_SERVER, Jid
+from sendmako.model.directory import (
     Contact,
     GroupInfo,
     GroupSettingsChange,
-    OutgoingMessage,
     ParticipantAction,
     ParticipantResult,
-    SendResult,
 )
-from sendmako.errors import BadRequest, OperationFailed, Unavailable
-from sendmako.ids import GROUP_SERVER, USER_SERVER, Jid
+from sendmako.model.messages import OutgoingMessage, SendResult
 
 T = TypeVar("T")
 ON_WHATSAPP_TTL_SECONDS = 3600.0

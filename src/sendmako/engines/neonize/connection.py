@@ -56,14 +56,14 @@ from sendmako.engines.neonize.errors import Context, translate
 from sendmako.engines.neonize.outgoing import RecentMessages
 from sendmako.engines.neonize.store import StoredDevice, list_devices
 from sendmako.errors import OperationFailed, SendmakoError
-from sendmako.events import (
+from sendmako.ids import USER_SERVER
+from sendmako.model.events import (
     ContactsChanged,
     EngineEvent,
     QrCodeChanged,
     SessionStatus,
     StatusChanged,
 )
-from sendmako.ids import USER_SERVER
 
 logger = log.get(__name__)
 

@@ -21,14 +21,14 @@ from neonize.events import (
 )
 from neonize.proto import Neonize_pb2 as npb
 
-from sendmako.events import (
+from sendmako.ids import GROUP_SERVER, LID_SERVER, USER_SERVER
+from sendmako.model.events import (
     GroupChanged,
     IncomingMedia,
     MessageReceived,
     ReceiptReceived,
     SessionStatus,
 )
-from sendmako.ids import GROUP_SERVER, LID_SERVER, USER_SERVER
 
 # A LID (hidden id) the message itself did not resolve: asks the device store, or None.
 LidResolver = Callable[[Any], str | None]

@@ -1,4 +1,4 @@
-"""neonize's group and contact protobufs as our types (`engines/types.py`).
+"""neonize's group and contact protobufs as our types (`model/directory.py`).
 
 Pure functions, like `convert.py`, kept apart because they answer requests rather than
 events. Runs in the worker process.
@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sendmako.engines.types import (
+from sendmako.ids import USER_SERVER, Jid
+from sendmako.model.directory import (
     Contact,
     GroupInfo,
     GroupParticipant,
@@ -17,7 +18,6 @@ from sendmako.engines.types import (
     ParticipantResult,
     ParticipantRole,
 )
-from sendmako.ids import USER_SERVER, Jid
 
 
 def jid_of(proto: Any) -> Jid:

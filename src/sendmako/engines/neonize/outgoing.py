@@ -29,8 +29,8 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
 )
 from neonize.utils.enum import MediaType
 
-from sendmako.engines.types import MediaPayload, MessageType, OutgoingMessage
 from sendmako.errors import BadRequest
+from sendmako.model.messages import MediaPayload, MessageType, OutgoingMessage
 
 # upload(data, media type) -> neonize's UploadResponse
 Uploader = Callable[[bytes, MediaType], Any]

@@ -13,7 +13,7 @@ its own. Each frame is a 4-byte big-endian length, then one JSON object:
 `ended` says the WhatsApp connection is over and the worker is about to exit: `retry` tells
 the supervisor whether to start a new worker (after `retry_after` seconds, or its backoff).
 
-Values are our own dataclasses (`events.py`, `engines/types.py`), tagged with their class
+Values are our own dataclasses (`model/`), tagged with their class
 name so the other side rebuilds the same type; only the classes listed here decode, so a
 frame can never name an arbitrary class. Bytes travel as base64. Media files (up to 70 MB)
 never travel in a frame: the server spools them to a file under the data directory and only
@@ -34,22 +34,17 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from sendmako.engines.types import (
+from sendmako.ids import Jid
+from sendmako.model.directory import (
     Contact,
-    ContactCard,
     GroupInfo,
     GroupParticipant,
     GroupSettingsChange,
-    Location,
-    MediaPayload,
-    MessageType,
-    OutgoingMessage,
     ParticipantAction,
     ParticipantResult,
     ParticipantRole,
-    SendResult,
 )
-from sendmako.events import (
+from sendmako.model.events import (
     ContactsChanged,
     GroupChanged,
     IncomingMedia,
@@ -60,7 +55,14 @@ from sendmako.events import (
     SessionStatus,
     StatusChanged,
 )
-from sendmako.ids import Jid
+from sendmako.model.messages import (
+    ContactCard,
+    Location,
+    MediaPayload,
+    MessageType,
+    OutgoingMessage,
+    SendResult,
+)
 
 MAX_FRAME_BYTES = 32 * 1024 * 1024
 _HEADER = struct.Struct(">I")

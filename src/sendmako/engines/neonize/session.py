@@ -20,24 +20,23 @@ from sendmako.engines.base import EngineSession, EventSink, SessionSpec
 from sendmako.engines.neonize.process import Exit, WorkerProcess
 from sendmako.engines.neonize.protocol import EventFrame, Frame, LogFrame
 from sendmako.engines.neonize.supervisor import Supervisor
-from sendmako.engines.types import (
+from sendmako.errors import OperationFailed, Unavailable
+from sendmako.ids import Jid
+from sendmako.model.directory import (
     Contact,
     GroupInfo,
     GroupSettingsChange,
-    OutgoingMessage,
     ParticipantAction,
     ParticipantResult,
-    SendResult,
 )
-from sendmako.errors import OperationFailed, Unavailable
-from sendmako.events import (
+from sendmako.model.events import (
     EngineEvent,
     PairCodeIssued,
     QrCodeChanged,
     SessionStatus,
     StatusChanged,
 )
-from sendmako.ids import Jid
+from sendmako.model.messages import OutgoingMessage, SendResult
 
 if TYPE_CHECKING:
     from sendmako.engines.neonize.engine import NeonizeEngine

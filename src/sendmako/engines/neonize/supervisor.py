@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from sendmako import log
-from sendmako.changes import Changes
+from sendmako.concurrency.changes import Changes
 from sendmako.engines.neonize.process import Exit, WorkerCommand, WorkerProcess
 from sendmako.engines.neonize.protocol import Ended, Frame
 from sendmako.errors import SendmakoError, Unavailable

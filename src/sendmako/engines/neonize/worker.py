@@ -40,7 +40,7 @@ from sendmako.engines.neonize.protocol import (
     WireError,
 )
 from sendmako.errors import BadRequest, SendmakoError
-from sendmako.events import EngineEvent
+from sendmako.model.events import EngineEvent
 
 if TYPE_CHECKING:
     from sendmako.engines.neonize.convert import Ending

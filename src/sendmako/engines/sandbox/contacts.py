@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from sendmako.engines.sandbox.network import SandboxNetwork
-from sendmako.engines.types import Contact
-from sendmako.events import ContactsChanged, SessionStatus
+from sendmako.engines.sandbox.store import contacts as sandbox_contacts
+from sendmako.engines.sandbox.store.contacts import Entry, Known
 from sendmako.ids import Jid
-from sendmako.storage import sandbox_contacts
+from sendmako.model.directory import Contact
+from sendmako.model.events import ContactsChanged, SessionStatus
 from sendmako.storage.db import Database
-from sendmako.storage.sandbox_contacts import Entry, Known
 
 if TYPE_CHECKING:
     from sendmako.engines.sandbox.engine import SandboxSession

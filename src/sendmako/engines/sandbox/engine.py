@@ -25,17 +25,19 @@ from sendmako.engines.sandbox.contacts import SandboxAddressBooks
 from sendmako.engines.sandbox.groups import SandboxGroups
 from sendmako.engines.sandbox.media import SandboxMediaStore
 from sendmako.engines.sandbox.network import SandboxNetwork, SentRecord, new_message_id
-from sendmako.engines.types import (
+from sendmako.engines.sandbox.store import devices as sandbox_devices
+from sendmako.engines.sandbox.store import tables as store_tables
+from sendmako.engines.sandbox.store.contacts import Entry
+from sendmako.errors import OperationFailed, Unavailable
+from sendmako.ids import Jid
+from sendmako.model.directory import (
     Contact,
     GroupInfo,
     GroupSettingsChange,
-    OutgoingMessage,
     ParticipantAction,
     ParticipantResult,
-    SendResult,
 )
-from sendmako.errors import OperationFailed, Unavailable
-from sendmako.events import (
+from sendmako.model.events import (
     ContactsChanged,
     EngineEvent,
     GroupChanged,
@@ -46,11 +48,9 @@ from sendmako.events import (
     SessionStatus,
     StatusChanged,
 )
-from sendmako.ids import Jid
+from sendmako.model.messages import OutgoingMessage, SendResult
 from sendmako.settings import SandboxSettings
-from sendmako.storage import sandbox_devices
 from sendmako.storage.db import Database
-from sendmako.storage.sandbox_contacts import Entry
 
 _PAIR_ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits if c not in "0O1I")
 
@@ -83,6 +83,9 @@ class SandboxEngine(Engine):
 
     def open_session(self, spec: SessionSpec, sink: EventSink) -> SandboxSession:
         return SandboxSession(spec, sink, self)
+
+    async def start(self) -> None:
+        await self.db.create_missing(store_tables.TABLES)
 
     async def stop(self) -> None:
         await self.network.close()

@@ -26,7 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendmako import log
 from sendmako.engines.sandbox.network import SandboxNetwork
-from sendmako.engines.types import (
+from sendmako.engines.sandbox.store import groups as sandbox_groups
+from sendmako.engines.sandbox.store.groups import GroupState, Member
+from sendmako.errors import OperationFailed
+from sendmako.ids import GROUP_SERVER, Jid
+from sendmako.model.directory import (
     GroupInfo,
     GroupParticipant,
     GroupSettingsChange,
@@ -34,13 +38,9 @@ from sendmako.engines.types import (
     ParticipantResult,
     ParticipantRole,
 )
-from sendmako.errors import OperationFailed
-from sendmako.events import GroupChanged
-from sendmako.ids import GROUP_SERVER, Jid
+from sendmako.model.events import GroupChanged
 from sendmako.settings import SandboxSettings
-from sendmako.storage import sandbox_groups
 from sendmako.storage.db import Database
-from sendmako.storage.sandbox_groups import GroupState, Member
 
 logger = log.get(__name__)
 

@@ -11,10 +11,10 @@ import secrets
 import time
 from pathlib import Path
 
-from sendmako.engines.types import MediaPayload, MessageType
-from sendmako.events import IncomingMedia
 from sendmako.media import crypto
 from sendmako.media.fetch import SANDBOX_MEDIA_PATH, sandbox_media_prefix
+from sendmako.model.events import IncomingMedia
+from sendmako.model.messages import MediaPayload, MessageType
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
 # Simulated media are for demos and tests; a week is plenty.

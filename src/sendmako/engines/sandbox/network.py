@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sendmako import log
-from sendmako.changes import Changes
+from sendmako.concurrency.changes import Changes
 from sendmako.engines.sandbox.media import SandboxMediaStore
-from sendmako.engines.types import MessageType, OutgoingMessage, SendResult
 from sendmako.errors import OperationFailed
-from sendmako.events import GroupChanged, MessageReceived, ReceiptReceived
 from sendmako.ids import Jid
+from sendmako.model.events import GroupChanged, MessageReceived, ReceiptReceived
+from sendmako.model.messages import MessageType, OutgoingMessage, SendResult
 from sendmako.settings import SandboxSettings
 from sendmako.storage.tables import utcnow
 

@@ -1,0 +1,49 @@
+"""Accounts: users, their API keys and passwords, plans and daily usage.
+
+The functions most callers need are here; each lives in the module named for what it does.
+"""
+
+from sendmako.accounts.auth import Authenticator, CredentialsEpoch
+from sendmako.accounts.first_admin import FirstAdmin, bootstrap_admin
+from sendmako.accounts.keys import (
+    PREFIX_LENGTH,
+    NewKey,
+    create_key,
+    generate_key,
+    hash_key,
+    owned_key,
+    revoke_key,
+)
+from sendmako.accounts.passwords import (
+    MIN_PASSWORD_LENGTH,
+    PASSWORD_HASHER,
+    check_login,
+    check_password_rules,
+    generate_password,
+    hash_password,
+    set_password,
+)
+from sendmako.accounts.users import create_user, normalize_email
+
+__all__ = [
+    "MIN_PASSWORD_LENGTH",
+    "PASSWORD_HASHER",
+    "PREFIX_LENGTH",
+    "Authenticator",
+    "CredentialsEpoch",
+    "FirstAdmin",
+    "NewKey",
+    "bootstrap_admin",
+    "check_login",
+    "check_password_rules",
+    "create_key",
+    "create_user",
+    "generate_key",
+    "generate_password",
+    "hash_key",
+    "hash_password",
+    "normalize_email",
+    "owned_key",
+    "revoke_key",
+    "set_password",
+]

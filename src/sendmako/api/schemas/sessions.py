@@ -1,0 +1,92 @@
+"""Bodies of /api/whatsapp/sessions."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import (
+    BaseModel,
+    Field,
+    model_validator,
+)
+
+from sendmako.api.schemas.common import Name, Request
+from sendmako.model.events import SessionStatus
+from sendmako.sessions.state import SessionView
+
+
+class SessionOut(BaseModel):
+    id: int
+    session_id: str = Field(examples=["user_1"])
+    session_name: str
+    status: SessionStatus
+    phone_number: str | None = Field(description="digits with country code, once linked")
+    qr: str | None = Field(description="data:image/png;base64,... while status is qr_ready")
+    engine: str
+    pacing_ms: int = Field(description="minimum milliseconds between two sends")
+    status_detail: str | None = Field(description="why the session is in this status")
+    qr_expires_at: float | None = Field(description="unix time when the shown QR expires")
+
+    @classmethod
+    def of(cls, view: SessionView) -> SessionOut:
+        return cls(
+            id=view.id,
+            session_id=view.session_id,
+            session_name=view.session_name,
+            status=view.status,
+            phone_number=view.phone_number,
+            qr=view.qr,
+            engine=view.engine,
+            pacing_ms=view.pacing_ms,
+            status_detail=view.detail,
+            qr_expires_at=view.qr_expires_at,
+        )
+
+
+class CreateSessionIn(Request):
+    session_name: Name | None = Field(None, examples=["Professionnel"])
+    engine: str | None = Field(None, description="`sandbox` or `neonize`; default: the server's")
+
+
+class CreateSessionOut(BaseModel):
+    success: Literal[True] = True
+    id: int
+    session_id: str
+    session_name: str
+    status: SessionStatus
+    engine: str
+
+
+class RenameSessionIn(Request):
+    session_name: Name | None = None
+    pacing_ms: int | None = Field(
+        None, ge=0, le=600_000, description="minimum milliseconds between two sends"
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> RenameSessionIn:
+        if self.session_name is None and self.pacing_ms is None:
+            raise ValueError("give session_name, pacing_ms or both")
+        return self
+
+
+class RenameSessionOut(BaseModel):
+    success: Literal[True] = True
+    session_name: str
+    pacing_ms: int
+
+
+class PairCodeIn(Request):
+    phone_number: str = Field(examples=["22241857975"], description="the number to link")
+
+
+class PairCodeOut(BaseModel):
+    success: Literal[True] = True
+    session_id: str
+    pair_code: str = Field(description="8 characters to type in WhatsApp > Linked devices")
+
+
+class RestartOut(BaseModel):
+    success: Literal[True] = True
+    session_id: str
+    status: SessionStatus

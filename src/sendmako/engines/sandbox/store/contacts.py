@@ -1,0 +1,71 @@
+"""Queries on sandbox sessions' simulated address books."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sendmako.engines.sandbox.store.tables import SandboxContact, SandboxDevice
+from sendmako.storage import upsert
+from sendmako.storage.tables import utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    phone: str
+    name: str | None  # the name saved in the address book
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    phone: str
+    name: str | None
+    push_name: str | None  # of a sandbox session linked to this number, if any
+
+
+async def replace(db: AsyncSession, session_pk: int, entries: Sequence[Entry]) -> None:
+    await db.execute(delete(SandboxContact).where(SandboxContact.session_pk == session_pk))
+    await add(db, session_pk, entries)
+
+
+async def add(db: AsyncSession, session_pk: int, entries: Sequence[Entry]) -> None:
+    """Add numbers to the address book; a number already in it takes the new name."""
+    unique = {entry.phone: entry for entry in entries}
+    if not unique:
+        return
+    statement = upsert.insert(db, SandboxContact)
+    await db.execute(
+        statement.on_conflict_do_update(
+            index_elements=[SandboxContact.session_pk, SandboxContact.phone],
+            set_={"name": statement.excluded.name},
+        ),
+        [
+            {"session_pk": session_pk, "phone": e.phone, "name": e.name, "added_at": utcnow()}
+            for e in unique.values()
+        ],
+    )
+
+
+async def list_for(
+    db: AsyncSession, session_pk: int, phones: Sequence[str] | None = None
+) -> list[Known]:
+    """The address book (or the entries for `phones`) with the push names of the sandbox
+    sessions linked to each number."""
+    pushed = (
+        select(SandboxDevice.phone_number, func.max(SandboxDevice.push_name).label("push_name"))
+        .group_by(SandboxDevice.phone_number)
+        .subquery()
+    )
+    query = (
+        select(SandboxContact.phone, SandboxContact.name, pushed.c.push_name)
+        .outerjoin(pushed, pushed.c.phone_number == SandboxContact.phone)
+        .where(SandboxContact.session_pk == session_pk)
+        .order_by(SandboxContact.phone)
+    )
+    if phones is not None:
+        query = query.where(SandboxContact.phone.in_(phones))
+    rows = await db.execute(query)
+    return [Known(phone, name, push_name) for phone, name, push_name in rows]

@@ -1,0 +1,395 @@
+"""Bulk sends: one message to 1-100 recipients, one after another, at least 500 ms apart
+(and 500 ms after anything else the session sent: two jobs on one session share the gap).
+
+Every job is stored with one row per recipient. A recipient is marked `sending` (committed)
+before its message is handed to the engine and `sent` or `failed` after, so a crash can
+only leave `sending` behind: a restart reports those as `unknown` and never sends them
+again. Asynchronous jobs then carry on with the recipients still `pending`. A send whose
+session stopped while the engine had it is `unknown` too.
+
+A job holds room in the daily quota for all of its recipients from the start, so jobs
+running side by side cannot together promise more than the plan allows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from sendmako import log
+from sendmako.accounts.usage import DailyUsage, Reservation
+from sendmako.errors import (
+    BadRequest,
+    NotFound,
+    OutcomeUnknown,
+    PlanLimitReached,
+    SendmakoError,
+    Unavailable,
+)
+from sendmako.messaging import codec as message_codec
+from sendmako.messaging.sender import Sender, SendRequest, check, parse_recipient
+from sendmako.model.events import SessionStatus
+from sendmako.model.messages import OutgoingMessage
+from sendmako.sessions import queue as send_queue
+from sendmako.sessions.manager import SessionManager
+from sendmako.sessions.state import SessionView
+from sendmako.storage import bulk_jobs, users
+from sendmako.storage.db import Database
+from sendmako.storage.records import UserRecord
+
+logger = log.get(__name__)
+
+MAX_RECIPIENTS = 100
+MIN_GAP_SECONDS = 0.5
+# An asynchronous job whose session drops waits this long for it to come back.
+RECONNECT_WAIT_SECONDS = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientView:
+    to: str
+    status: str  # pending, sending, sent, failed, unknown
+    message_id: str | None
+    error: str | None
+
+    @property
+    def success(self) -> bool:
+        return self.status == "sent"
+
+
+@dataclass(frozen=True, slots=True)
+class JobView:
+    id: str
+    session_id: str
+    status: str
+    results: list[RecipientView]
+
+    def count(self, *statuses: str) -> int:
+        return sum(result.status in statuses for result in self.results)
+
+
+class BulkSender:
+    def __init__(
+        self,
+        db: Database,
+        sender: Sender,
+        sessions: SessionManager,
+        usage: DailyUsage,
+        spool_dir: Path,
+        *,
+        min_gap: float = MIN_GAP_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.db = db
+        self.sender = sender
+        self.sessions = sessions
+        self.usage = usage
+        self.spool_dir = spool_dir
+        self.min_gap = min_gap
+        self.clock = clock
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._stopped: list[asyncio.Task[None]] = []
+
+    async def submit(
+        self, user: UserRecord, recipients: list[str], request: SendRequest, *, run_async: bool
+    ) -> JobView:
+        if not 1 <= len(recipients) <= MAX_RECIPIENTS:
+            raise BadRequest(
+                f"recipients: give 1 to {MAX_RECIPIENTS} recipients (got {len(recipients)})",
+                field="recipients",
+            )
+        check(request)
+        session = self.sender.choose(user, request)
+        # A campaign that cannot finish within today's quota (other jobs' reservations
+        # counted) is refused before any of it is sent.
+        reservation = await self.usage.reserve(user, len(recipients))
+        try:
+            content = await self.sender.content(request)
+            job_id = secrets.token_hex(16)
+            async with self.db.write() as tx:
+                await bulk_jobs.create(
+                    tx,
+                    job_id=job_id,
+                    user_id=user.id,
+                    session_id=session.session_id,
+                    is_async=run_async,
+                    request=message_codec.freeze(content, self._spool(job_id)),
+                    recipients=recipients,
+                )
+        except BaseException:
+            reservation.release()
+            raise
+        logger.info("bulk.created", job_id=job_id, recipients=len(recipients), run_async=run_async)
+        if run_async:
+            self._start(user, job_id, content, reservation)
+            return await self._view(job_id)
+        await self._run(user, job_id, content, reservation)
+        return await self._view(job_id)
+
+    async def status(self, user: UserRecord, job_id: str) -> JobView:
+        async with self.db.read() as db:
+            job = await bulk_jobs.get(db, job_id)
+        if job is None or job.user_id != user.id:
+            raise NotFound(f"Bulk job {job_id} not found.", code="bulk_job_not_found")
+        return await self._view(job_id)
+
+    async def wait(self, job_id: str, timeout: float) -> None:
+        """Until the job's run in this process ends (at once if it is not running)."""
+        task = self._running.get(job_id)
+        if task is not None:
+            async with asyncio.timeout(timeout):
+                await asyncio.shield(task)
+
+    async def resume(self) -> None:
+        """At start-up: settle what a crash left unknown, carry on with async jobs."""
+        async with self.db.write() as tx:
+            jobs = await bulk_jobs.unfinished(tx)
+            for job in jobs:
+                unknown = await bulk_jobs.mark_unknown_after_crash(tx, job.id)
+                if unknown:
+                    logger.warning("bulk.unknown_after_restart", job_id=job.id, count=unknown)
+                if not job.is_async:  # its caller is gone; never resend behind its back
+                    await bulk_jobs.set_status(tx, job.id, "interrupted")
+        for job in jobs:
+            async with self.db.read() as db:
+                user = await users.get(db, job.user_id)
+            if job.is_async and user is not None:
+                logger.info("bulk.resumed", job_id=job.id)
+                self._start(user, job.id, message_codec.thaw(job.request))
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop every running job (it resumes on the next start), letting each finish the
+        send in progress for up to `grace` seconds (default CLOSE_GRACE_SECONDS). A job
+        still waiting on the engine then ends in `stopped()`, once the sessions' queues
+        have closed and answered its send."""
+        self._stopped = list(self._running.values())
+        for task in self._stopped:
+            task.cancel()
+        if self._stopped:
+            await asyncio.wait(
+                self._stopped, timeout=send_queue.CLOSE_GRACE_SECONDS if grace is None else grace
+            )
+
+    async def stopped(self) -> None:
+        """Wait for the jobs `stop` left behind (call after the sessions have stopped)."""
+        await asyncio.gather(*self._stopped, return_exceptions=True)
+
+    # -- running a job ----------------------------------------------------------------------
+
+    def _start(
+        self,
+        user: UserRecord,
+        job_id: str,
+        content: OutgoingMessage,
+        reservation: Reservation | None = None,
+    ) -> None:
+        task = asyncio.create_task(
+            self._run(user, job_id, content, reservation), name=f"bulk-{job_id}"
+        )
+        self._running[job_id] = task
+
+        def ended(_task: asyncio.Task[None]) -> None:
+            self._running.pop(job_id, None)
+            if reservation is not None:  # also when the task was cancelled before it ran
+                reservation.release()
+
+        task.add_done_callback(ended)
+
+    async def _run(
+        self,
+        user: UserRecord,
+        job_id: str,
+        content: OutgoingMessage,
+        reservation: Reservation | None,
+    ) -> None:
+        """Send to the recipients still pending. Without a `reservation` (a job resumed
+        after a restart), room for them is reserved now, or, failing that, one by one.
+        The reservation is released however this ends."""
+        try:
+            async with self.db.write() as tx:
+                await bulk_jobs.set_status(tx, job_id, "running")
+                job = await bulk_jobs.get(tx, job_id)
+                recipients = await bulk_jobs.recipients(tx, job_id)
+            assert job is not None
+            pending = [r for r in recipients if r.status == "pending"]
+            if reservation is None:
+                reservation = await self._room_for(user, len(pending))
+            await self._send_all(user, job, pending, content, reservation)
+        finally:
+            if reservation is not None:
+                reservation.release()
+        async with self.db.write() as tx:
+            await bulk_jobs.set_status(tx, job_id, "done")
+        self._discard_spool(job_id)
+        logger.info("bulk.done", job_id=job_id)
+
+    async def _room_for(self, user: UserRecord, count: int) -> Reservation | None:
+        """Room in today's quota for `count` sends, or None: each send then asks for its
+        own room, and fails naming the limit."""
+        with suppress(PlanLimitReached):
+            return await self.usage.reserve(user, count)
+        return None
+
+    async def _send_all(
+        self,
+        user: UserRecord,
+        job: bulk_jobs.JobRecord,
+        pending: list[bulk_jobs.RecipientRecord],
+        content: OutgoingMessage,
+        reservation: Reservation | None,
+    ) -> None:
+        last_send: float | None = None
+        renewed: Reservation | None = None  # made here after midnight, released here
+        try:
+            for index, recipient in enumerate(pending):
+                if reservation is not None and reservation.stale:
+                    # Past midnight: what is left must fit in the new day's quota.
+                    if renewed is not None:
+                        renewed.release()
+                    reservation = renewed = await self._room_for(user, len(pending) - index)
+                last_send = await self._send_next(
+                    user, job, recipient, content, reservation=reservation, last_send=last_send
+                )
+        finally:
+            if renewed is not None:
+                renewed.release()
+
+    async def _send_next(
+        self,
+        user: UserRecord,
+        job: bulk_jobs.JobRecord,
+        recipient: bulk_jobs.RecipientRecord,
+        content: OutgoingMessage,
+        *,
+        reservation: Reservation | None,
+        last_send: float | None,
+    ) -> float | None:
+        """One recipient of the job, its outcome stored; the time of the last send."""
+        job_id, session_id = job.id, job.session_id
+        try:
+            to = parse_recipient(recipient.recipient, field=f"recipients[{recipient.position}]")
+        except BadRequest as exc:
+            await self._mark(job_id, recipient.position, "failed", error=exc.message)
+            return last_send
+        # The queue holds the gap for the session (`min_gap` below); waiting here too keeps
+        # the recipient `pending`, not `sending`, while it waits, so a crash meanwhile
+        # leaves it to be sent after the restart rather than reported unknown.
+        if last_send is not None:
+            wait = last_send + self.min_gap - self.clock()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        if job.is_async and not await self._connected(user, session_id):
+            await self._mark(
+                job_id,
+                recipient.position,
+                "failed",
+                error=f"Session {session_id} is not connected.",
+            )
+            return last_send
+        sent_at: list[float] = []
+        await self._mark(job_id, recipient.position, "sending")
+        # From here the send must end with its outcome stored, even if the job is being
+        # stopped: the send runs in its own task, which a stop waits for.
+        send = asyncio.create_task(
+            self._send_one(
+                user,
+                job_id,
+                replace(content, to=to),
+                position=recipient.position,
+                session_id=session_id,
+                sent_at=sent_at,
+                reservation=reservation,
+            )
+        )
+        try:
+            await asyncio.shield(send)
+        except asyncio.CancelledError:
+            await send
+            raise
+        return sent_at[0] if sent_at else last_send
+
+    async def _send_one(
+        self,
+        user: UserRecord,
+        job_id: str,
+        message: OutgoingMessage,
+        *,
+        position: int,
+        session_id: str,
+        sent_at: list[float],
+        reservation: Reservation | None,
+    ) -> None:
+        """One recipient, on the job's `reservation`, or on one of its own without."""
+        position_status = "failed"
+        error: str | None = None
+        message_id: str | None = None
+        own = None
+        try:
+            if reservation is None:
+                reservation = own = await self.usage.reserve(user)
+            session = self._session_view(user, session_id)
+            sent = await self.sender.deliver(
+                user, session, message, reservation, bulk_job_id=job_id, min_gap=self.min_gap
+            )
+            sent_at.append(self.clock())
+            position_status, message_id = "sent", sent.message_id
+        except OutcomeUnknown as exc:
+            position_status, error = "unknown", exc.message
+        except SendmakoError as exc:
+            error = exc.message
+        finally:
+            if own is not None:
+                own.release()
+        await self._mark(job_id, position, position_status, message_id=message_id, error=error)
+
+    def _session_view(self, user: UserRecord, session_id: str) -> SessionView:
+        return self.sessions.get(user, session_id)
+
+    async def _connected(self, user: UserRecord, session_id: str) -> bool:
+        try:
+            view = self.sessions.get(user, session_id)
+            if view.status == SessionStatus.CONNECTED:
+                return True
+            await self.sessions.wait_for(
+                session_id, [SessionStatus.CONNECTED], RECONNECT_WAIT_SECONDS
+            )
+        except (TimeoutError, NotFound, Unavailable):
+            return False
+        return True
+
+    async def _mark(
+        self,
+        job_id: str,
+        position: int,
+        status: str,
+        *,
+        message_id: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        async with self.db.write() as tx:
+            await bulk_jobs.mark(tx, job_id, position, status, message_id=message_id, error=error)
+
+    async def _view(self, job_id: str) -> JobView:
+        async with self.db.read() as db:
+            job = await bulk_jobs.get(db, job_id)
+            rows = await bulk_jobs.recipients(db, job_id)
+        assert job is not None
+        return JobView(
+            id=job.id,
+            session_id=job.session_id,
+            status=job.status,
+            results=[
+                RecipientView(row.recipient, row.status, row.message_id, row.error) for row in rows
+            ],
+        )
+
+    def _spool(self, job_id: str) -> Path:
+        return self.spool_dir / f"{job_id}.media"
+
+    def _discard_spool(self, job_id: str) -> None:
+        self._spool(job_id).unlink(missing_ok=True)

@@ -1,0 +1,128 @@
+"""A message as JSON, so that a bulk job resumed after a restart sends exactly the same
+message. Media bytes are spooled to a file under the data directory; the JSON (stored in
+the job's row) references the file."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import TypedDict, cast
+
+from sendmako.ids import Jid
+from sendmako.model.messages import (
+    ContactCard,
+    Location,
+    MediaPayload,
+    MessageType,
+    OutgoingMessage,
+)
+
+PLACEHOLDER_RECIPIENT = Jid("0", "s.whatsapp.net")  # each recipient replaces it
+
+
+class FrozenMedia(TypedDict):
+    path: str
+    mimetype: str
+    filename: str | None
+    width: int | None
+    height: int | None
+    seconds: int | None
+    waveform: str | None
+    thumbnail: str | None
+
+
+class FrozenMessage(TypedDict):
+    type: str
+    text: str | None
+    voice_note: bool
+    latitude: float | None
+    longitude: float | None
+    location_name: str | None
+    location_address: str | None
+    contact_name: str | None
+    contact_phone: str | None
+    mentions: list[str]
+    quoted_message_id: str | None
+    media: FrozenMedia | None
+
+
+def freeze(message: OutgoingMessage, spool: Path) -> dict[str, object]:
+    """`message` without its recipient, as JSON-ready data; media written to `spool`."""
+    media: FrozenMedia | None = None
+    if message.media is not None:
+        spool.parent.mkdir(parents=True, exist_ok=True)
+        spool.write_bytes(message.media.data)
+        payload = message.media
+        media = FrozenMedia(
+            path=str(spool),
+            mimetype=payload.mimetype,
+            filename=payload.filename,
+            width=payload.width,
+            height=payload.height,
+            seconds=payload.seconds,
+            waveform=_b64(payload.waveform),
+            thumbnail=_b64(payload.thumbnail),
+        )
+    location, contact = message.location, message.contact
+    frozen = FrozenMessage(
+        type=message.type.value,
+        text=message.text,
+        voice_note=message.voice_note,
+        latitude=location.latitude if location else None,
+        longitude=location.longitude if location else None,
+        location_name=location.name if location else None,
+        location_address=location.address if location else None,
+        contact_name=contact.name if contact else None,
+        contact_phone=contact.phone if contact else None,
+        mentions=[str(jid) for jid in message.mentions],
+        quoted_message_id=message.quoted_message_id,
+        media=media,
+    )
+    return cast(dict[str, object], frozen)
+
+
+def thaw(data: dict[str, object]) -> OutgoingMessage:
+    frozen = cast(FrozenMessage, data)
+    media = None
+    if frozen["media"] is not None:
+        stored = frozen["media"]
+        media = MediaPayload(
+            data=Path(stored["path"]).read_bytes(),
+            mimetype=stored["mimetype"],
+            filename=stored["filename"],
+            width=stored["width"],
+            height=stored["height"],
+            seconds=stored["seconds"],
+            waveform=_unb64(stored["waveform"]),
+            thumbnail=_unb64(stored["thumbnail"]),
+        )
+    location = None
+    if frozen["latitude"] is not None and frozen["longitude"] is not None:
+        location = Location(
+            frozen["latitude"],
+            frozen["longitude"],
+            frozen["location_name"],
+            frozen["location_address"],
+        )
+    contact = None
+    if frozen["contact_name"] is not None and frozen["contact_phone"] is not None:
+        contact = ContactCard(frozen["contact_name"], frozen["contact_phone"])
+    return OutgoingMessage(
+        to=PLACEHOLDER_RECIPIENT,
+        type=MessageType(frozen["type"]),
+        text=frozen["text"],
+        media=media,
+        voice_note=frozen["voice_note"],
+        location=location,
+        contact=contact,
+        mentions=tuple(Jid.parse(jid) for jid in frozen["mentions"]),
+        quoted_message_id=frozen["quoted_message_id"],
+    )
+
+
+def _b64(data: bytes | None) -> str | None:
+    return base64.b64encode(data).decode() if data is not None else None
+
+
+def _unb64(text: str | None) -> bytes | None:
+    return base64.b64decode(text) if text is not None else None

@@ -1,0 +1,233 @@
+"""Sending one message: from a validated request to WhatsApp's message id.
+
+The order matters: everything that can be refused cheaply (the recipient, the session,
+the engine's capabilities, the plan's quota) is refused before any media is downloaded;
+the message goes through the session's paced queue; and the answer is given only once
+the sent message is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from dataclasses import dataclass, replace
+
+from sendmako.accounts.usage import DailyUsage, Reservation
+from sendmako.engines.base import SEND_CAPABILITY
+from sendmako.errors import BadRequest, OperationFailed
+from sendmako.ids import InvalidIdentifier, Jid, normalize_phone, recipient_jid
+from sendmako.media import outgoing
+from sendmako.media.fetch import Fetcher
+from sendmako.messaging.sent_log import SentLog
+from sendmako.model.messages import (
+    MEDIA_TYPES,
+    ContactCard,
+    Location,
+    MessageType,
+    OutgoingMessage,
+    SendResult,
+)
+from sendmako.sessions.manager import SessionManager
+from sendmako.sessions.state import SessionView
+from sendmako.storage.records import UserRecord
+
+MAX_TEXT = 65_536
+
+
+@dataclass(frozen=True, slots=True)
+class SendRequest:
+    """A message as the API received it (field names as the API spells them in errors)."""
+
+    type: MessageType
+    text: str | None = None
+    caption: str | None = None
+    media_url: str | None = None
+    media_base64: str | None = None
+    voice_note: bool = False
+    filename: str | None = None
+    mimetype: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    location_name: str | None = None
+    location_address: str | None = None
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    mentions: tuple[str, ...] = ()
+    quoted_message_id: str | None = None
+    session_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    message_id: str
+    session_id: str
+    to: str  # digits for a person, the JID for a group
+    result: SendResult
+
+
+def display(jid: Jid) -> str:
+    return str(jid) if jid.is_group else jid.user
+
+
+def parse_recipient(to: str, *, field: str = "to") -> Jid:
+    try:
+        return recipient_jid(to)
+    except InvalidIdentifier as exc:
+        raise BadRequest(f"{field}: {exc}", field=field) from exc
+
+
+class Sender:
+    def __init__(
+        self,
+        sessions: SessionManager,
+        usage: DailyUsage,
+        sent_log: SentLog,
+        fetcher: Fetcher,
+    ) -> None:
+        self.sessions = sessions
+        self.usage = usage
+        self.sent_log = sent_log
+        self.fetcher = fetcher
+
+    async def send(self, user: UserRecord, to: str, request: SendRequest) -> Sent:
+        recipient = parse_recipient(to)
+        check(request)
+        session = self.choose(user, request)
+        reservation = await self.usage.reserve(user)
+        try:
+            content = await self.content(request)
+            return await self.deliver(user, session, replace(content, to=recipient), reservation)
+        finally:
+            reservation.release()  # nothing left once the message went out
+
+    def choose(self, user: UserRecord, request: SendRequest) -> SessionView:
+        """The session to use, refused when its engine cannot send this type."""
+        session = self.sessions.pick(user, request.session_id)
+        needed = SEND_CAPABILITY[request.type]
+        if needed not in self.sessions.capabilities_of(session.session_id):
+            raise OperationFailed(
+                f"Session {session.session_id} runs on the {session.engine} engine, which "
+                f"cannot send {request.type.value} messages.",
+                code="not_supported",
+            )
+        return session
+
+    async def content(self, request: SendRequest) -> OutgoingMessage:
+        """The message minus its recipient: media downloaded and prepared once (a bulk
+        send reuses it for every recipient)."""
+        media = None
+        if request.type in MEDIA_TYPES:
+            media = await outgoing.load(
+                outgoing.MediaSource(
+                    kind=request.type,
+                    url=request.media_url,
+                    base64=request.media_base64,
+                    mimetype=request.mimetype,
+                    filename=request.filename,
+                    voice_note=request.voice_note,
+                ),
+                self.fetcher,
+            )
+        location = None
+        if request.type == MessageType.LOCATION:
+            assert request.latitude is not None
+            assert request.longitude is not None
+            location = Location(
+                request.latitude,
+                request.longitude,
+                request.location_name,
+                request.location_address,
+            )
+        contact = None
+        if request.type == MessageType.CONTACT:
+            assert request.contact_name is not None
+            assert request.contact_phone is not None
+            contact = ContactCard(
+                request.contact_name, _phone(request.contact_phone, "contact.phone")
+            )
+        return OutgoingMessage(
+            to=Jid("0", "s.whatsapp.net"),  # replaced per recipient
+            type=request.type,
+            text=request.text if request.type == MessageType.TEXT else request.caption,
+            media=media,
+            voice_note=request.voice_note and request.type == MessageType.AUDIO,
+            location=location,
+            contact=contact,
+            mentions=tuple(
+                Jid.user_jid(_phone(number, f"mentions[{index}]"))
+                for index, number in enumerate(request.mentions)
+            ),
+            quoted_message_id=request.quoted_message_id,
+        )
+
+    async def deliver(
+        self,
+        user: UserRecord,
+        session: SessionView,
+        message: OutgoingMessage,
+        reservation: Reservation,
+        *,
+        bulk_job_id: str | None = None,
+        min_gap: float = 0,
+    ) -> Sent:
+        """Through the session's queue (at least `min_gap` seconds after the session's
+        previous send); returns once WhatsApp accepted it and it is stored."""
+        stored: list[asyncio.Future[None]] = []
+
+        def on_sent(result: SendResult) -> None:
+            stored.append(
+                self.sent_log.record_sent(
+                    user_id=user.id,
+                    session_id=session.session_id,
+                    message=message,
+                    result=result,
+                    bulk_job_id=bulk_job_id,
+                )
+            )
+            reservation.sent_one()
+
+        result = await self.sessions.submit(
+            user, session.session_id, message, on_sent, min_gap=min_gap
+        )
+        await stored[0]
+        return Sent(result.message_id, session.session_id, display(message.to), result)
+
+
+def check(request: SendRequest) -> None:
+    """What each type needs, with a message naming the field (400)."""
+    kind = request.type
+    if kind == MessageType.TEXT:
+        if not request.text or not request.text.strip():
+            raise BadRequest("text: this field is required for a text message", field="text")
+        if len(request.text) > MAX_TEXT:
+            raise BadRequest(f"text: longer than {MAX_TEXT:,} characters", field="text")
+    elif kind in MEDIA_TYPES:
+        url_field, b64_field = f"{kind.value}Url", f"{kind.value}Base64"
+        if (request.media_url is None) == (request.media_base64 is None):
+            raise BadRequest(
+                f"{url_field}: give {url_field} or {b64_field} (exactly one)", field=url_field
+            )
+        if request.media_url is not None and not request.media_url.lower().startswith(
+            ("http://", "https://")
+        ):
+            raise BadRequest(f"{url_field}: must be an http:// or https:// URL", field=url_field)
+    elif kind == MessageType.LOCATION:
+        _coordinate(request.latitude, "latitude", 90)
+        _coordinate(request.longitude, "longitude", 180)
+    elif kind == MessageType.CONTACT and (not request.contact_name or not request.contact_phone):
+        missing = "contact.name" if not request.contact_name else "contact.phone"
+        raise BadRequest(f"{missing}: this field is required for a contact", field=missing)
+
+
+def _coordinate(value: float | None, field: str, bound: int) -> None:
+    if value is None:
+        raise BadRequest(f"{field}: this field is required for a location", field=field)
+    if not math.isfinite(value) or abs(value) > bound:
+        raise BadRequest(f"{field}: must be between -{bound} and {bound}", field=field)
+
+
+def _phone(number: str, field: str) -> str:
+    try:
+        return normalize_phone(number)
+    except InvalidIdentifier as exc:
+        raise BadRequest(f"{field}: {exc}", field=field) from exc

@@ -1,0 +1,55 @@
+"""Every sent message is stored (session, recipient, type, WhatsApp id, status `sent`,
+timestamps) so receipts can move it to delivered and read. Rows are group-committed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sendmako.model.messages import OutgoingMessage, SendResult
+from sendmako.storage import messages
+from sendmako.storage.batching import BatchWriter
+from sendmako.storage.db import Database
+
+
+class SentLog:
+    def __init__(self, db: Database) -> None:
+        self._writer: BatchWriter[messages.NewMessage] = BatchWriter(db, self._write)
+
+    def record_sent(
+        self,
+        *,
+        user_id: int,
+        session_id: str,
+        message: OutgoingMessage,
+        result: SendResult,
+        bulk_job_id: str | None = None,
+    ) -> asyncio.Future[None]:
+        """Register a sent message now; the future resolves once it is committed."""
+        return self._writer.add_nowait(
+            messages.NewMessage(
+                user_id=user_id,
+                session_id=session_id,
+                direction="out",
+                wa_message_id=result.message_id,
+                chat=str(message.to),
+                peer=message.to.user if not message.to.is_group else str(message.to),
+                type=message.type.value,
+                status="sent",
+                created_at=result.timestamp,
+                bulk_job_id=bulk_job_id,
+            )
+        )
+
+    async def flush(self) -> None:
+        """Wait until every message registered so far is stored."""
+        await self._writer.flush()
+
+    async def close(self) -> None:
+        await self._writer.close()
+
+    @staticmethod
+    async def _write(tx: AsyncSession, rows: Sequence[messages.NewMessage]) -> None:
+        await messages.add_many(tx, rows)

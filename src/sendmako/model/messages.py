@@ -1,0 +1,95 @@
+"""Messages: what to send, and WhatsApp's answer.
+
+Our own types (STYLE.md 4): API schemas and webhook payloads are built from these, never
+from an engine library's classes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sendmako.ids import Jid
+
+
+class MessageType(StrEnum):
+    TEXT = "text"
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+    DOCUMENT = "document"
+    LOCATION = "location"
+    STICKER = "sticker"
+    CONTACT = "contact"
+
+
+MEDIA_TYPES = frozenset(
+    {
+        MessageType.IMAGE,
+        MessageType.VIDEO,
+        MessageType.AUDIO,
+        MessageType.DOCUMENT,
+        MessageType.STICKER,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MediaPayload:
+    """A file to send, already downloaded and checked by us (engines never fetch URLs)."""
+
+    data: bytes
+    mimetype: str
+    filename: str | None = None
+    width: int | None = None
+    height: int | None = None
+    seconds: int | None = None  # audio and video duration
+    waveform: bytes | None = None  # voice notes: 64 samples, 0..100
+    thumbnail: bytes | None = None  # JPEG, for images and videos
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    latitude: float
+    longitude: float
+    name: str | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactCard:
+    name: str
+    phone: str  # digits with country code
+
+    def vcard(self) -> str:
+        escaped = self.name.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+        return (
+            "BEGIN:VCARD\nVERSION:3.0\n"
+            f"FN:{escaped}\n"
+            f"TEL;type=CELL;type=VOICE;waid={self.phone}:+{self.phone}\n"
+            "END:VCARD"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """One message to one chat (a user or a group)."""
+
+    to: Jid
+    type: MessageType
+    text: str | None = None  # the text of a text message, or a media caption
+    media: MediaPayload | None = None
+    voice_note: bool = False
+    location: Location | None = None
+    contact: ContactCard | None = None
+    mentions: tuple[Jid, ...] = ()
+    quoted_message_id: str | None = None
+    # Set by the send queue so a retried send after a crash is recognisably the same one.
+    message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    message_id: str  # WhatsApp's id of the sent message
+    timestamp: datetime

@@ -1,0 +1,86 @@
+"""The state the SessionManager keeps for each session, what the API shows of it, and the
+rule that turns a status change into lifecycle events (session.connected, ...)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sendmako.engines.base import Engine, EngineSession
+from sendmako.ids import SessionId
+from sendmako.model.events import SessionEvent, SessionStatus, StatusChanged
+from sendmako.sessions.queue import SendQueue
+from sendmako.storage.records import SessionRecord
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    """A session as the API shows it."""
+
+    id: int
+    session_id: SessionId
+    session_name: str
+    engine: str
+    status: SessionStatus
+    detail: str | None
+    phone_number: str | None
+    qr: str | None  # data:image/png;base64,... while qr_ready
+    qr_expires_at: float | None  # unix time the shown QR stops being valid
+    created_at: datetime
+    pacing_ms: int
+
+
+@dataclass(eq=False)
+class LiveSession:
+    """What the manager knows of one session while this node runs it."""
+
+    record: SessionRecord
+    engine: Engine | None
+    handle: EngineSession | None = None
+    status: SessionStatus = SessionStatus.CONNECTING
+    detail: str | None = None
+    phone_number: str | None = None
+    qr_data_url: str | None = None
+    qr_expires_at: float | None = None
+    events_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    control_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    deleted: bool = False
+    queue: SendQueue | None = None
+
+    def view(self) -> SessionView:
+        qr = self.qr_data_url if self.status == SessionStatus.QR_READY else None
+        return SessionView(
+            id=self.record.id,
+            session_id=self.record.session_id,
+            session_name=self.record.session_name,
+            engine=self.record.engine,
+            status=self.status,
+            detail=self.detail,
+            phone_number=self.phone_number,
+            qr=qr,
+            qr_expires_at=self.qr_expires_at if qr else None,
+            created_at=self.record.created_at,
+            pacing_ms=self.record.pacing_ms,
+        )
+
+    def apply(self, event: StatusChanged) -> list[SessionEvent]:
+        """Take the new status; the lifecycle events the change means, if any."""
+        previous = self.status
+        self.status = event.status
+        self.detail = event.detail
+        if event.status == SessionStatus.CONNECTED:
+            self.phone_number = event.phone_number or self.phone_number
+        if event.status != SessionStatus.QR_READY:
+            self.qr_data_url = None
+            self.qr_expires_at = None
+        if event.status == SessionStatus.CONNECTED and previous != SessionStatus.CONNECTED:
+            return [self.event("session.connected", {"phone_number": self.phone_number})]
+        if event.status == SessionStatus.LOGGED_OUT and previous != SessionStatus.LOGGED_OUT:
+            return [self.event("session.disconnected", {"reason": "logged_out"})]
+        if event.status == SessionStatus.DISCONNECTED and previous == SessionStatus.CONNECTED:
+            return [self.event("session.disconnected", {"reason": "connection_lost"})]
+        return []
+
+    def event(self, name: str, data: dict[str, object]) -> SessionEvent:
+        return SessionEvent(name=name, session_id=self.record.session_id, data=data)

@@ -1,0 +1,239 @@
+"""The running server's parts, built once at start-up, and their start and stop order.
+
+Routes and dashboard pages reach everything through `Services`. Test seams are explicit
+arguments (STYLE.md 7): the media downloader and the webhook dispatcher's HTTP client,
+clock, retry policy, randomness, and whether it delivers in the background.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from starlette.types import ASGIApp
+
+from sendmako import __version__, accounts, log
+from sendmako.accounts.usage import DailyUsage
+from sendmako.directory.contacts import ContactBook
+from sendmako.directory.group_cache import GroupCache
+from sendmako.directory.groups import Groups
+from sendmako.engines.base import Engine
+from sendmako.engines.registry import build_engines
+from sendmako.media.decrypt import MediaDecryptor
+from sendmako.media.fetch import Fetcher, TrustedPrefix, sandbox_media_prefix
+from sendmako.messaging.bulk import BulkSender
+from sendmako.messaging.inbox import Inbox
+from sendmako.messaging.sender import Sender
+from sendmako.messaging.sent_log import SentLog
+from sendmako.net.addresses import AddressPolicy
+from sendmako.net.guard import (
+    Opener,
+    Resolver,
+    build_client,
+    check_destination,
+    open_tcp,
+    system_resolver,
+)
+from sendmako.net.hosts import HostAllowList
+from sendmako.sessions.manager import SessionManager
+from sendmako.settings import Settings
+from sendmako.storage.db import Database
+from sendmako.storage.records import UserRecord
+from sendmako.webhooks.dispatcher import TIMEOUT_SECONDS, Dispatcher
+from sendmako.webhooks.endpoints import Endpoints
+from sendmako.webhooks.outbox import EndpointCache, WebhookOutbox
+from sendmako.webhooks.retry import RetryPolicy
+
+logger = log.get(__name__)
+
+# Called with the first admin, its API key and its dashboard password (shown only once).
+FirstAdminHook = Callable[[UserRecord, str, str], None]
+
+
+@dataclass(frozen=True)
+class WebhookSeams:
+    """What tests replace in the webhook dispatcher: the HTTP client (an httpx
+    MockTransport receiver), the clock, the retry policy, the randomness, the time an
+    attempt may take, and whether it delivers in the background or only when `run_once()`
+    is called."""
+
+    client: httpx.AsyncClient | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    rng: random.Random | None = None
+    attempt_timeout: float = TIMEOUT_SECONDS
+    background: bool = True
+
+
+@dataclass(frozen=True)
+class NetworkSeams:
+    """How the server reaches the outside world: the name resolver behind the
+    private-address guard (tests give one that never asks a DNS server) and, optionally,
+    what opens connections under the guard (tests count the connections it opens)."""
+
+    resolver: Resolver = system_resolver
+    opener: Opener = open_tcp
+
+
+@dataclass
+class Services:
+    """Everything a request may need."""
+
+    settings: Settings
+    db: Database
+    auth: accounts.Authenticator
+    engines: dict[str, Engine]
+    sessions: SessionManager
+    sender: Sender
+    bulk: BulkSender
+    webhooks: Endpoints
+    dispatcher: Dispatcher
+    usage: DailyUsage
+    sent_log: SentLog
+    inbox: Inbox
+    http: httpx.AsyncClient  # guarded (media/guard.py): for any URL a user gave us
+    own: httpx.AsyncClient  # this very app, in-process: its own sandbox media
+    fetcher: Fetcher  # media downloads on the guarded client: size caps, redirects, errors
+    media: MediaDecryptor  # decrypt-media
+    contacts: ContactBook  # each session's contact list
+    groups: Groups  # group operations, over the group cache
+
+
+def node_name(settings: Settings) -> str:
+    """Stable across restarts of the same server (so it can take back what it held before
+    it stopped), distinct between servers."""
+    digest = hashlib.sha256(str(settings.data_dir.resolve()).encode()).hexdigest()[:8]
+    return f"{socket.gethostname()}:{digest}"
+
+
+def credentials_epoch(settings: Settings) -> Path:
+    """Touched by the CLI when it changes keys, users or plans behind the server's back."""
+    return settings.data_dir / "credentials.epoch"
+
+
+async def start(
+    settings: Settings,
+    app: ASGIApp,
+    *,
+    on_first_admin: FirstAdminHook,
+    webhook_seams: WebhookSeams | None = None,
+    network: NetworkSeams | None = None,
+) -> Services:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.effective_database_url)
+    await db.migrate()
+    first = await accounts.bootstrap_admin(db, settings.admin_email)
+    if first is not None:
+        on_first_admin(first.user, first.key.secret, first.password)
+    engines = build_engines(settings, db)
+    for engine in engines.values():
+        await engine.start()
+    seams = webhook_seams or WebhookSeams()
+    services = _assemble(settings, db, engines, app, seams=seams, network=network or NetworkSeams())
+    await services.dispatcher.start(background=seams.background)
+    await services.sessions.start()
+    await services.bulk.resume()
+    logger.info(
+        "sendmako.started",
+        version=__version__,
+        engines=list(engines),
+        node=services.sessions.node_id,
+    )
+    return services
+
+
+async def stop(services: Services) -> None:
+    """The reverse of `start`: nothing stops before what depends on it."""
+    await services.bulk.stop()
+    await services.contacts.background.close()  # syncs need the sessions: stop them first
+    await services.groups.cache.background.close()
+    await services.sessions.stop()
+    await services.bulk.stopped()  # a job whose send outlived the grace has its answer now
+    for engine in services.engines.values():
+        await engine.stop()
+    await services.inbox.close()
+    await services.sent_log.close()
+    await services.dispatcher.stop()
+    await services.http.aclose()
+    await services.own.aclose()
+    await services.db.close()
+    logger.info("sendmako.stopped")
+
+
+def _assemble(
+    settings: Settings,
+    db: Database,
+    engines: dict[str, Engine],
+    app: ASGIApp,
+    *,
+    seams: WebhookSeams,
+    network: NetworkSeams,
+) -> Services:
+    node_id = node_name(settings)
+    sessions = SessionManager(db, engines, default_engine=settings.default_engine, node_id=node_id)
+    policy = AddressPolicy.allowing(settings.allow_private_hosts)
+    http = build_client(policy, resolver=network.resolver, opener=network.opener)
+    # The server's own sandbox media is served by this very app: fetch it in-process (the
+    # public URL is often loopback, which the guard refuses, or not reachable from here).
+    own = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), trust_env=False
+    )
+    sandbox_media = sandbox_media_prefix(settings.effective_public_url)
+    fetcher = Fetcher(http, trusted=TrustedPrefix(sandbox_media, own))
+    decryptor = MediaDecryptor(
+        fetcher,
+        allow=HostAllowList.parse(settings.media_hosts, prefixes=[sandbox_media]),
+        spool_dir=settings.data_dir / "spool",
+    )
+    dispatcher = Dispatcher(
+        db,
+        seams.client or http,
+        node=node_id,
+        policy=seams.policy,
+        clock=seams.clock,
+        rng=seams.rng,
+        timeout=seams.attempt_timeout,
+    )
+    endpoint_cache = EndpointCache()
+    sessions.recorders.append(WebhookOutbox(endpoint_cache, dispatcher.wake, seams.clock))
+    sent_log = SentLog(db)
+    inbox = Inbox(db, sent_log, sessions.recorders)
+    sessions.handlers.append(inbox)
+    # Contacts and the group cache follow engine events and sync when a session connects.
+    contacts, group_cache = ContactBook(db, sessions), GroupCache(db, sessions)
+    sessions.handlers.extend([contacts, group_cache])
+    sessions.recorders.extend([contacts, group_cache])
+    usage = DailyUsage(db)
+    sender = Sender(sessions, usage, sent_log, fetcher)
+    return Services(
+        settings=settings,
+        db=db,
+        auth=accounts.Authenticator(db, accounts.CredentialsEpoch(credentials_epoch(settings))),
+        engines=engines,
+        sessions=sessions,
+        sender=sender,
+        bulk=BulkSender(db, sender, sessions, usage, settings.data_dir / "spool" / "bulk"),
+        webhooks=Endpoints(
+            db,
+            endpoint_cache,
+            dispatcher,
+            guard=lambda url: check_destination(url, policy, network.resolver, field="url"),
+            clock=seams.clock,
+        ),
+        dispatcher=dispatcher,
+        usage=usage,
+        sent_log=sent_log,
+        inbox=inbox,
+        http=http,
+        own=own,
+        fetcher=fetcher,
+        media=decryptor,
+        contacts=contacts,
+        groups=Groups(sessions, group_cache),
+    )
