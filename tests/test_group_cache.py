@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from sendmako.directory.group_cache import GroupCache
-from sendmako.engines.base import Capability
 from sendmako.engines.sandbox import SandboxSession
 from sendmako.engines.sandbox.store import groups as sandbox_groups
 from sendmako.model.events import GroupChanged, SessionStatus
@@ -62,7 +61,7 @@ async def test_a_group_event_refreshes_the_cache_by_itself(server: Server, peopl
     group = await people.alice.create_group("Famille", bob)
     await bob.metadata(group)
     await rename_behind_the_back(server, group, "Cousins")
-    handle = server.sessions.engine_session(bob.account.user, bob.session_id, Capability.GROUPS)
+    handle = server.sessions.engine_session(bob.session_id)
     assert isinstance(handle, SandboxSession)
     await handle.deliver(GroupChanged(group_jid=group))
     await cache_of(server).background.idle()

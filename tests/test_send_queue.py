@@ -10,7 +10,8 @@ import pytest
 
 from sendmako.errors import OutcomeUnknown, TooManyRequests, Unavailable
 from sendmako.ids import Jid
-from sendmako.model.messages import MessageType, OutgoingMessage, SendResult
+from sendmako.model.actions import SendResult
+from sendmako.model.messages import MessageType, OutgoingMessage
 from sendmako.sessions.queue import SendQueue, SentHook
 
 

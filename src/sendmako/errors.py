@@ -5,9 +5,11 @@
     │   └── PayloadTooLarge          413 payload_too_large
     ├── Unauthorized                 401 unauthorized
     ├── PlanLimitReached             403 plan_limit
+    ├── Forbidden                    403 forbidden
     ├── NotFound                     404 not_found
     ├── OperationFailed              422 operation_failed (and more precise codes)
     ├── TooManyRequests              429 rate_limited (carries Retry-After)
+    ├── NotSupported                 501 capability_not_supported (the session's engine lacks it)
     └── Unavailable                  503 unavailable (WhatsApp or the session is not reachable)
         └── OutcomeUnknown           503 send_outcome_unknown (sent or not: nobody can tell)
 
@@ -77,6 +79,13 @@ class TooManyRequests(SendmakoError):
     def __init__(self, message: str, *, retry_after: float, code: str | None = None) -> None:
         super().__init__(message, code=code)
         self.retry_after = retry_after
+
+
+class NotSupported(SendmakoError):
+    """The session's engine cannot do this at all (checked before the engine is called)."""
+
+    status = 501
+    code = "capability_not_supported"
 
 
 class Unavailable(SendmakoError):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from sendmako.engines.base import Capability
+from sendmako.model.simulation import ListSent, SentRecord
 from sendmako.sessions import queue as send_queue
 from sendmako.storage import bulk_jobs, plans
 from sendmako.storage.tables import BulkJob, Message
@@ -18,9 +18,8 @@ from tests.harness import Account, Server, connect_sandbox, hold_sends_until_a_q
 BULK = "/api/send-bulk"
 
 
-def sent_log(server: Server, account: Account, session_id: str) -> list:  # type: ignore[type-arg]
-    handle = server.sessions.engine_session(account.user, session_id, Capability.SIMULATOR)
-    return handle.sent_log()  # type: ignore[attr-defined, no-any-return]
+async def sent_log(server: Server, account: Account, session_id: str) -> list[SentRecord]:
+    return await server.sessions.perform(account.user, session_id, ListSent())
 
 
 async def a_job_whose_first_send_never_ends(
@@ -80,7 +79,7 @@ async def test_sends_are_at_least_500_ms_apart(server: Server, alice: Account) -
         BULK, json={"recipients": recipients, "type": "text", "text": "x"}
     )
     assert answer.json()["summary"]["sent"] == 3
-    log = sent_log(server, alice, session_id)
+    log = await sent_log(server, alice, session_id)
     assert [record.to.split("@")[0] for record in log] == recipients
     gaps = [later.monotonic - earlier.monotonic for earlier, later in itertools.pairwise(log)]
     assert min(gaps) >= 0.5
@@ -199,7 +198,9 @@ async def test_a_send_left_unknown_by_a_crash_is_reported_not_repeated(
     status = (await alice.client.get(f"{BULK}/crashed0000000000000000000000001")).json()
     assert [r["status"] for r in status["results"]] == ["unknown", "sent"]
     assert "may or may not" in status["results"][0]["message"]
-    assert [r.to for r in sent_log(server, alice, session_id)] == ["237691234567@s.whatsapp.net"]
+    assert [r.to for r in await sent_log(server, alice, session_id)] == [
+        "237691234567@s.whatsapp.net"
+    ]
 
 
 async def test_two_jobs_on_one_session_share_the_500_ms_gap(server: Server, alice: Account) -> None:
@@ -214,7 +215,7 @@ async def test_two_jobs_on_one_session_share_the_500_ms_gap(server: Server, alic
     assert server.app is not None
     for job_id in jobs:
         await server.app.state.services.bulk.wait(job_id, timeout=10)
-    log = sent_log(server, alice, session_id)
+    log = await sent_log(server, alice, session_id)
     assert len(log) == 4
     gaps = [later.monotonic - earlier.monotonic for earlier, later in itertools.pairwise(log)]
     assert min(gaps) >= 0.5
@@ -333,4 +334,4 @@ async def test_a_job_running_past_midnight_must_fit_in_the_new_day(
     results = answer.json()["results"]
     assert [r["status"] for r in results] == ["sent", "failed"]
     assert "Daily message limit reached" in results[1]["message"]
-    assert len(sent_log(server, carol, session_id)) == 1
+    assert len(await sent_log(server, carol, session_id)) == 1

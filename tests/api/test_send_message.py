@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from sendmako.engines.sandbox.network import SandboxNetwork
+from sendmako.model.actions import SendResult
 from sendmako.model.events import SessionStatus
-from sendmako.model.messages import SendResult
+from sendmako.model.simulation import ListSent
 from sendmako.sessions import queue as send_queue
 from sendmako.storage import messages, plans
 from tests import media_samples
@@ -80,8 +81,8 @@ async def test_any_spelling_reaches_the_same_recipient(
     session_id = await connect_sandbox(server, alice, "22241857975")
     sent = await send(alice, to=spelling, type="text", text="hi")
     assert sent["to"] == "221781234567"
-    handle = server.sessions.engine_session(alice.user, session_id, _simulator())
-    assert [r.to for r in handle.sent_log()] == ["221781234567@s.whatsapp.net"]  # type: ignore[attr-defined]
+    sent_log = await server.sessions.perform(alice.user, session_id, ListSent())
+    assert [r.to for r in sent_log] == ["221781234567@s.whatsapp.net"]
 
 
 async def test_impossible_number_is_400_naming_to(server: Server, alice: Account) -> None:
@@ -226,8 +227,7 @@ async def test_image_video_document_and_sticker_by_base64(server: Server, alice:
         },
     )
     ids = [(await send(alice, to="221781234567", **body))["message_id"] for body in bodies]
-    handle = server.sessions.engine_session(alice.user, session_id, _simulator())
-    log = handle.sent_log()  # type: ignore[attr-defined]
+    log = await server.sessions.perform(alice.user, session_id, ListSent())
     assert [(r.message_id, r.type) for r in log] == list(
         zip(ids, ["image", "video", "document", "sticker", "audio"], strict=True)
     )
@@ -284,8 +284,7 @@ async def test_queue_sends_in_order_and_paced(server: Server, alice: Account) ->
         )
     )
     assert all(a.status_code == 200 for a in answers)
-    handle = server.sessions.engine_session(alice.user, session_id, _simulator())
-    log = handle.sent_log()  # type: ignore[attr-defined]
+    log = await server.sessions.perform(alice.user, session_id, ListSent())
     assert sorted(r.text for r in log) == ["0", "1", "2", "3", "4"]
     assert [r.message_id for r in log] == sorted(
         (a.json()["message_id"] for a in answers), key=[r.message_id for r in log].index
@@ -322,12 +321,6 @@ async def test_daily_quota_is_403_naming_the_limit(server: Server) -> None:
     assert third.status_code == 403
     assert "Daily message limit" in third.json()["message"]
     assert "2 messages per day" in third.json()["message"]
-
-
-def _simulator():  # type: ignore[no-untyped-def]
-    from sendmako.engines.base import Capability
-
-    return Capability.SIMULATOR
 
 
 @pytest.fixture

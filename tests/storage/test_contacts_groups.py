@@ -11,6 +11,7 @@ from sendmako.engines.sandbox.store import devices as sandbox_devices
 from sendmako.engines.sandbox.store import groups as sandbox_groups
 from sendmako.ids import Jid
 from sendmako.model.directory import Contact, GroupInfo, GroupParticipant, ParticipantRole
+from sendmako.model.simulation import AddressBookEntry
 from sendmako.storage import contacts, groups, session_syncs, users, wa_sessions
 from sendmako.storage.db import Database
 
@@ -212,11 +213,11 @@ async def test_sandbox_address_books_show_push_names_of_linked_numbers(db: Datab
             tx,
             pk,
             [
-                sandbox_contacts.Entry("221781234567", None),
-                sandbox_contacts.Entry("22241857975", "Alassane"),
+                AddressBookEntry("221781234567", None),
+                AddressBookEntry("22241857975", "Alassane"),
             ],
         )
-        await sandbox_contacts.add(tx, pk, [sandbox_contacts.Entry("22241857975", "Ala")])
+        await sandbox_contacts.add(tx, pk, [AddressBookEntry("22241857975", "Ala")])
     async with db.read() as session:
         known = await sandbox_contacts.list_for(session, pk)
     assert [(k.phone, k.name, k.push_name) for k in known] == [
@@ -231,7 +232,7 @@ async def test_deleting_a_session_deletes_its_contacts_and_cache(db: Database) -
         await contacts.merge(tx, pk, [contact("22241857975")])
         await groups.store(tx, pk, group_info("Famille", "22241857975"), seen_generation=None)
         await session_syncs.mark_synced(tx, pk, "contacts")
-        await sandbox_contacts.add(tx, pk, [sandbox_contacts.Entry("22241857975", None)])
+        await sandbox_contacts.add(tx, pk, [AddressBookEntry("22241857975", None)])
         await wa_sessions.delete_one(tx, "user_1")
     async with db.read() as session:
         assert await contacts.list_for(session, pk) == []

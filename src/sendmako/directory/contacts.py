@@ -16,13 +16,12 @@ from collections.abc import Awaitable
 
 from sendmako import log
 from sendmako.concurrency.background import Background
-from sendmako.engines.base import Capability, EngineSession
 from sendmako.errors import NotFound, OperationFailed, Unavailable
 from sendmako.ids import Jid
-from sendmako.model.directory import Contact
+from sendmako.model.directory import Contact, ListContacts
 from sendmako.model.events import ContactsChanged, MessageReceived
 from sendmako.sessions.hooks import MessageEvent, SyncsOnConnect
-from sendmako.sessions.manager import SessionManager
+from sendmako.sessions.manager import Performer, SessionManager
 from sendmako.sessions.state import SessionView
 from sendmako.storage import contacts, session_syncs, users
 from sendmako.storage.db import Database
@@ -48,12 +47,13 @@ class ContactBook(SyncsOnConnect):
         self, user: UserRecord, session_id: str | None, *, refresh: bool = False
     ) -> tuple[SessionView, list[Contact]]:
         """The chosen session's contacts, by name (nameless ones last, by number)."""
-        view = self.sessions.pick(user, session_id)
-        handle = self.sessions.engine_session(user, view.session_id, Capability.CONTACTS)
+        view = self.sessions.require(
+            user, self.sessions.pick(user, session_id).session_id, ListContacts
+        )
         async with self.db.read() as db:
             synced = await session_syncs.synced_at(db, view.id, "contacts")
         if refresh or synced is None:
-            await self._sync(view.id, handle)
+            await self._sync(view.id, self.sessions.performer(user, view.session_id))
         async with self.db.read() as db:
             found = await contacts.list_for(db, view.id)
         found.sort(key=lambda c: (c.name is None, (c.name or "").casefold(), c.phone))
@@ -90,19 +90,21 @@ class ContactBook(SyncsOnConnect):
             user = await users.get(db, user_id)
         if user is None:
             return
+        if not self.sessions.supports(session_id, ListContacts):
+            return
         try:
-            handle = self.sessions.engine_session(user, session_id, Capability.CONTACTS)
-            await self._sync(handle.spec.row_id, handle)
+            view = self.sessions.get(user, session_id)
+            await self._sync(view.id, self.sessions.performer(user, session_id))
         except (NotFound, Unavailable, OperationFailed) as exc:
             # Deleted or disconnected meanwhile, or an engine without contacts: the next
             # connection (or the first read) syncs.
             logger.info("contacts.sync_skipped", session_id=session_id, reason=exc.message)
 
-    async def _sync(self, session_pk: int, handle: EngineSession) -> None:
+    async def _sync(self, session_pk: int, perform: Performer) -> None:
         lock = self._locks[session_pk]
         for attempt in range(1, SYNC_ATTEMPTS + 1):
             changes = self._changes[session_pk]
-            found = await handle.contacts()
+            found = await perform(ListContacts())
             async with lock:
                 if self._changes[session_pk] != changes and attempt < SYNC_ATTEMPTS:
                     continue  # a change arrived while reading: what we read may be older

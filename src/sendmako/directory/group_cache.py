@@ -15,13 +15,12 @@ from collections.abc import Awaitable
 
 from sendmako import log
 from sendmako.concurrency.background import Background
-from sendmako.engines.base import Capability, EngineSession
 from sendmako.errors import NotFound, OperationFailed, SendmakoError, Unavailable
 from sendmako.ids import Jid
-from sendmako.model.directory import GroupInfo
+from sendmako.model.directory import GetGroup, GroupInfo, ListGroups
 from sendmako.model.events import GroupChanged
 from sendmako.sessions.hooks import MessageEvent, SyncsOnConnect
-from sendmako.sessions.manager import SessionManager
+from sendmako.sessions.manager import Performer, SessionManager
 from sendmako.storage import groups, session_syncs, users
 from sendmako.storage.db import Database
 from sendmako.storage.records import SessionRecord
@@ -49,39 +48,37 @@ class GroupCache(SyncsOnConnect):
         self.sessions = sessions
         self.background = Background("groups.refresh")
 
-    async def all(
-        self, session_pk: int, handle: EngineSession, *, refresh: bool
-    ) -> list[GroupInfo]:
+    async def all(self, session_pk: int, perform: Performer, *, refresh: bool) -> list[GroupInfo]:
         async with self.db.read() as db:
             synced = await session_syncs.synced_at(db, session_pk, "groups")
             stale = [c for c in await groups.list_for(db, session_pk) if c.stale]
         if refresh or synced is None or len(stale) > STALE_BEFORE_FULL_SYNC:
-            await self.sync(session_pk, handle)
+            await self.sync(session_pk, perform)
             async with self.db.read() as db:
                 stale = [c for c in await groups.list_for(db, session_pk) if c.stale]
         for cached in stale:
             try:
-                await self.fetch(session_pk, handle, cached.info.jid, cached.generation)
+                await self.fetch(session_pk, perform, cached.info.jid, cached.generation)
             except NotFound:
                 continue  # gone: fetch dropped it
         async with self.db.read() as db:
             return [c.info for c in await groups.list_for(db, session_pk) if c.refreshed]
 
     async def get(
-        self, session_pk: int, handle: EngineSession, group: Jid, *, refresh: bool
+        self, session_pk: int, perform: Performer, group: Jid, *, refresh: bool
     ) -> GroupInfo:
         async with self.db.read() as db:
             cached = await groups.get(db, session_pk, str(group))
         if cached is not None and cached.refreshed and not cached.stale and not refresh:
             return cached.info
-        return await self.fetch(session_pk, handle, group, cached.generation if cached else None)
+        return await self.fetch(session_pk, perform, group, cached.generation if cached else None)
 
     async def fetch(
-        self, session_pk: int, handle: EngineSession, group: Jid, seen_generation: int | None
+        self, session_pk: int, perform: Performer, group: Jid, seen_generation: int | None
     ) -> GroupInfo:
         """Ask the engine about one group and store the answer (404 if it is gone)."""
         try:
-            info = await handle.group_info(group)
+            info = await perform(GetGroup(group))
         except OperationFailed as exc:
             if exc.code not in GONE:
                 raise
@@ -92,10 +89,10 @@ class GroupCache(SyncsOnConnect):
             await groups.store(tx, session_pk, info, seen_generation=seen_generation)
         return info
 
-    async def sync(self, session_pk: int, handle: EngineSession) -> None:
+    async def sync(self, session_pk: int, perform: Performer) -> None:
         async with self.db.read() as db:
             seen = await groups.generations(db, session_pk)
-        listed = await handle.groups()
+        listed = await perform(ListGroups())
         async with self.db.write() as tx:
             await groups.replace_all(tx, session_pk, listed, seen)
             await session_syncs.mark_synced(tx, session_pk, "groups")
@@ -137,36 +134,39 @@ class GroupCache(SyncsOnConnect):
 
     # -- internals ------------------------------------------------------------------------
 
-    async def _handle_of(self, user_id: int, session_id: str) -> EngineSession | None:
+    async def _performer_of(self, user_id: int, session_id: str) -> tuple[int, Performer] | None:
+        """The session's row id and a performer for it; None when it was deleted meanwhile
+        or its engine has no groups."""
         async with self.db.read() as db:
             user = await users.get(db, user_id)
-        if user is None:
+        if user is None or not self.sessions.supports(session_id, ListGroups):
             return None
         try:
-            return self.sessions.engine_session(user, session_id, Capability.GROUPS)
-        except (NotFound, Unavailable, OperationFailed):
-            return None  # deleted or stopped meanwhile, or an engine without groups
+            return self.sessions.get(user, session_id).id, self.sessions.performer(user, session_id)
+        except NotFound:
+            return None
 
     async def _sync_connected(self, user_id: int, session_id: str) -> None:
-        handle = await self._handle_of(user_id, session_id)
-        if handle is None:
+        found = await self._performer_of(user_id, session_id)
+        if found is None:
             return
         try:
-            await self.sync(handle.spec.row_id, handle)
+            await self.sync(*found)
         except (Unavailable, OperationFailed) as exc:
             # Disconnected meanwhile: the next connection (or the first read) syncs.
             logger.info("groups.sync_skipped", session_id=session_id, reason=exc.message)
 
     async def _refresh(self, session: SessionRecord, group_jid: str) -> None:
-        handle = await self._handle_of(session.user_id, session.session_id)
-        if handle is None:
+        found = await self._performer_of(session.user_id, session.session_id)
+        if found is None:
             return
+        perform = found[1]
         async with self.db.read() as db:
             cached = await groups.get(db, session.id, group_jid)
         if cached is None or not cached.stale:
             return  # refreshed or dropped meanwhile
         try:
-            await self.fetch(session.id, handle, Jid.parse(group_jid), cached.generation)
+            await self.fetch(session.id, perform, Jid.parse(group_jid), cached.generation)
         except SendmakoError as exc:
             # The row stays stale: the next read asks again.
             logger.info("groups.refresh_failed", group=group_jid, error=exc.message)

@@ -6,20 +6,27 @@ that does not exist, is 404; anything else WhatsApp refuses (not an admin...) is
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from typing import TypeVar
 
 from sendmako.directory.group_cache import GONE, GroupCache, group_not_found
-from sendmako.engines.base import Capability, EngineSession
 from sendmako.errors import NotFound, OperationFailed
 from sendmako.ids import Jid
+from sendmako.model.actions import Action
 from sendmako.model.directory import (
+    CreateGroup,
+    GetGroupPicture,
+    GetInviteCode,
+    GetInviteInfo,
     GroupInfo,
     GroupSettingsChange,
+    JoinGroup,
+    LeaveGroup,
     ParticipantAction,
     ParticipantResult,
+    UpdateGroupSettings,
+    UpdateParticipants,
 )
-from sendmako.sessions.manager import SessionManager
+from sendmako.sessions.manager import Performer, SessionManager
 from sendmako.sessions.state import SessionView
 from sendmako.storage.records import UserRecord
 
@@ -51,34 +58,34 @@ class Groups:
     async def all(
         self, user: UserRecord, session_id: str | None, *, refresh: bool = False
     ) -> tuple[SessionView, list[GroupInfo]]:
-        view, handle = self._session(user, session_id)
-        return view, await self.cache.all(view.id, handle, refresh=refresh)
+        view, perform = self._session(user, session_id)
+        return view, await self.cache.all(view.id, perform, refresh=refresh)
 
     async def get(
         self, user: UserRecord, session_id: str | None, group: Jid, *, refresh: bool = False
     ) -> tuple[SessionView, GroupInfo]:
-        view, handle = self._session(user, session_id)
-        return view, await self.cache.get(view.id, handle, group, refresh=refresh)
+        view, perform = self._session(user, session_id)
+        return view, await self.cache.get(view.id, perform, group, refresh=refresh)
 
     async def invite_info(
         self, user: UserRecord, session_id: str | None, code: str
     ) -> tuple[SessionView, GroupInfo]:
-        view, handle = self._session(user, session_id)
-        return view, await self._call(view, None, handle.invite_info(code))
+        view, perform = self._session(user, session_id)
+        return view, await self._call(perform, view, None, GetInviteInfo(code))
 
     async def picture(
         self, user: UserRecord, session_id: str | None, group: Jid
     ) -> tuple[SessionView, str | None]:
-        view, handle = self._session(user, session_id)
-        return view, await self._call(view, group, handle.group_picture_url(group))
+        view, perform = self._session(user, session_id)
+        return view, await self._call(perform, view, group, GetGroupPicture(group))
 
     # -- changes --------------------------------------------------------------------------
 
     async def create(
         self, user: UserRecord, session_id: str | None, subject: str, participants: list[Jid]
     ) -> tuple[SessionView, GroupInfo]:
-        view, handle = self._session(user, session_id)
-        info = await self._call(view, None, handle.create_group(subject, participants))
+        view, perform = self._session(user, session_id)
+        info = await self._call(perform, view, None, CreateGroup(subject, tuple(participants)))
         await self.cache.created(view.id, info)
         return view, info
 
@@ -90,9 +97,9 @@ class Groups:
         participants: list[Jid],
         action: ParticipantAction,
     ) -> tuple[SessionView, list[ParticipantResult]]:
-        view, handle = self._session(user, session_id)
+        view, perform = self._session(user, session_id)
         results = await self._call(
-            view, group, handle.update_participants(group, participants, action)
+            perform, view, group, UpdateParticipants(group, tuple(participants), action)
         )
         await self.cache.changed(view.id, group)
         return view, results
@@ -100,42 +107,42 @@ class Groups:
     async def update_settings(
         self, user: UserRecord, session_id: str | None, group: Jid, change: GroupSettingsChange
     ) -> tuple[SessionView, GroupInfo]:
-        view, handle = self._session(user, session_id)
-        info = await self._call(view, group, handle.update_group_settings(group, change))
+        view, perform = self._session(user, session_id)
+        info = await self._call(perform, view, group, UpdateGroupSettings(group, change))
         await self.cache.changed(view.id, group)
         return view, info
 
     async def invite_code(
         self, user: UserRecord, session_id: str | None, group: Jid, *, reset: bool = False
     ) -> tuple[SessionView, str]:
-        view, handle = self._session(user, session_id)
-        return view, await self._call(view, group, handle.invite_code(group, reset=reset))
+        view, perform = self._session(user, session_id)
+        return view, await self._call(perform, view, group, GetInviteCode(group, reset=reset))
 
     async def join(
         self, user: UserRecord, session_id: str | None, code: str
     ) -> tuple[SessionView, Jid]:
-        view, handle = self._session(user, session_id)
-        group = await self._call(view, None, handle.join_with_invite(code))
+        view, perform = self._session(user, session_id)
+        group = await self._call(perform, view, None, JoinGroup(code))
         await self.cache.changed(view.id, group)
         return view, group
 
     async def leave(self, user: UserRecord, session_id: str | None, group: Jid) -> SessionView:
-        view, handle = self._session(user, session_id)
-        await self._call(view, group, handle.leave_group(group))
+        view, perform = self._session(user, session_id)
+        await self._call(perform, view, group, LeaveGroup(group))
         await self.cache.left(view.id, group)
         return view
 
     # -- internals ------------------------------------------------------------------------
 
-    def _session(
-        self, user: UserRecord, session_id: str | None
-    ) -> tuple[SessionView, EngineSession]:
+    def _session(self, user: UserRecord, session_id: str | None) -> tuple[SessionView, Performer]:
         view = self.sessions.pick(user, session_id)
-        return view, self.sessions.engine_session(user, view.session_id, Capability.GROUPS)
+        return view, self.sessions.performer(user, view.session_id)
 
-    async def _call(self, view: SessionView, group: Jid | None, work: Awaitable[T]) -> T:
+    async def _call(
+        self, perform: Performer, view: SessionView, group: Jid | None, action: Action[T]
+    ) -> T:
         try:
-            return await work
+            return await perform(action)
         except OperationFailed as exc:
             if group is not None and exc.code in GONE:
                 await self.cache.left(view.id, group)

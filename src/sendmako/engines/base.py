@@ -4,56 +4,59 @@
 `EngineSession` per WhatsApp number. An `EngineSession` lives as long as one connection
 attempt chain of one number; a restart opens a fresh one.
 
-What an engine can do is declared in `capabilities`; the API refuses what the session's
-engine lacks before calling it, so a missing feature is never a surprise deep in a request.
+A session's lifecycle (start, stop, logout) is the same for every engine. Everything else
+a session can do is an action (model/actions.py), performed by the method that says so:
+
+    class SandboxSession(EngineSession):
+        @performs(GetGroup)
+        async def group_info(self, action: GetGroup) -> GroupInfo: ...
+
+What an engine can do is exactly the set of actions its session class performs, read from
+those declarations once, when the class is made (`EngineSession.capabilities`). There is
+no separate list to keep in step, and no method that raises NotImplementedError: the
+session manager refuses an action the engine does not perform (501) before calling it.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import ClassVar
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
 
-from sendmako.ids import Jid, SessionId
-from sendmako.model.directory import (
-    Contact,
-    GroupInfo,
-    GroupSettingsChange,
-    ParticipantAction,
-    ParticipantResult,
-)
+from sendmako.errors import NotSupported
+from sendmako.ids import SessionId
+from sendmako.model.actions import Action
 from sendmako.model.events import EngineEvent
-from sendmako.model.messages import MessageType, OutgoingMessage, SendResult
+
+R = TypeVar("R")
+A = TypeVar("A", bound=Action[Any])
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+_PERFORMS = "__sendmako_performs__"
 
 
-class Capability(StrEnum):
-    QR_LOGIN = "qr_login"
-    PAIR_CODE = "pair_code"
-    SEND_TEXT = "send.text"
-    SEND_IMAGE = "send.image"
-    SEND_VIDEO = "send.video"
-    SEND_AUDIO = "send.audio"
-    SEND_DOCUMENT = "send.document"
-    SEND_LOCATION = "send.location"
-    SEND_STICKER = "send.sticker"
-    SEND_CONTACT = "send.contact"
-    CONTACTS = "contacts"
-    GROUPS = "groups"
-    SIMULATOR = "simulator"  # driven by the /api/sandbox control API
+def performs(*kinds: type[Action[Any]]) -> Callable[[Method], Method]:
+    """Declare that the decorated method performs actions of `kinds`: it takes the action
+    and answers what the action's type parameter says."""
+
+    def mark(method: Method) -> Method:
+        setattr(method, _PERFORMS, kinds)
+        return method
+
+    return mark
 
 
-SEND_CAPABILITY = {
-    MessageType.TEXT: Capability.SEND_TEXT,
-    MessageType.IMAGE: Capability.SEND_IMAGE,
-    MessageType.VIDEO: Capability.SEND_VIDEO,
-    MessageType.AUDIO: Capability.SEND_AUDIO,
-    MessageType.DOCUMENT: Capability.SEND_DOCUMENT,
-    MessageType.LOCATION: Capability.SEND_LOCATION,
-    MessageType.STICKER: Capability.SEND_STICKER,
-    MessageType.CONTACT: Capability.SEND_CONTACT,
-}
+def performers_of(cls: type) -> dict[type[Action[Any]], str]:
+    """The kinds of action `cls` performs (`@performs`, its bases' included), each with the
+    name of the method that does."""
+    found: dict[type[Action[Any]], str] = {}
+    for klass in reversed(cls.__mro__):
+        for name, member in vars(klass).items():
+            for kind in getattr(member, _PERFORMS, ()):
+                found[kind] = name
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +85,36 @@ class EngineSession(ABC):
     Every method may be called from any status. Network trouble is never raised from
     `start`: it is reported through the sink as a status (`connecting` with a detail,
     `disconnected`), and the engine retries on its own with backoff.
+
+    Actions (`perform`) raise `Unavailable` (503) when the session is not connected,
+    `OperationFailed` (422) with WhatsApp's reason as its code when WhatsApp refuses
+    (`not_on_whatsapp`, `not_admin`, ...), `BadRequest` (400) naming the field at fault.
     """
+
+    # The actions this class performs, and the name of the method for each (`@performs`).
+    performers: ClassVar[Mapping[type[Action[Any]], str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.performers = performers_of(cls)
 
     def __init__(self, spec: SessionSpec, sink: EventSink) -> None:
         self.spec = spec
         self.sink = sink
+
+    @classmethod
+    def capabilities(cls) -> frozenset[type[Action[Any]]]:
+        """The kinds of action sessions of this class perform."""
+        return frozenset(cls.performers)
+
+    async def perform(self, action: Action[R]) -> R:
+        """Do `action` and answer what its type says (see the class docstring for errors).
+        An action this engine does not perform is refused with `NotSupported` (501)."""
+        name = self.performers.get(type(action))
+        if name is None:
+            raise not_supported(type(action), self.spec.session_id)
+        result: R = await getattr(self, name)(action)
+        return result
 
     @abstractmethod
     async def start(self) -> None:
@@ -110,81 +138,17 @@ class EngineSession(ABC):
         Reports `logged_out`. Works from any status (a device never linked just stops).
         """
 
-    async def request_pair_code(self, phone_number: str) -> str:
-        """Return an 8-character linking code for `phone_number` (digits with country code).
-
-        Only while the status is `qr_ready`. Engines without `Capability.PAIR_CODE` never
-        receive this call.
-        """
-        raise NotImplementedError
-
-    # -- messages (Capability.SEND_*) ----------------------------------------------------
-
-    async def send(self, message: OutgoingMessage) -> SendResult:
-        """Send one message and return WhatsApp's id for it.
-
-        Media arrive as bytes we downloaded and checked; voice notes already as OGG/Opus
-        with `seconds` and `waveform`. Raises `Unavailable` (503) when the session is not
-        connected, `OperationFailed` with code `not_on_whatsapp` (422) when the recipient
-        has no WhatsApp account, `OperationFailed` (422) when WhatsApp refuses otherwise
-        (e.g. code `not_admin` for an announce-only group).
-        """
-        raise NotImplementedError
-
-    # -- contacts (Capability.CONTACTS) --------------------------------------------------
-
-    async def contacts(self) -> list[Contact]:
-        """Every contact the phone knows, with the best names WhatsApp gives."""
-        raise NotImplementedError
-
-    # -- groups (Capability.GROUPS) ------------------------------------------------------
-    # Each raises `OperationFailed` with WhatsApp's reason as `code` when refused
-    # (`not_admin`, `not_member`, `invite_invalid`, `group_not_found`...).
-
-    async def groups(self) -> list[GroupInfo]:
-        """Every group this number is a member of, with participants."""
-        raise NotImplementedError
-
-    async def group_info(self, group: Jid) -> GroupInfo:
-        raise NotImplementedError
-
-    async def create_group(self, subject: str, participants: list[Jid]) -> GroupInfo:
-        """The creator becomes superadmin; participants who cannot be added directly are
-        left out (the returned info lists who is in)."""
-        raise NotImplementedError
-
-    async def update_participants(
-        self, group: Jid, participants: list[Jid], action: ParticipantAction
-    ) -> list[ParticipantResult]:
-        """One result per participant, in the order given; one failure never stops the rest."""
-        raise NotImplementedError
-
-    async def update_group_settings(self, group: Jid, change: GroupSettingsChange) -> GroupInfo:
-        raise NotImplementedError
-
-    async def invite_code(self, group: Jid, *, reset: bool = False) -> str:
-        """The group's invite code (admins only); `reset` revokes the old one first."""
-        raise NotImplementedError
-
-    async def invite_info(self, code: str) -> GroupInfo:
-        """What the group behind an invite code looks like, without joining."""
-        raise NotImplementedError
-
-    async def join_with_invite(self, code: str) -> Jid:
-        raise NotImplementedError
-
-    async def group_picture_url(self, group: Jid) -> str | None:
-        raise NotImplementedError
-
-    async def leave_group(self, group: Jid) -> None:
-        raise NotImplementedError
-
 
 class Engine(ABC):
     """A way to reach WhatsApp (real or simulated), shared by all its sessions."""
 
     name: ClassVar[str]
-    capabilities: ClassVar[frozenset[Capability]]
+    session_class: ClassVar[type[EngineSession]]
+
+    @property
+    def capabilities(self) -> frozenset[type[Action[Any]]]:
+        """What this engine's sessions can do: the actions its session class performs."""
+        return self.session_class.capabilities()
 
     async def start(self) -> None:
         """Prepare shared resources (schema, worker pools) before any session opens."""
@@ -201,3 +165,23 @@ class Engine(ABC):
 
     async def health(self) -> EngineHealth:
         return EngineHealth(ok=True)
+
+    def served_file(self, token: str) -> Path | None:
+        """A file this engine serves to anyone holding `token` (the sandbox's media CDN):
+        its path, or None. Engines that serve nothing keep this default."""
+        return None
+
+
+def action_name(kind: type[Action[Any]]) -> str:
+    """How people read a kind of action: `GetGroup` -> "get group"."""
+    return "".join(f" {c.lower()}" if c.isupper() else c for c in kind.__name__).strip()
+
+
+def not_supported(
+    kind: type[Action[Any]], session_id: str, engine: str | None = None
+) -> NotSupported:
+    which = f"its engine ({engine})" if engine else "its engine"
+    return NotSupported(
+        f"Session {session_id} cannot {action_name(kind)}: {which} does not support it.",
+        code="capability_not_supported",
+    )

@@ -13,19 +13,18 @@ import math
 from dataclasses import dataclass, replace
 
 from sendmako.accounts.usage import DailyUsage, Reservation
-from sendmako.engines.base import SEND_CAPABILITY
-from sendmako.errors import BadRequest, OperationFailed
+from sendmako.errors import BadRequest
 from sendmako.ids import InvalidIdentifier, Jid, normalize_phone, recipient_jid
 from sendmako.media import outgoing
 from sendmako.media.fetch import Fetcher
 from sendmako.messaging.sent_log import SentLog
+from sendmako.model.actions import SendResult
 from sendmako.model.messages import (
     MEDIA_TYPES,
     ContactCard,
     Location,
     MessageType,
     OutgoingMessage,
-    SendResult,
 )
 from sendmako.sessions.manager import SessionManager
 from sendmako.sessions.state import SessionView
@@ -101,16 +100,9 @@ class Sender:
             reservation.release()  # nothing left once the message went out
 
     def choose(self, user: UserRecord, request: SendRequest) -> SessionView:
-        """The session to use, refused when its engine cannot send this type."""
+        """The session to use, refused when its engine cannot send messages."""
         session = self.sessions.pick(user, request.session_id)
-        needed = SEND_CAPABILITY[request.type]
-        if needed not in self.sessions.capabilities_of(session.session_id):
-            raise OperationFailed(
-                f"Session {session.session_id} runs on the {session.engine} engine, which "
-                f"cannot send {request.type.value} messages.",
-                code="not_supported",
-            )
-        return session
+        return self.sessions.require(user, session.session_id, OutgoingMessage)
 
     async def content(self, request: SendRequest) -> OutgoingMessage:
         """The message minus its recipient: media downloaded and prepared once (a bulk

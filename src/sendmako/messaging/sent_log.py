@@ -8,7 +8,8 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sendmako.model.messages import OutgoingMessage, SendResult
+from sendmako.model.actions import SendResult
+from sendmako.model.messages import OutgoingMessage
 from sendmako.storage import messages
 from sendmako.storage.batching import BatchWriter
 from sendmako.storage.db import Database

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sendmako.ids import Jid
+from sendmako.model.actions import Action
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,3 +72,79 @@ class GroupSettingsChange:
     description: str | None = None
     announce: bool | None = None
     restrict: bool | None = None
+
+
+# -- actions (model/actions.py) ------------------------------------------------------------
+# Each raises `OperationFailed` with WhatsApp's reason as `code` when refused (`not_admin`,
+# `not_member`, `invite_invalid`, `group_not_found`...).
+
+
+@dataclass(frozen=True, slots=True)
+class ListContacts(Action[list[Contact]]):
+    """Every contact the phone knows, with the best names WhatsApp gives."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListGroups(Action[list[GroupInfo]]):
+    """Every group this number is a member of, with participants."""
+
+
+@dataclass(frozen=True, slots=True)
+class GetGroup(Action[GroupInfo]):
+    group: Jid
+
+
+@dataclass(frozen=True, slots=True)
+class CreateGroup(Action[GroupInfo]):
+    """The creator becomes superadmin; participants who cannot be added directly are left
+    out (the answer lists who is in)."""
+
+    subject: str
+    participants: tuple[Jid, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateParticipants(Action[list[ParticipantResult]]):
+    """One result per participant, in the order given; one failure never stops the rest."""
+
+    group: Jid
+    participants: tuple[Jid, ...]
+    action: ParticipantAction
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateGroupSettings(Action[GroupInfo]):
+    group: Jid
+    change: GroupSettingsChange
+
+
+@dataclass(frozen=True, slots=True)
+class GetInviteCode(Action[str]):
+    """The group's invite code (admins only); `reset` revokes the old one first."""
+
+    group: Jid
+    reset: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class GetInviteInfo(Action[GroupInfo]):
+    """What the group behind an invite code looks like, without joining."""
+
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class JoinGroup(Action[Jid]):
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class GetGroupPicture(Action[str | None]):
+    """The URL of the group's picture; None when it has none."""
+
+    group: Jid
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveGroup(Action[None]):
+    group: Jid

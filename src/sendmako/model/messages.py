@@ -7,10 +7,10 @@ from an engine library's classes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 
 from sendmako.ids import Jid
+from sendmako.model.actions import Send
 
 
 class MessageType(StrEnum):
@@ -73,7 +73,7 @@ class ContactCard:
 
 
 @dataclass(frozen=True, slots=True)
-class OutgoingMessage:
+class OutgoingMessage(Send):
     """One message to one chat (a user or a group)."""
 
     to: Jid
@@ -85,11 +85,3 @@ class OutgoingMessage:
     contact: ContactCard | None = None
     mentions: tuple[Jid, ...] = ()
     quoted_message_id: str | None = None
-    # Set by the send queue so a retried send after a crash is recognisably the same one.
-    message_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    message_id: str  # WhatsApp's id of the sent message
-    timestamp: datetime

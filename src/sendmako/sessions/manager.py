@@ -13,14 +13,16 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select
 
 from sendmako import log
 from sendmako.accounts import plans
-from sendmako.engines.base import Capability, Engine, EngineSession, SessionSpec
+from sendmako.engines.base import Engine, EngineSession, SessionSpec, not_supported
 from sendmako.errors import BadRequest, NotFound, OperationFailed, Unavailable
 from sendmako.ids import InvalidIdentifier, normalize_phone
+from sendmako.model.actions import Action, RequestPairCode, Send, SendResult
 from sendmako.model.events import (
     EngineEvent,
     PairCodeIssued,
@@ -29,7 +31,6 @@ from sendmako.model.events import (
     SessionStatus,
     StatusChanged,
 )
-from sendmako.model.messages import OutgoingMessage, SendResult
 from sendmako.sessions.hooks import MessageEventHandler, SessionEventRecorder
 from sendmako.sessions.qr import png_data_url
 from sendmako.sessions.queue import DEFAULT_CAPACITY, SendQueue, SentHook
@@ -40,6 +41,7 @@ from sendmako.storage.records import SessionRecord, UserRecord
 from sendmako.storage.tables import User, utcnow
 
 logger = log.get(__name__)
+R = TypeVar("R")
 
 # Two messages a second at most by default: enough for a bot, slow enough not to look like
 # a spammer to WhatsApp. Each session can change it (`pacing_ms`).
@@ -49,6 +51,12 @@ DEFAULT_PACING_MS = 500
 PACING_LOOKBACK_MS = 60_000
 TIMESTAMP_GRAIN_SECONDS = 1.0
 STOP_TIMEOUT_SECONDS = 10.0
+
+
+class Performer(Protocol):
+    """Performs actions on one session for its owner (`SessionManager.performer`)."""
+
+    def __call__(self, action: Action[R], /) -> Awaitable[R]: ...
 
 
 class SessionManager:
@@ -205,31 +213,65 @@ class SessionManager:
         states = ", ".join(f"{live.record.session_id} is {live.status}" for live in owned)
         raise Unavailable(f"No connected WhatsApp session: {states}.", code="session_not_connected")
 
-    def capabilities_of(self, session_id: str) -> frozenset[Capability]:
+    def supports(self, session_id: str, kind: type[Action[Any]]) -> bool:
+        """Whether the session's engine performs actions of `kind` (no I/O)."""
         live = self._live.get(session_id)
-        return live.engine.capabilities if live and live.engine else frozenset()
+        return live is not None and live.engine is not None and kind in live.engine.capabilities
+
+    def require(self, user: UserRecord, session_id: str, kind: type[Action[Any]]) -> SessionView:
+        """The user's session, refused (501) if its engine does not perform `kind`: for
+        checks that must come before any work (a media download, say)."""
+        live = self._owned(user, session_id)
+        if live.engine is not None and kind not in live.engine.capabilities:
+            raise not_supported(kind, session_id, live.engine.name)
+        return live.view()
+
+    async def perform(self, user: UserRecord, session_id: str, action: Action[R]) -> R:
+        """Have the user's session do `action` now (sends go through `submit` instead, to
+        keep their pace): 404 for another user's session, 501 when its engine does not
+        perform this kind of action, 503 when it is not running."""
+        assert not isinstance(action, Send), "sends are paced: submit them"
+        return await self._handle(self._owned(user, session_id), type(action)).perform(action)
+
+    def engine_session(self, session_id: str) -> EngineSession | None:
+        """The engine session running `session_id` now, if any: for tests and diagnostics.
+        Routes and services never hold one; they go through `perform` and `submit`."""
+        live = self._live.get(session_id)
+        return live.handle if live is not None else None
+
+    def performer(self, user: UserRecord, session_id: str) -> Performer:
+        """`perform` bound to one of the user's sessions (404 at once if it is not one),
+        for services that do several things with it."""
+        self._owned(user, session_id)
+
+        async def perform(action: Action[R]) -> R:
+            return await self.perform(user, session_id, action)
+
+        return perform
 
     def submit(
         self,
         user: UserRecord,
         session_id: str,
-        message: OutgoingMessage,
+        action: Send,
         on_sent: SentHook | None = None,
         *,
         min_gap: float = 0,
     ) -> asyncio.Future[SendResult]:
-        """Queue `message` on the session's paced queue (429 when the queue is full), at
+        """Queue `action` on the session's paced queue (429 when the queue is full), at
         least `min_gap` seconds after the session's previous send."""
         live = self._owned(user, session_id)
+        if live.engine is not None and type(action) not in live.engine.capabilities:
+            raise not_supported(type(action), session_id, live.engine.name)
         if live.queue is None:
             live.queue = SendQueue(
                 live.record.session_id,
-                lambda msg: self._send_now(live, msg),
+                lambda queued: self._send_now(live, queued),
                 pacing_seconds=live.record.pacing_ms / 1000,
                 capacity=self.queue_capacity,
                 last_send=lambda: self._seconds_since_last_send(live),
             )
-        return live.queue.submit(message, on_sent, min_gap=min_gap)
+        return live.queue.submit(action, on_sent, min_gap=min_gap)
 
     def queue_waiting(self, session_id: str) -> int:
         """Messages waiting in the session's queue (not counting the one being sent)."""
@@ -260,14 +302,14 @@ class SessionManager:
         # slow side.
         return max(0.0, (now - last).total_seconds() - TIMESTAMP_GRAIN_SECONDS)
 
-    async def _send_now(self, live: LiveSession, message: OutgoingMessage) -> SendResult:
+    async def _send_now(self, live: LiveSession, action: Send) -> SendResult:
         handle = live.handle
         if handle is None or live.status != SessionStatus.CONNECTED:
             raise Unavailable(
                 f"Session {live.record.session_id} is not connected (status: {live.status}).",
                 code="session_not_connected",
             )
-        return await handle.send(message)
+        return await handle.perform(action)
 
     async def delete(self, user: UserRecord, session_id: str) -> None:
         """Stop the session's sends (the one the engine has may finish), log the device out
@@ -310,28 +352,21 @@ class SessionManager:
         return live.view()
 
     async def pair_code(self, user: UserRecord, session_id: str, phone_number: str) -> str:
-        handle = self.engine_session(user, session_id, Capability.PAIR_CODE)
         try:
             phone = normalize_phone(phone_number)
         except InvalidIdentifier as exc:
             raise BadRequest(f"phone_number: {exc}", field="phone_number") from exc
-        return await handle.request_pair_code(phone)
+        return await self.perform(user, session_id, RequestPairCode(phone))
 
-    def engine_session(
-        self, user: UserRecord, session_id: str, capability: Capability
-    ) -> EngineSession:
-        """The engine session behind `session_id`, refused if its engine lacks `capability`."""
-        live = self._owned(user, session_id)
+    def _handle(self, live: LiveSession, kind: type[Action[Any]]) -> EngineSession:
+        """The engine session that performs `kind` for `live`, refused when its engine does
+        not perform it (501) or it is not running (503)."""
+        if live.engine is not None and kind not in live.engine.capabilities:
+            raise not_supported(kind, live.record.session_id, live.engine.name)
         if live.engine is None or live.handle is None:
             raise Unavailable(
-                f"Session {session_id} is not running ({live.detail or live.status}).",
+                f"Session {live.record.session_id} is not running ({live.detail or live.status}).",
                 code="session_not_running",
-            )
-        if capability not in live.engine.capabilities:
-            raise OperationFailed(
-                f"Session {session_id} runs on the {live.engine.name} engine, "
-                f"which does not support {capability.value}.",
-                code="not_supported",
             )
         return live.handle
 

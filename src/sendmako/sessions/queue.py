@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sendmako import log
 from sendmako.concurrency.changes import Changes
 from sendmako.errors import OutcomeUnknown, SendmakoError, TooManyRequests, Unavailable
-from sendmako.model.messages import OutgoingMessage, SendResult
+from sendmako.model.actions import Send, SendResult
 
 logger = log.get(__name__)
 
@@ -33,7 +33,7 @@ LastSend = Callable[[], Awaitable[float | None]]
 
 @dataclass
 class _Item:
-    message: OutgoingMessage
+    action: Send
     future: asyncio.Future[SendResult]
     on_sent: SentHook | None
     min_gap: float  # seconds after the session's previous send, at least (bulk sends)
@@ -43,7 +43,7 @@ class SendQueue:
     def __init__(
         self,
         session_id: str,
-        send: Callable[[OutgoingMessage], Awaitable[SendResult]],
+        send: Callable[[Send], Awaitable[SendResult]],
         *,
         pacing_seconds: float,
         capacity: int = DEFAULT_CAPACITY,
@@ -64,7 +64,7 @@ class SendQueue:
         self._changes = Changes()
 
     def submit(
-        self, message: OutgoingMessage, on_sent: SentHook | None = None, *, min_gap: float = 0
+        self, action: Send, on_sent: SentHook | None = None, *, min_gap: float = 0
     ) -> asyncio.Future[SendResult]:
         """Queue a message; the future resolves with WhatsApp's answer. A full queue is a
         429 whose Retry-After is the time the queue needs to drain.
@@ -76,7 +76,7 @@ class SendQueue:
             raise Unavailable(f"Session {self.session_id} is stopping.", code="session_stopping")
         future: asyncio.Future[SendResult] = asyncio.get_running_loop().create_future()
         try:
-            self._items.put_nowait(_Item(message, future, on_sent, min_gap))
+            self._items.put_nowait(_Item(action, future, on_sent, min_gap))
         except asyncio.QueueFull:
             wait = max(1.0, self._items.qsize() * self.pacing_seconds)
             raise TooManyRequests(
@@ -153,7 +153,7 @@ class SendQueue:
     async def _send_item(self, item: _Item) -> None:
         self._in_flight = True
         try:
-            result = await self._send(item.message)
+            result = await self._send(item.action)
         except asyncio.CancelledError:
             # Closed while the engine had it: it may or may not have reached WhatsApp.
             _fail(

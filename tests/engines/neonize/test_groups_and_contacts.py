@@ -14,11 +14,22 @@ from sendmako.errors import OperationFailed, Unavailable
 from sendmako.ids import Jid
 from sendmako.model.directory import (
     Contact,
+    CreateGroup,
+    GetGroup,
+    GetGroupPicture,
+    GetInviteCode,
+    GetInviteInfo,
     GroupParticipant,
     GroupSettingsChange,
+    JoinGroup,
+    LeaveGroup,
+    ListContacts,
+    ListGroups,
     ParticipantAction,
     ParticipantResult,
     ParticipantRole,
+    UpdateGroupSettings,
+    UpdateParticipants,
 )
 from tests.engines.neonize.fakes import FakeClient, group_info
 from tests.engines.neonize.protobufs import ME, jid
@@ -45,7 +56,7 @@ def with_group(*, admins: tuple[str, ...] = ()) -> FakeClient:
 
 
 def test_group_info_is_our_type_with_roles() -> None:
-    info = commands(with_group(admins=(AWA,))).group_info(GROUP)
+    info = commands(with_group(admins=(AWA,))).perform(GetGroup(GROUP))
     assert (info.jid, info.subject, info.description, info.created_at) == (
         GROUP,
         "Équipe",
@@ -67,23 +78,23 @@ def test_lid_members_are_named_by_their_phone_number_when_known() -> None:
         npb.GroupParticipant(JID=jid("987654321", "lid"), PhoneNumber=jid(CARL))
     )
     client.groups[GROUP.user].Participants.append(npb.GroupParticipant(JID=jid("111222333", "lid")))
-    *_, known, hidden = commands(client).group_info(GROUP).participants
+    *_, known, hidden = commands(client).perform(GetGroup(GROUP)).participants
     assert (known.jid, known.phone) == (Jid.user_jid(CARL), CARL)
     assert (hidden.jid, hidden.phone) == (Jid("111222333", "lid"), None)
 
 
 def test_groups_lists_joined_groups() -> None:
-    assert [g.subject for g in commands(with_group()).groups()] == ["Équipe"]
+    assert [g.subject for g in commands(with_group()).perform(ListGroups())] == ["Équipe"]
 
 
 def test_unknown_group_is_group_not_found() -> None:
     with pytest.raises(OperationFailed) as caught:
-        commands(FakeClient()).group_info(GROUP)
+        commands(FakeClient()).perform(GetGroup(GROUP))
     assert caught.value.code == "group_not_found"
 
 
 def test_create_group_returns_who_is_in() -> None:
-    info = commands(FakeClient()).create_group("Nouveau", [Jid.user_jid(AWA)])
+    info = commands(FakeClient()).perform(CreateGroup("Nouveau", (Jid.user_jid(AWA),)))
     assert info.subject == "Nouveau"
     assert [p.phone for p in info.participants] == [ME, AWA]
 
@@ -92,7 +103,9 @@ def test_participant_results_keep_the_order_asked_and_whatsapps_reasons() -> Non
     client = with_group()
     client.participant_errors = {BOB: 403, CARL: 409}
     asked = [Jid.user_jid(AWA), Jid.user_jid(BOB), Jid.user_jid(CARL)]
-    results = commands(client).update_participants(GROUP, asked, ParticipantAction.ADD)
+    results = commands(client).perform(
+        UpdateParticipants(GROUP, tuple(asked), ParticipantAction.ADD)
+    )
     assert results == [
         ParticipantResult(Jid.user_jid(AWA), ok=True),
         ParticipantResult(Jid.user_jid(BOB), ok=False, reason="invite_required", code=403),
@@ -103,8 +116,10 @@ def test_participant_results_keep_the_order_asked_and_whatsapps_reasons() -> Non
 
 def test_settings_change_only_what_is_given() -> None:
     client = with_group()
-    info = commands(client).update_group_settings(
-        GROUP, GroupSettingsChange(description="Horaires : 8 h - 17 h", announce=True)
+    info = commands(client).perform(
+        UpdateGroupSettings(
+            GROUP, GroupSettingsChange(description="Horaires : 8 h - 17 h", announce=True)
+        )
     )
     assert (info.description, info.announce, info.restrict) == (
         "Horaires : 8 h - 17 h",
@@ -118,17 +133,17 @@ def test_settings_change_only_what_is_given() -> None:
 
 def test_invite_code_is_the_code_not_the_link() -> None:
     client = with_group()
-    assert commands(client).invite_code(GROUP) == "INVITECODE"
-    assert commands(client).invite_code(GROUP, reset=True) == "NEWCODE"
+    assert commands(client).perform(GetInviteCode(GROUP)) == "INVITECODE"
+    assert commands(client).perform(GetInviteCode(GROUP, reset=True)) == "NEWCODE"
 
 
 def test_join_invite_info_picture_and_leave() -> None:
     client = with_group()
     cmds = commands(client)
-    assert cmds.join_with_invite("INVITECODE") == Jid("120363000000000009", "g.us")
-    assert cmds.invite_info("INVITECODE").subject == "Équipe"
-    assert cmds.group_picture_url(GROUP) == "https://pps.whatsapp.net/v/t61/pic.jpg"
-    cmds.leave_group(GROUP)
+    assert cmds.perform(JoinGroup("INVITECODE")) == Jid("120363000000000009", "g.us")
+    assert cmds.perform(GetInviteInfo("INVITECODE")).subject == "Équipe"
+    assert cmds.perform(GetGroupPicture(GROUP)) == "https://pps.whatsapp.net/v/t61/pic.jpg"
+    cmds.perform(LeaveGroup(GROUP))
     assert ("leave_group", (GROUP.user,)) in client.calls
 
 
@@ -142,7 +157,7 @@ def test_contacts_are_our_type_and_hidden_ids_are_left_out() -> None:
         npb.Contact(JID=jid(BOB), Info=npb.ContactInfo(Found=True, PushName="Bob")),
         npb.Contact(JID=jid("987654321", "lid"), Info=npb.ContactInfo(PushName="?")),
     ]
-    assert commands(client).contacts() == [
+    assert commands(client).perform(ListContacts()) == [
         Contact(Jid.user_jid(AWA), AWA, saved_name="Awa Diop", push_name="awa"),
         Contact(Jid.user_jid(BOB), BOB, push_name="Bob"),
     ]
@@ -152,7 +167,7 @@ def test_contacts_are_never_read_unless_logged_in() -> None:
     """contact.* aborts the whole process on a session that is not logged in."""
     client = FakeClient(is_logged_in=False)
     with pytest.raises(Unavailable):
-        commands(client).contacts()
+        commands(client).perform(ListContacts())
     with pytest.raises(Unavailable):
-        commands(FakeClient(), ready=False).contacts()
+        commands(FakeClient(), ready=False).perform(ListContacts())
     assert client.contact.calls == 0

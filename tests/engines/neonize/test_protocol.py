@@ -32,6 +32,7 @@ from sendmako.errors import (
     Unavailable,
 )
 from sendmako.ids import Jid
+from sendmako.model.actions import SendResult
 from sendmako.model.directory import GroupInfo, GroupParticipant, ParticipantAction, ParticipantRole
 from sendmako.model.events import IncomingMedia, MessageReceived, SessionStatus, StatusChanged
 from sendmako.model.messages import (
@@ -39,7 +40,6 @@ from sendmako.model.messages import (
     MediaPayload,
     MessageType,
     OutgoingMessage,
-    SendResult,
 )
 
 VALUES = [

@@ -53,7 +53,7 @@ def last(client: FakeClient) -> Message:
 
 def test_plain_text_goes_as_conversation_and_returns_whatsapps_id() -> None:
     client = FakeClient()
-    result = commands(client).send(OutgoingMessage(to=TO, type=MessageType.TEXT, text="Bonjour"))
+    result = commands(client).perform(OutgoingMessage(to=TO, type=MessageType.TEXT, text="Bonjour"))
     to, message = client.sent[0]
     assert (to.User, to.Server) == (MARIA, "s.whatsapp.net")
     assert [f.name for f, _ in message.ListFields()] == ["conversation"]
@@ -66,7 +66,7 @@ def test_plain_text_goes_as_conversation_and_returns_whatsapps_id() -> None:
 def test_mentions_in_a_group_ride_in_context_info() -> None:
     client = FakeClient()
     group = Jid(GROUP, "g.us")
-    commands(client).send(
+    commands(client).perform(
         OutgoingMessage(
             to=group,
             type=MessageType.TEXT,
@@ -88,7 +88,7 @@ def test_reply_quotes_a_remembered_message_with_its_sender_and_content() -> None
     client = FakeClient()
     cmds = commands(client)
     cmds.recent.remember("3EB0ORIGINAL", f"{MARIA}@s.whatsapp.net", Message(conversation="Prix ?"))
-    cmds.send(
+    cmds.perform(
         OutgoingMessage(
             to=TO, type=MessageType.TEXT, text="12 000 MRU", quoted_message_id="3EB0ORIGINAL"
         )
@@ -102,8 +102,8 @@ def test_reply_quotes_a_remembered_message_with_its_sender_and_content() -> None
 def test_a_reply_to_our_own_sent_message_quotes_it_too() -> None:
     client = FakeClient()
     cmds = commands(client)
-    sent = cmds.send(OutgoingMessage(to=TO, type=MessageType.TEXT, text="Commande prête"))
-    cmds.send(
+    sent = cmds.perform(OutgoingMessage(to=TO, type=MessageType.TEXT, text="Commande prête"))
+    cmds.perform(
         OutgoingMessage(
             to=TO, type=MessageType.TEXT, text="Rappel", quoted_message_id=sent.message_id
         )
@@ -115,7 +115,7 @@ def test_a_reply_to_our_own_sent_message_quotes_it_too() -> None:
 
 def test_reply_to_an_unknown_message_sends_its_id_only() -> None:
     client = FakeClient()
-    commands(client).send(
+    commands(client).perform(
         OutgoingMessage(to=TO, type=MessageType.TEXT, text="ok", quoted_message_id="3EB0GONE")
     )
     context = last(client).extendedTextMessage.contextInfo
@@ -126,7 +126,7 @@ def test_reply_to_an_unknown_message_sends_its_id_only() -> None:
 def test_image_gets_width_height_and_a_jpeg_thumbnail_from_its_bytes() -> None:
     client = FakeClient()
     data = picture()
-    commands(client).send(
+    commands(client).perform(
         OutgoingMessage(
             to=TO,
             type=MessageType.IMAGE,
@@ -153,7 +153,7 @@ def test_image_gets_width_height_and_a_jpeg_thumbnail_from_its_bytes() -> None:
 
 def test_video_carries_the_given_dimensions_duration_and_thumbnail() -> None:
     client = FakeClient()
-    commands(client).send(
+    commands(client).perform(
         OutgoingMessage(
             to=TO,
             type=MessageType.VIDEO,
@@ -177,7 +177,7 @@ def test_video_carries_the_given_dimensions_duration_and_thumbnail() -> None:
 def test_voice_note_is_ptt_ogg_opus_with_seconds_and_waveform() -> None:
     client = FakeClient()
     waveform = bytes(range(0, 128, 2))
-    commands(client).send(
+    commands(client).perform(
         OutgoingMessage(
             to=TO,
             type=MessageType.AUDIO,
@@ -199,7 +199,7 @@ def test_voice_note_is_ptt_ogg_opus_with_seconds_and_waveform() -> None:
 
 def test_plain_audio_is_no_voice_note() -> None:
     client = FakeClient()
-    commands(client).send(
+    commands(client).perform(
         OutgoingMessage(
             to=TO,
             type=MessageType.AUDIO,
@@ -212,7 +212,7 @@ def test_plain_audio_is_no_voice_note() -> None:
 
 def test_document_keeps_its_file_name_and_mimetype() -> None:
     client = FakeClient()
-    commands(client).send(
+    commands(client).perform(
         OutgoingMessage(
             to=TO,
             type=MessageType.DOCUMENT,
@@ -232,7 +232,7 @@ def test_document_keeps_its_file_name_and_mimetype() -> None:
 
 def test_location() -> None:
     client = FakeClient()
-    commands(client).send(
+    commands(client).perform(
         OutgoingMessage(
             to=TO,
             type=MessageType.LOCATION,
@@ -247,7 +247,7 @@ def test_location() -> None:
 def test_sticker_is_webp_uploaded_with_image_keys() -> None:
     client = FakeClient()
     data = picture("WEBP", (512, 512))
-    commands(client).send(
+    commands(client).perform(
         OutgoingMessage(
             to=TO, type=MessageType.STICKER, media=MediaPayload(data=data, mimetype="image/webp")
         )
@@ -265,7 +265,7 @@ def test_sticker_is_webp_uploaded_with_image_keys() -> None:
 def test_contact_is_sent_as_a_vcard() -> None:
     client = FakeClient()
     card = ContactCard(name="Awa Diop", phone="22241857975")
-    commands(client).send(OutgoingMessage(to=TO, type=MessageType.CONTACT, contact=card))
+    commands(client).perform(OutgoingMessage(to=TO, type=MessageType.CONTACT, contact=card))
     contact = last(client).contactMessage
     assert contact.displayName == "Awa Diop"
     assert contact.vcard == card.vcard()
@@ -275,7 +275,7 @@ def test_contact_is_sent_as_a_vcard() -> None:
 def test_a_number_not_on_whatsapp_is_refused_before_sending() -> None:
     client = FakeClient(not_on_whatsapp={MARIA})
     with pytest.raises(OperationFailed) as caught:
-        commands(client).send(OutgoingMessage(to=TO, type=MessageType.TEXT, text="hi"))
+        commands(client).perform(OutgoingMessage(to=TO, type=MessageType.TEXT, text="hi"))
     assert caught.value.code == "not_on_whatsapp"
     assert client.sent == []
 
@@ -283,7 +283,9 @@ def test_a_number_not_on_whatsapp_is_refused_before_sending() -> None:
 def test_sending_while_not_connected_is_unavailable_and_names_the_session() -> None:
     client = FakeClient()
     with pytest.raises(Unavailable) as caught:
-        commands(client, ready=False).send(OutgoingMessage(to=TO, type=MessageType.TEXT, text="x"))
+        commands(client, ready=False).perform(
+            OutgoingMessage(to=TO, type=MessageType.TEXT, text="x")
+        )
     assert "user_1" in caught.value.message
     assert caught.value.status == 503
     assert client.calls == []
@@ -293,10 +295,10 @@ def test_sending_while_not_connected_is_unavailable_and_names_the_session() -> N
 def test_whatsapp_errors_are_translated() -> None:
     offline = FakeClient(fail_send="websocket not connected")
     with pytest.raises(Unavailable):
-        commands(offline).send(OutgoingMessage(to=TO, type=MessageType.TEXT, text="x"))
+        commands(offline).perform(OutgoingMessage(to=TO, type=MessageType.TEXT, text="x"))
     refused = FakeClient(fail_send="server returned error 479")
     with pytest.raises(OperationFailed):
-        commands(refused).send(OutgoingMessage(to=TO, type=MessageType.TEXT, text="x"))
+        commands(refused).perform(OutgoingMessage(to=TO, type=MessageType.TEXT, text="x"))
 
 
 def test_media_comes_from_the_spool_file_which_is_then_deleted(tmp_path: Path) -> None:
@@ -308,7 +310,7 @@ def test_media_comes_from_the_spool_file_which_is_then_deleted(tmp_path: Path) -
         type=MessageType.DOCUMENT,
         media=MediaPayload(data=b"", mimetype="application/pdf", filename="a.pdf"),
     )
-    commands(client, spool=tmp_path).send(message, spool=name)
+    commands(client, spool=tmp_path).perform(message, spool=name)
     assert client.uploads[0][0] == b"%PDF-1.7 spooled"
     assert not (tmp_path / name).exists()
 
@@ -319,4 +321,4 @@ def test_spool_names_are_never_paths(tmp_path: Path, name: str) -> None:
         to=TO, type=MessageType.IMAGE, media=MediaPayload(data=b"", mimetype="image/png")
     )
     with pytest.raises(BadRequest):
-        commands(FakeClient(), spool=tmp_path).send(message, spool=name)
+        commands(FakeClient(), spool=tmp_path).perform(message, spool=name)

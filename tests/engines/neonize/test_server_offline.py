@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from sendmako.engines.base import Capability
 from sendmako.errors import Unavailable
 from sendmako.ids import Jid
 from sendmako.model.messages import MessageType, OutgoingMessage
@@ -58,9 +57,12 @@ async def test_api_shows_connecting_with_the_reason_and_delete_forgets_the_keys(
         )
         assert pair.status_code == 422
 
-        handle = server.sessions.engine_session(alice.user, sid, Capability.SEND_TEXT)
+        handle = server.sessions.engine_session(sid)
+        assert handle is not None
         with pytest.raises(Unavailable) as caught:
-            await handle.send(OutgoingMessage(Jid.user_jid("22241857975"), MessageType.TEXT, "x"))
+            await handle.perform(
+                OutgoingMessage(Jid.user_jid("22241857975"), MessageType.TEXT, "x")
+            )
         assert sid in caught.value.message
 
         health = (await server.client().get("/health")).json()
@@ -86,7 +88,7 @@ async def test_server_stops_in_under_5_seconds_with_dials_in_flight(
             ]
             engine = server.sessions.engines["neonize"]
             for sid in ids:
-                live = server.sessions.engine_session(alice.user, sid, Capability.QR_LOGIN)
+                live = server.sessions.engine_session(sid)
                 await started_worker_pid(live)  # type: ignore[arg-type]
                 status = await live.worker_status()  # type: ignore[attr-defined]
                 assert status["state"] == "starting"  # connect() is dialling the blackhole

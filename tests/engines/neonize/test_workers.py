@@ -19,6 +19,7 @@ from sendmako.engines.neonize.process import WorkerCommand
 from sendmako.engines.neonize.protocol import EventFrame
 from sendmako.errors import OperationFailed, Unavailable
 from sendmako.ids import Jid
+from sendmako.model.actions import RequestPairCode
 from sendmako.model.events import QrCodeChanged, SessionStatus
 from sendmako.model.messages import MessageType, OutgoingMessage
 from sendmako.settings import Settings
@@ -66,12 +67,14 @@ async def test_unreachable_whatsapp_is_connecting_with_the_reason_and_backs_off(
         ]
 
         with pytest.raises(Unavailable) as caught:
-            await session.send(OutgoingMessage(Jid.user_jid("22241857975"), MessageType.TEXT, "x"))
+            await session.perform(
+                OutgoingMessage(Jid.user_jid("22241857975"), MessageType.TEXT, "x")
+            )
         assert caught.value.status == 503
         assert "Session user_1 is not connected" in caught.value.message
         assert "cannot reach WhatsApp" in caught.value.message
         with pytest.raises(OperationFailed) as refused:
-            await session.request_pair_code("22241857975")
+            await session.perform(RequestPairCode("22241857975"))
         assert refused.value.code == "session_state"
 
         began = time.monotonic()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -22,13 +21,21 @@ from sendmako.api.schemas.messages import (
     SandboxSentOut,
 )
 from sendmako.api.schemas.sandbox import SandboxDisconnectIn, SandboxScanIn, SandboxStateOut
-from sendmako.engines.base import Capability
-from sendmako.engines.sandbox import SandboxEngine, SandboxSession
-from sendmako.engines.sandbox.store.contacts import Entry
 from sendmako.errors import BadRequest, NotFound, OperationFailed, SendmakoError
 from sendmako.ids import InvalidIdentifier, normalize_phone
 from sendmako.media.fetch import SANDBOX_MEDIA_PATH
 from sendmako.messaging.sender import SendRequest, check, parse_recipient
+from sendmako.model.simulation import (
+    AddressBookEntry,
+    Arrival,
+    Arrive,
+    ChangeAddressBook,
+    Disconnect,
+    DisconnectReason,
+    EnterPairCode,
+    ListSent,
+    Scan,
+)
 from sendmako.sessions.manager import SessionManager
 from sendmako.storage.records import UserRecord
 
@@ -37,13 +44,6 @@ router = APIRouter(prefix="/api/sandbox/sessions", tags=["sandbox"])
 media_router = APIRouter(tags=["sandbox"])
 
 SessionIdPath = Annotated[str, Path(examples=["user_1"])]
-
-
-def _simulator(sessions: SessionManager, user: UserRecord, session_id: str) -> SandboxSession:
-    handle = sessions.engine_session(user, session_id, Capability.SIMULATOR)
-    if not isinstance(handle, SandboxSession):  # capability declared by a non-sandbox engine
-        raise NotFound(f"Session {session_id} is not a sandbox session.")
-    return handle
 
 
 def _state(sessions: SessionManager, user: UserRecord, session_id: str) -> SandboxStateOut:
@@ -58,9 +58,10 @@ async def scan(
     session_id: SessionIdPath, body: SandboxScanIn, user: CurrentUser, sessions: Sessions
 ) -> SandboxStateOut:
     """Simulate the phone: scan the QR (`phone_number`) or type the pairing code (`pair_code`)."""
-    handle = _simulator(sessions, user, session_id)
     if body.pair_code is not None:
-        await handle.enter_pair_code(body.pair_code, push_name=body.push_name)
+        await sessions.perform(
+            user, session_id, EnterPairCode(body.pair_code, push_name=body.push_name)
+        )
     else:
         if body.phone_number is None:
             raise BadRequest(
@@ -70,7 +71,7 @@ async def scan(
             phone = normalize_phone(body.phone_number)
         except InvalidIdentifier as exc:
             raise BadRequest(f"phone_number: {exc}", field="phone_number") from exc
-        await handle.scan(phone, qr=body.qr, push_name=body.push_name)
+        await sessions.perform(user, session_id, Scan(phone, qr=body.qr, push_name=body.push_name))
     return _state(sessions, user, session_id)
 
 
@@ -80,11 +81,13 @@ async def inbound(
 ) -> SandboxInboundOut:
     """Simulate the outside world: a message of any type arrives on this sandbox session,
     from `from` (and inside `group_id` when given). Same fields as send-message."""
-    handle = _simulator(services.sessions, user, session_id)
+    services.sessions.require(user, session_id, Arrive)
     arrival = _arrival(body)
     content = await services.sender.content(arrival.request)
-    message_id = await handle.inject(
-        content, sender_phone=arrival.sender, sender_name=body.from_name, group=arrival.group
+    (message_id,) = await services.sessions.perform(
+        user,
+        session_id,
+        Arrive((Arrival(content, arrival.sender, body.from_name, arrival.group),)),
     )
     return SandboxInboundOut(message_id=message_id, session_id=session_id)
 
@@ -100,7 +103,7 @@ async def inbound_batch(
     copes with a busy number). All or none: every message is checked and prepared first,
     and an error names it (`messages[i].field`). Media by base64 only (bounded by the
     body size): for media by URL, send messages one at a time to `/inbound`."""
-    handle = _simulator(services.sessions, user, session_id)
+    services.sessions.require(user, session_id, Arrive)
     checked = []
     for index, item in enumerate(body.messages):
         try:
@@ -109,16 +112,17 @@ async def inbound_batch(
         except (BadRequest, OperationFailed) as exc:
             raise _naming(exc, index) from exc
     # Only now is anything stored (media on the sandbox's CDN), then all arrive at once.
-    prepared = [
-        await handle.prepare_arrival(
-            content, sender_phone=arrival.sender, sender_name=item.from_name, group=arrival.group
-        )
-        for item, arrival, content in checked
-    ]
-    await asyncio.gather(*handle.arrive(prepared))
-    return SandboxInboundBatchOut(
-        message_ids=[event.message_id for event in prepared], session_id=session_id
+    message_ids = await services.sessions.perform(
+        user,
+        session_id,
+        Arrive(
+            tuple(
+                Arrival(content, arrival.sender, item.from_name, arrival.group)
+                for item, arrival, content in checked
+            )
+        ),
     )
+    return SandboxInboundBatchOut(message_ids=message_ids, session_id=session_id)
 
 
 def _naming(exc: BadRequest | OperationFailed, index: int) -> SendmakoError:
@@ -164,13 +168,13 @@ async def sent(
     session_id: SessionIdPath, user: CurrentUser, services: ServicesDep
 ) -> SandboxSentOut:
     """What this sandbox session put on the simulated wire, oldest first (the last 1,000)."""
-    handle = _simulator(services.sessions, user, session_id)
+    sent = await services.sessions.perform(user, session_id, ListSent())
     return SandboxSentOut(
         messages=[
             SandboxSentItem(
                 message_id=r.message_id, to=r.to, type=r.type, text=r.text, sent_at=r.sent_at
             )
-            for r in handle.sent_log()
+            for r in sent
         ]
     )
 
@@ -181,8 +185,9 @@ async def disconnect(
 ) -> SandboxStateOut:
     """Simulate an unlink from the phone (`logged_out`) or a network drop (`connection_lost`,
     which reconnects by itself after `reconnect_after` seconds)."""
-    handle = _simulator(sessions, user, session_id)
-    await handle.simulate_disconnect(body.reason, body.reconnect_after)
+    await sessions.perform(
+        user, session_id, Disconnect(DisconnectReason(body.reason), body.reconnect_after)
+    )
     return _state(sessions, user, session_id)
 
 
@@ -213,20 +218,18 @@ async def _change_contacts(
     *,
     replace: bool,
 ) -> SandboxContactsOut:
-    handle = _simulator(sessions, user, session_id)
+    sessions.require(user, session_id, ChangeAddressBook)
     entries = []
     for index, contact in enumerate(body.contacts):
         try:
-            entries.append(Entry(normalize_phone(contact.phone), contact.name))
+            entries.append(AddressBookEntry(normalize_phone(contact.phone), contact.name))
         except InvalidIdentifier as exc:
             field = f"contacts[{index}].phone"
             raise BadRequest(f"{field}: {exc}", field=field) from exc
-    await handle.set_contacts(entries, replace=replace)
-    known = await handle.engine.address_books.entries(handle.spec.row_id)
-    network = handle.engine.network
-    return SandboxContactsOut.of(
-        session_id, known, {k.phone for k in known if network.on_whatsapp(k.phone)}
+    known = await sessions.perform(
+        user, session_id, ChangeAddressBook(tuple(entries), replace=replace)
     )
+    return SandboxContactsOut.of(session_id, known)
 
 
 @media_router.get(
@@ -236,8 +239,10 @@ async def _change_contacts(
 )
 async def sandbox_media(token: str, services: ServicesDep) -> FileResponse:
     """An encrypted file of a simulated message (decrypt it with /api/decrypt-media)."""
-    engine = services.engines.get("sandbox")
-    path = engine.media.path_of(token) if isinstance(engine, SandboxEngine) else None
+    path = next(
+        (found for engine in services.engines.values() if (found := engine.served_file(token))),
+        None,
+    )
     if path is None:
         raise NotFound("No such media.", code="media_not_found")
     return FileResponse(path, media_type="application/octet-stream")

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from sendmako.api.schemas.common import Request
-from sendmako.engines.sandbox.store.contacts import Known
 from sendmako.model.directory import Contact
+from sendmako.model.simulation import KnownContact
 
 ContactName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 
@@ -64,15 +64,12 @@ class SandboxContactsOut(BaseModel):
     contacts: list[SandboxContactOut]
 
     @classmethod
-    def of(cls, session_id: str, known: list[Known], on_whatsapp: set[str]) -> SandboxContactsOut:
+    def of(cls, session_id: str, known: list[KnownContact]) -> SandboxContactsOut:
         return cls(
             session_id=session_id,
             contacts=[
                 SandboxContactOut(
-                    phone=k.phone,
-                    name=k.name,
-                    push_name=k.push_name,
-                    on_whatsapp=k.phone in on_whatsapp,
+                    phone=k.phone, name=k.name, push_name=k.push_name, on_whatsapp=k.on_whatsapp
                 )
                 for k in known
             ],

@@ -5,6 +5,7 @@ demo the whole flow, up to the webhooks, without a phone."""
 from __future__ import annotations
 
 import secrets
+from typing import TypeVar
 
 from fastapi import APIRouter
 from starlette.responses import Response
@@ -13,11 +14,20 @@ from sendmako.dashboard import inbound
 from sendmako.dashboard.forms import CheckedForm, Form, error_text
 from sendmako.dashboard.pages import DashboardRoute, redirect, render
 from sendmako.dashboard.visit import PREFIX, Member, Visit
-from sendmako.engines.base import Capability
-from sendmako.engines.sandbox import SandboxSession
-from sendmako.errors import NotFound, SendmakoError
+from sendmako.errors import SendmakoError
 from sendmako.ids import InvalidIdentifier, normalize_phone
 from sendmako.messaging.sender import check
+from sendmako.model.actions import Action
+from sendmako.model.simulation import (
+    Arrival,
+    Arrive,
+    Disconnect,
+    DisconnectReason,
+    EnterPairCode,
+    Scan,
+)
+
+R = TypeVar("R")
 
 router = APIRouter(prefix=f"{PREFIX}/sandbox", route_class=DashboardRoute, include_in_schema=False)
 
@@ -40,7 +50,7 @@ async def scan(session_id: str, visit: Member, form: CheckedForm) -> Response:
     if not form.ok:
         return _page(visit, errors={session_id: form.errors["phone_number"]}, status=400)
     try:
-        await _phone(visit, session_id).scan(phone)
+        await _simulate(visit, session_id, Scan(phone))
     except SendmakoError as exc:
         return _page(visit, errors={session_id: error_text(visit, exc)}, status=exc.status)
     visit.flash(visit.t("sandbox.scanned", session=session_id, phone=phone))
@@ -53,7 +63,7 @@ async def enter_pair_code(session_id: str, visit: Member, form: CheckedForm) -> 
     if not form.ok:
         return _page(visit, errors={session_id: form.errors["pair_code"]}, status=400)
     try:
-        await _phone(visit, session_id).enter_pair_code(code)
+        await _simulate(visit, session_id, EnterPairCode(code))
     except SendmakoError as exc:
         return _page(visit, errors={session_id: error_text(visit, exc)}, status=exc.status)
     visit.flash(visit.t("sandbox.paired", session=session_id))
@@ -66,7 +76,7 @@ async def disconnect(session_id: str, visit: Member, form: CheckedForm) -> Respo
     if not form.ok:
         return _page(visit, errors={session_id: form.errors["reason"]}, status=400)
     try:
-        await _phone(visit, session_id).simulate_disconnect(reason, None)
+        await _simulate(visit, session_id, Disconnect(DisconnectReason(reason)))
     except SendmakoError as exc:
         return _page(visit, errors={session_id: error_text(visit, exc)}, status=exc.status)
     visit.flash(visit.t(f"sandbox.done_{reason}", session=session_id))
@@ -76,19 +86,14 @@ async def disconnect(session_id: str, visit: Member, form: CheckedForm) -> Respo
 @router.post("/{session_id}/inbound")
 async def receive(session_id: str, visit: Member, form: CheckedForm) -> Response:
     """A message from the outside world arrives, as /api/sandbox/.../inbound makes it."""
-    phone = _phone(visit, session_id)
     message = await inbound.read(visit, form)
     if message is None:
         return _page(visit, inbound_form=(session_id, form), status=400)
     try:
         check(message.request)
         content = await visit.services.sender.content(message.request)
-        await phone.inject(
-            content,
-            sender_phone=message.sender_phone,
-            sender_name=message.sender_name,
-            group=message.group,
-        )
+        arrival = Arrival(content, message.sender_phone, message.sender_name, message.group)
+        await _simulate(visit, session_id, Arrive((arrival,)))
     except SendmakoError as exc:
         inbound.refuse(visit, form, exc)
         return _page(visit, inbound_form=(session_id, form), status=exc.status)
@@ -96,12 +101,9 @@ async def receive(session_id: str, visit: Member, form: CheckedForm) -> Response
     return redirect(f"{PREFIX}/sandbox")
 
 
-def _phone(visit: Visit, session_id: str) -> SandboxSession:
-    """The simulated phone of one of the user's sandbox sessions."""
-    handle = visit.services.sessions.engine_session(visit.account, session_id, Capability.SIMULATOR)
-    if not isinstance(handle, SandboxSession):  # capability declared by a non-sandbox engine
-        raise NotFound(f"Session {session_id} is not a sandbox session.")
-    return handle
+async def _simulate(visit: Visit, session_id: str, action: Action[R]) -> R:
+    """The simulated phone (or world) of one of the user's sandbox sessions does `action`."""
+    return await visit.services.sessions.perform(visit.account, session_id, action)
 
 
 def _page(
@@ -117,11 +119,11 @@ def _page(
         # Not about one field (e.g. the session is not connected): the card says it, as
         # for the other actions, whatever the card shows now.
         errors[inbound_form[0]] = inbound_form[1].errors["form"]
-    engines = visit.services.engines
+    engines, sessions = visit.services.engines, visit.services.sessions
     sandboxed = [
         view
-        for view in visit.services.sessions.list_for(visit.account)
-        if view.engine in engines and Capability.SIMULATOR in engines[view.engine].capabilities
+        for view in sessions.list_for(visit.account)
+        if sessions.supports(view.session_id, Scan)
     ]
     return render(
         visit,
@@ -129,7 +131,7 @@ def _page(
         status=status,
         active="sandbox",
         sessions=sandboxed,
-        sandbox_enabled=any(Capability.SIMULATOR in e.capabilities for e in engines.values()),
+        sandbox_enabled=any(Scan in engine.capabilities for engine in engines.values()),
         # Plausible Mauritanian mobile numbers, so a demo needs no typing.
         suggested_phone=f"2224{secrets.randbelow(10**7):07d}",
         suggested_sender=f"2223{secrets.randbelow(10**7):07d}",

@@ -9,9 +9,10 @@ from sendmako.dashboard.forms import CheckedForm, Form, error_text, field_of
 from sendmako.dashboard.pages import DashboardRoute, redirect, render
 from sendmako.dashboard.routes.live import live_token
 from sendmako.dashboard.visit import PREFIX, Member, Visit
-from sendmako.engines.base import Capability
 from sendmako.errors import SendmakoError
 from sendmako.ids import InvalidIdentifier, normalize_phone
+from sendmako.model.actions import RequestPairCode
+from sendmako.model.simulation import Scan
 from sendmako.sessions.state import SessionView
 
 router = APIRouter(prefix=f"{PREFIX}/sessions", route_class=DashboardRoute, include_in_schema=False)
@@ -145,8 +146,7 @@ def _detail(
     status: int = 200,
     pair_code: str | None = None,
 ) -> Response:
-    engine = visit.services.engines.get(view.engine)
-    capabilities = engine.capabilities if engine else frozenset()
+    sessions = visit.services.sessions
     return render(
         visit,
         "session.html",
@@ -154,8 +154,8 @@ def _detail(
         active="sessions",
         session=view,
         token=live_token(view),
-        can_pair=Capability.PAIR_CODE in capabilities,
-        is_sandbox=Capability.SIMULATOR in capabilities,
+        can_pair=sessions.supports(view.session_id, RequestPairCode),
+        is_sandbox=sessions.supports(view.session_id, Scan),
         pair_code=pair_code,
         values={k: form.raw(k) for k in ("session_name", "phone_number")} if form else {},
         errors=form.errors if form else {},

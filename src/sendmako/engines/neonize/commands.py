@@ -1,5 +1,9 @@
-"""The worker's requests: sends, contacts and groups, each one FFI call (or a few) under the
-connection's lock, refused before touching neonize when the session is not logged in.
+"""What the worker does for the server: the actions of `actions.py` (sends, contacts,
+groups), each one FFI call (or a few) under the connection's lock, refused before touching
+neonize when the session is not logged in.
+
+Each action has one method, marked `@performs`; importing this module checks that they are
+exactly the actions `actions.py` lists, so a command cannot be forgotten on either side.
 
 `Commands` sees the neonize client only through the methods it calls, so tests drive it
 with a fake client and read the protobufs that would have gone on the wire.
@@ -9,30 +13,44 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from threading import Lock
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from neonize.exc import NeonizeError
 from neonize.utils.enum import ParticipantChange
 from neonize.utils.jid import build_jid
 
+from sendmako.engines.base import performers_of, performs
 from sendmako.engines.neonize import directory, outgoing
+from sendmako.engines.neonize.actions import WORKER_ACTIONS
 from sendmako.engines.neonize.errors import Context, translate
 from sendmako.engines.neonize.protocol import SPOOL_NAME
 from sendmako.errors import BadRequest, OperationFailed, Unavailable
 from sendmako.ids import GROUP_SERVER, USER_SERVER, Jid
+from sendmako.model.actions import Action, SendResult
 from sendmako.model.directory import (
     Contact,
+    CreateGroup,
+    GetGroup,
+    GetGroupPicture,
+    GetInviteCode,
+    GetInviteInfo,
     GroupInfo,
-    GroupSettingsChange,
-    ParticipantAction,
+    JoinGroup,
+    LeaveGroup,
+    ListContacts,
+    ListGroups,
     ParticipantResult,
+    UpdateGroupSettings,
+    UpdateParticipants,
 )
-from sendmako.model.messages import OutgoingMessage, SendResult
+from sendmako.model.messages import OutgoingMessage
 
 T = TypeVar("T")
+R = TypeVar("R")
 ON_WHATSAPP_TTL_SECONDS = 3600.0
 INVITE_PREFIX = "https://chat.whatsapp.com/"
 _NO_PICTURE = ("does not have a profile picture", "no profile picture", "item-not-found")
@@ -76,8 +94,20 @@ class Commands:
 
     # -- messages -----------------------------------------------------------------------
 
-    def send(self, message: OutgoingMessage, spool: str | None = None) -> SendResult:
-        data = self._take_spooled(spool) if spool is not None else None
+    def perform(self, action: Action[R], *, spool: str | None = None) -> R:
+        """Do `action`; `spool` names the file the server left its media in."""
+        if spool is not None and isinstance(action, OutgoingMessage) and action.media:
+            media = replace(action.media, data=self._take_spooled(spool))
+            action = cast(Action[R], replace(action, media=media))
+        name = PERFORMERS.get(type(action))
+        if name is None:
+            raise BadRequest(f"this worker does not perform {type(action).__name__}")
+        result: R = getattr(self, name)(action)
+        return result
+
+    @performs(OutgoingMessage)
+    def send(self, message: OutgoingMessage) -> SendResult:
+        data = message.media.data if message.media is not None else None
         if not self.ready():
             raise Unavailable(
                 f"Session {self.session_id} is not connected to WhatsApp.",
@@ -130,7 +160,8 @@ class Commands:
 
     # -- contacts -----------------------------------------------------------------------
 
-    def contacts(self) -> list[Contact]:
+    @performs(ListContacts)
+    def contacts(self, _: ListContacts) -> list[Contact]:
         def call() -> list[Contact]:
             if not self.client.is_logged_in:  # contact.* crashes the process otherwise
                 raise Unavailable(f"Session {self.session_id} is not logged in.")
@@ -140,31 +171,42 @@ class Commands:
 
     # -- groups -------------------------------------------------------------------------
 
-    def groups(self) -> list[GroupInfo]:
+    @performs(ListGroups)
+    def groups(self, _: ListGroups) -> list[GroupInfo]:
         found = self._call(Context.GROUP, self.client.get_joined_groups)
         return [directory.group_info(info) for info in found]
 
-    def group_info(self, group: Jid) -> GroupInfo:
+    @performs(GetGroup)
+    def group_info(self, action: GetGroup) -> GroupInfo:
+        return self._group_info(action.group)
+
+    def _group_info(self, group: Jid) -> GroupInfo:
         info = self._call(Context.GROUP, lambda: self.client.get_group_info(_proto(group)))
         return directory.group_info(info)
 
-    def create_group(self, subject: str, participants: list[Jid]) -> GroupInfo:
-        members = [_proto(jid) for jid in participants]
+    @performs(CreateGroup)
+    def create_group(self, action: CreateGroup) -> GroupInfo:
+        members = [_proto(jid) for jid in action.participants]
+        subject = action.subject
         info = self._call(Context.GROUP, lambda: self.client.create_group(subject, members))
         return directory.group_info(info)
 
-    def update_participants(
-        self, group: Jid, participants: list[Jid], action: ParticipantAction
-    ) -> list[ParticipantResult]:
-        change = ParticipantChange(action.value)
-        members = [_proto(jid) for jid in participants]
+    @performs(UpdateParticipants)
+    def update_participants(self, action: UpdateParticipants) -> list[ParticipantResult]:
+        change = ParticipantChange(action.action.value)
+        members = [_proto(jid) for jid in action.participants]
+        group = _proto(action.group)
         answered = self._call(
             Context.GROUP,
-            lambda: self.client.update_group_participants(_proto(group), members, change),
+            lambda: self.client.update_group_participants(group, members, change),
         )
-        return directory.participant_results(participants, list(answered), action)
+        return directory.participant_results(
+            list(action.participants), list(answered), action.action
+        )
 
-    def update_group_settings(self, group: Jid, change: GroupSettingsChange) -> GroupInfo:
+    @performs(UpdateGroupSettings)
+    def update_group_settings(self, action: UpdateGroupSettings) -> GroupInfo:
+        group, change = action.group, action.change
         jid = _proto(group)
         if change.subject is not None:
             subject = change.subject
@@ -179,35 +221,50 @@ class Commands:
         if change.restrict is not None:
             restrict = change.restrict
             self._call(Context.GROUP, lambda: self.client.set_group_locked(jid, restrict))
-        return self.group_info(group)
+        return self._group_info(group)
 
-    def invite_code(self, group: Jid, reset: bool = False) -> str:
-        link = self._call(
-            Context.GROUP, lambda: self.client.get_group_invite_link(_proto(group), reset)
-        )
+    @performs(GetInviteCode)
+    def invite_code(self, action: GetInviteCode) -> str:
+        group, reset = _proto(action.group), action.reset
+        link = self._call(Context.GROUP, lambda: self.client.get_group_invite_link(group, reset))
         return str(link).removeprefix(INVITE_PREFIX).rsplit("/", 1)[-1]
 
-    def invite_info(self, code: str) -> GroupInfo:
+    @performs(GetInviteInfo)
+    def invite_info(self, action: GetInviteInfo) -> GroupInfo:
+        code = action.code
         info = self._call(Context.INVITE, lambda: self.client.get_group_info_from_link(code))
         return directory.group_info(info)
 
-    def join_with_invite(self, code: str) -> Jid:
+    @performs(JoinGroup)
+    def join_with_invite(self, action: JoinGroup) -> Jid:
+        code = action.code
         joined = self._call(Context.INVITE, lambda: self.client.join_group_with_link(code))
         return directory.jid_of(joined)
 
-    def group_picture_url(self, group: Jid) -> str | None:
+    @performs(GetGroupPicture)
+    def group_picture_url(self, action: GetGroupPicture) -> str | None:
+        group = _proto(action.group)
         try:
-            picture = self._call(
-                Context.GROUP, lambda: self.client.get_profile_picture(_proto(group))
-            )
+            picture = self._call(Context.GROUP, lambda: self.client.get_profile_picture(group))
         except OperationFailed as exc:
             if any(marker in exc.message.lower() for marker in _NO_PICTURE):
                 return None
             raise
         return str(picture.URL) or None
 
-    def leave_group(self, group: Jid) -> None:
-        self._call(Context.GROUP, lambda: self.client.leave_group(_proto(group)))
+    @performs(LeaveGroup)
+    def leave_group(self, action: LeaveGroup) -> None:
+        group = _proto(action.group)
+        self._call(Context.GROUP, lambda: self.client.leave_group(group))
+
+
+PERFORMERS = performers_of(Commands)
+if set(PERFORMERS) != WORKER_ACTIONS:  # pragma: no cover - fails at import, on purpose
+    raise TypeError(
+        "Commands must perform exactly the actions of actions.py: "
+        f"missing {sorted(k.__name__ for k in WORKER_ACTIONS - set(PERFORMERS))}, "
+        f"extra {sorted(k.__name__ for k in set(PERFORMERS) - WORKER_ACTIONS)}"
+    )
 
 
 def _proto(jid: Jid) -> Any:

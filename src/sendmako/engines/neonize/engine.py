@@ -12,13 +12,7 @@ import sys
 from typing import Any, ClassVar
 
 from sendmako import log
-from sendmako.engines.base import (
-    Capability,
-    Engine,
-    EngineHealth,
-    EventSink,
-    SessionSpec,
-)
+from sendmako.engines.base import Engine, EngineHealth, EngineSession, EventSink, SessionSpec
 from sendmako.engines.neonize import keys
 from sendmako.engines.neonize.process import WorkerCommand
 from sendmako.engines.neonize.session import NeonizeSession
@@ -34,22 +28,7 @@ MIGRATE_TIMEOUT_SECONDS = 120.0
 
 class NeonizeEngine(Engine):
     name: ClassVar[str] = "neonize"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {
-            Capability.QR_LOGIN,
-            Capability.PAIR_CODE,
-            Capability.SEND_TEXT,
-            Capability.SEND_IMAGE,
-            Capability.SEND_VIDEO,
-            Capability.SEND_AUDIO,
-            Capability.SEND_DOCUMENT,
-            Capability.SEND_LOCATION,
-            Capability.SEND_STICKER,
-            Capability.SEND_CONTACT,
-            Capability.CONTACTS,
-            Capability.GROUPS,
-        }
-    )
+    session_class: ClassVar[type[EngineSession]] = NeonizeSession
 
     def __init__(
         self, db: Database, settings: Settings, *, worker_command: WorkerCommand | None = None

@@ -3,7 +3,7 @@
 Frames travel over a Unix socketpair, never stdout: neonize's Go core prints to stdout on
 its own. Each frame is a 4-byte big-endian length, then one JSON object:
 
-    request  server -> worker  {"k": "req", "id": 7, "op": "send", "args": {...}}
+    request  server -> worker  {"k": "req", "id": 7, "op": "perform", "args": {...}}
     reply    worker -> server  {"k": "rep", "id": 7, "ok": true, "result": ...}
                                {"k": "rep", "id": 7, "ok": false, "error": {...}}
     event    worker -> server  {"k": "evt", "event": <an events.py dataclass>}
@@ -13,11 +13,12 @@ its own. Each frame is a 4-byte big-endian length, then one JSON object:
 `ended` says the WhatsApp connection is over and the worker is about to exit: `retry` tells
 the supervisor whether to start a new worker (after `retry_after` seconds, or its backoff).
 
-Values are our own dataclasses (`model/`), tagged with their class
-name so the other side rebuilds the same type; only the classes listed here decode, so a
-frame can never name an arbitrary class. Bytes travel as base64. Media files (up to 70 MB)
-never travel in a frame: the server spools them to a file under the data directory and only
-the file's generated name crosses (`SPOOL_NAME`).
+Values are our own dataclasses (`model/`), tagged with their class name so the other side
+rebuilds the same type. Only the types that the worker's actions (`actions.py`), their
+answers and the engine events are made of decode, so a frame can never name an arbitrary
+class; that list is derived from theirs, never written out. Bytes travel as base64. Media
+files (up to 70 MB) never travel in a frame: the server spools them to a file under the
+data directory and only the file's generated name crosses (`SPOOL_NAME`).
 """
 
 from __future__ import annotations
@@ -29,73 +30,53 @@ import re
 import socket
 import struct
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from types import UnionType
+from typing import Any, get_args, get_origin, get_type_hints
 
-from sendmako.ids import Jid
-from sendmako.model.directory import (
-    Contact,
-    GroupInfo,
-    GroupParticipant,
-    GroupSettingsChange,
-    ParticipantAction,
-    ParticipantResult,
-    ParticipantRole,
-)
-from sendmako.model.events import (
-    ContactsChanged,
-    GroupChanged,
-    IncomingMedia,
-    MessageReceived,
-    PairCodeIssued,
-    QrCodeChanged,
-    ReceiptReceived,
-    SessionStatus,
-    StatusChanged,
-)
-from sendmako.model.messages import (
-    ContactCard,
-    Location,
-    MediaPayload,
-    MessageType,
-    OutgoingMessage,
-    SendResult,
-)
+from sendmako.engines.neonize.actions import WORKER_ACTIONS
+from sendmako.model.actions import RequestPairCode, result_type
+from sendmako.model.events import EngineEvent
 
 MAX_FRAME_BYTES = 32 * 1024 * 1024
 _HEADER = struct.Struct(">I")
 # Spool files are named by the server (never by a user): 32 hex digits and a suffix.
 SPOOL_NAME = re.compile(r"^[0-9a-f]{32}\.bin$")
 
-_CLASSES: dict[str, type[Any]] = {
-    cls.__name__: cls
-    for cls in (
-        StatusChanged,
-        QrCodeChanged,
-        PairCodeIssued,
-        MessageReceived,
-        IncomingMedia,
-        ReceiptReceived,
-        ContactsChanged,
-        GroupChanged,
-        Contact,
-        GroupInfo,
-        GroupParticipant,
-        ParticipantResult,
-        GroupSettingsChange,
-        OutgoingMessage,
-        MediaPayload,
-        Location,
-        ContactCard,
-        SendResult,
-        Jid,
-    )
-}
-_ENUMS: dict[str, type[Enum]] = {
-    cls.__name__: cls for cls in (SessionStatus, MessageType, ParticipantAction, ParticipantRole)
-}
+
+def _wire_types(roots: Iterable[Any]) -> tuple[dict[str, type[Any]], dict[str, type[Enum]]]:
+    """Every dataclass and enum the `roots` are made of, followed through their fields'
+    annotations (containers and unions included), by class name."""
+    classes: dict[str, type[Any]] = {}
+    enums: dict[str, type[Enum]] = {}
+    pending = list(roots)
+    while pending:
+        kind = pending.pop()
+        if get_origin(kind) is not None or isinstance(kind, UnionType):
+            pending.extend(get_args(kind))
+        elif isinstance(kind, type) and issubclass(kind, Enum):
+            enums[kind.__name__] = kind
+        elif isinstance(kind, type) and dataclasses.is_dataclass(kind):
+            if classes.setdefault(kind.__name__, kind) is not kind:
+                raise TypeError(f"two protocol types are named {kind.__name__}")
+            pending.extend(
+                hint for hint in get_type_hints(kind).values() if hint not in classes.values()
+            )
+    return classes, enums
+
+
+# What may cross: the worker's actions and their answers, the pairing code, and the events.
+_CLASSES, _ENUMS = _wire_types(
+    [
+        *WORKER_ACTIONS,
+        *(result_type(kind) for kind in WORKER_ACTIONS),
+        RequestPairCode,
+        *get_args(EngineEvent),
+    ]
+)
 
 
 class ProtocolError(Exception):

@@ -16,19 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sendmako import log
-from sendmako.engines.base import EngineSession, EventSink, SessionSpec
+from sendmako.engines.base import EngineSession, EventSink, SessionSpec, performs
+from sendmako.engines.neonize.actions import WORKER_ACTIONS
 from sendmako.engines.neonize.process import Exit, WorkerProcess
 from sendmako.engines.neonize.protocol import EventFrame, Frame, LogFrame
 from sendmako.engines.neonize.supervisor import Supervisor
 from sendmako.errors import OperationFailed, Unavailable
-from sendmako.ids import Jid
-from sendmako.model.directory import (
-    Contact,
-    GroupInfo,
-    GroupSettingsChange,
-    ParticipantAction,
-    ParticipantResult,
-)
+from sendmako.model.actions import Action, RequestPairCode, Send
 from sendmako.model.events import (
     EngineEvent,
     PairCodeIssued,
@@ -36,7 +30,7 @@ from sendmako.model.events import (
     SessionStatus,
     StatusChanged,
 )
-from sendmako.model.messages import OutgoingMessage, SendResult
+from sendmako.model.messages import OutgoingMessage
 
 if TYPE_CHECKING:
     from sendmako.engines.neonize.engine import NeonizeEngine
@@ -97,75 +91,36 @@ class NeonizeSession(EngineSession):
         self.status = SessionStatus.LOGGED_OUT
         await self.sink(StatusChanged(SessionStatus.LOGGED_OUT, "logged out by the API"))
 
-    async def request_pair_code(self, phone_number: str) -> str:
+    @performs(RequestPairCode)
+    async def request_pair_code(self, action: RequestPairCode) -> str:
         if self.status is not SessionStatus.QR_READY:
             raise OperationFailed(
                 f"Cannot ask for a pairing code: session {self.spec.session_id} is "
                 f"{self.status}, not {SessionStatus.QR_READY}.",
                 code="session_state",
             )
-        code = str(await self._request("pair_code", {"phone": phone_number}, connected=False))
+        args = {"phone": action.phone_number}
+        code = str(await self._request("pair_code", args, connected=False))
         await self._report(PairCodeIssued(code))
         return code
 
-    # -- requests -----------------------------------------------------------------------
+    # -- actions: every one the worker performs (actions.py) crosses as it is -------------
 
-    async def send(self, message: OutgoingMessage) -> SendResult:
+    @performs(*WORKER_ACTIONS)
+    async def in_worker(self, action: Action[Any]) -> Any:
         self._require_connected()
-        if message.media is None:
-            result = await self._request("send", {"message": message}, SEND_TIMEOUT_SECONDS)
-            return _typed(result, SendResult)
+        timeout = SEND_TIMEOUT_SECONDS if isinstance(action, Send) else REQUEST_TIMEOUT_SECONDS
+        if not isinstance(action, OutgoingMessage) or action.media is None:
+            return await self._request("perform", {"action": action}, timeout)
         # 70 MB never crosses the socket: the worker reads our spool file, then deletes it.
         name = f"{secrets.token_hex(16)}.bin"
         path = self.engine.spool_dir / name
-        await asyncio.to_thread(path.write_bytes, message.media.data)
-        light = dataclasses.replace(message, media=dataclasses.replace(message.media, data=b""))
+        await asyncio.to_thread(path.write_bytes, action.media.data)
+        light = dataclasses.replace(action, media=dataclasses.replace(action.media, data=b""))
         try:
-            result = await self._request(
-                "send", {"message": light, "spool": name}, SEND_TIMEOUT_SECONDS
-            )
+            return await self._request("perform", {"action": light, "spool": name}, timeout)
         finally:
             await asyncio.to_thread(_unlink, path)
-        return _typed(result, SendResult)
-
-    async def contacts(self) -> list[Contact]:
-        return list(await self._request("contacts"))
-
-    async def groups(self) -> list[GroupInfo]:
-        return list(await self._request("groups"))
-
-    async def group_info(self, group: Jid) -> GroupInfo:
-        return _typed(await self._request("group_info", {"group": group}), GroupInfo)
-
-    async def create_group(self, subject: str, participants: list[Jid]) -> GroupInfo:
-        args = {"subject": subject, "participants": participants}
-        return _typed(await self._request("create_group", args), GroupInfo)
-
-    async def update_participants(
-        self, group: Jid, participants: list[Jid], action: ParticipantAction
-    ) -> list[ParticipantResult]:
-        args = {"group": group, "participants": participants, "action": action}
-        return list(await self._request("update_participants", args))
-
-    async def update_group_settings(self, group: Jid, change: GroupSettingsChange) -> GroupInfo:
-        args = {"group": group, "change": change}
-        return _typed(await self._request("update_group_settings", args), GroupInfo)
-
-    async def invite_code(self, group: Jid, *, reset: bool = False) -> str:
-        return str(await self._request("invite_code", {"group": group, "reset": reset}))
-
-    async def invite_info(self, code: str) -> GroupInfo:
-        return _typed(await self._request("invite_info", {"code": code}), GroupInfo)
-
-    async def join_with_invite(self, code: str) -> Jid:
-        return _typed(await self._request("join_with_invite", {"code": code}), Jid)
-
-    async def group_picture_url(self, group: Jid) -> str | None:
-        url = await self._request("group_picture_url", {"group": group})
-        return str(url) if url else None
-
-    async def leave_group(self, group: Jid) -> None:
-        await self._request("leave_group", {"group": group})
 
     async def worker_status(self) -> dict[str, Any]:
         """What the worker itself says (its state and pid): a liveness probe."""
@@ -270,14 +225,6 @@ class NeonizeSession(EngineSession):
         elif isinstance(event, QrCodeChanged):
             self.status, self.detail = SessionStatus.QR_READY, None
         await self.sink(event)
-
-
-def _typed(value: object, cls: type[T]) -> T:
-    if not isinstance(value, cls):
-        raise Unavailable(
-            f"the WhatsApp worker answered {type(value).__name__}, not {cls.__name__}"
-        )
-    return value
 
 
 def _seconds(value: float) -> str:

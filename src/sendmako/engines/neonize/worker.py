@@ -45,23 +45,6 @@ from sendmako.model.events import EngineEvent
 if TYPE_CHECKING:
     from sendmako.engines.neonize.convert import Ending
 
-# The requests `Commands` answers, by method name.
-COMMANDS = frozenset(
-    {
-        "send",
-        "contacts",
-        "groups",
-        "group_info",
-        "create_group",
-        "update_participants",
-        "update_group_settings",
-        "invite_code",
-        "invite_info",
-        "join_with_invite",
-        "group_picture_url",
-        "leave_group",
-    }
-)
 REQUEST_THREADS = 4
 STOP_SECONDS = 1.5  # a clean stop gets this long; a dial in flight cannot be aborted
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
@@ -138,9 +121,9 @@ class Worker:
             return self.connection.logout()
         if op == "status":
             return {"state": self.connection.state.value, "pid": os.getpid()}
-        if op not in COMMANDS:
-            raise BadRequest(f"unknown request {op!r}")
-        return getattr(self.commands, op)(**args)
+        if op == "perform":
+            return self.commands.perform(args["action"], spool=args.get("spool"))
+        raise BadRequest(f"unknown request {op!r}")
 
     def _start(self, args: dict[str, Any]) -> dict[str, Any]:
         from sendmako.engines.neonize.commands import Commands

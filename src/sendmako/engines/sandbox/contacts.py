@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 
 from sendmako.engines.sandbox.network import SandboxNetwork
 from sendmako.engines.sandbox.store import contacts as sandbox_contacts
-from sendmako.engines.sandbox.store.contacts import Entry, Known
+from sendmako.engines.sandbox.store.contacts import Known
 from sendmako.ids import Jid
 from sendmako.model.directory import Contact
 from sendmako.model.events import ContactsChanged, SessionStatus
+from sendmako.model.simulation import AddressBookEntry, KnownContact
 from sendmako.storage.db import Database
 
 if TYPE_CHECKING:
@@ -34,19 +35,23 @@ class SandboxAddressBooks:
             known = await sandbox_contacts.list_for(db, session_pk, phones)
         return [_contact(entry) for entry in known if self.network.on_whatsapp(entry.phone)]
 
-    async def entries(self, session_pk: int) -> list[Known]:
+    async def entries(self, session_pk: int) -> list[KnownContact]:
         """The whole address book, numbers not on WhatsApp included."""
         async with self.db.read() as db:
-            return await sandbox_contacts.list_for(db, session_pk)
+            known = await sandbox_contacts.list_for(db, session_pk)
+        return [
+            KnownContact(k.phone, k.name, k.push_name, self.network.on_whatsapp(k.phone))
+            for k in known
+        ]
 
-    async def replace(self, session: SandboxSession, entries: Sequence[Entry]) -> None:
+    async def replace(self, session: SandboxSession, entries: Sequence[AddressBookEntry]) -> None:
         async with self.db.write() as tx:
             await sandbox_contacts.replace(tx, session.spec.row_id, entries)
         if session.status is SessionStatus.CONNECTED:
             everyone = await self.contacts(session.spec.row_id)
             await session.deliver(ContactsChanged(tuple(everyone), complete=True))
 
-    async def add(self, session: SandboxSession, entries: Sequence[Entry]) -> None:
+    async def add(self, session: SandboxSession, entries: Sequence[AddressBookEntry]) -> None:
         async with self.db.write() as tx:
             await sandbox_contacts.add(tx, session.spec.row_id, entries)
         if session.status is SessionStatus.CONNECTED:

@@ -7,35 +7,37 @@ import asyncio
 import secrets
 import string
 import time
-from collections.abc import Sequence
 from contextlib import suppress
 from functools import partial
+from pathlib import Path
 from typing import ClassVar
 
 from sendmako import log
-from sendmako.engines.base import (
-    SEND_CAPABILITY,
-    Capability,
-    Engine,
-    EngineSession,
-    EventSink,
-    SessionSpec,
-)
+from sendmako.engines.base import Engine, EngineSession, EventSink, SessionSpec, performs
 from sendmako.engines.sandbox.contacts import SandboxAddressBooks
 from sendmako.engines.sandbox.groups import SandboxGroups
 from sendmako.engines.sandbox.media import SandboxMediaStore
-from sendmako.engines.sandbox.network import SandboxNetwork, SentRecord, new_message_id
+from sendmako.engines.sandbox.network import SandboxNetwork, new_message_id
 from sendmako.engines.sandbox.store import devices as sandbox_devices
 from sendmako.engines.sandbox.store import tables as store_tables
-from sendmako.engines.sandbox.store.contacts import Entry
 from sendmako.errors import OperationFailed, Unavailable
 from sendmako.ids import Jid
+from sendmako.model.actions import RequestPairCode, SendResult
 from sendmako.model.directory import (
     Contact,
+    CreateGroup,
+    GetGroup,
+    GetGroupPicture,
+    GetInviteCode,
+    GetInviteInfo,
     GroupInfo,
-    GroupSettingsChange,
-    ParticipantAction,
+    JoinGroup,
+    LeaveGroup,
+    ListContacts,
+    ListGroups,
     ParticipantResult,
+    UpdateGroupSettings,
+    UpdateParticipants,
 )
 from sendmako.model.events import (
     ContactsChanged,
@@ -48,7 +50,19 @@ from sendmako.model.events import (
     SessionStatus,
     StatusChanged,
 )
-from sendmako.model.messages import OutgoingMessage, SendResult
+from sendmako.model.messages import OutgoingMessage
+from sendmako.model.simulation import (
+    Arrival,
+    Arrive,
+    ChangeAddressBook,
+    Disconnect,
+    DisconnectReason,
+    EnterPairCode,
+    KnownContact,
+    ListSent,
+    Scan,
+    SentRecord,
+)
 from sendmako.settings import SandboxSettings
 from sendmako.storage.db import Database
 
@@ -60,43 +74,10 @@ logger = log.get(__name__)
 Delivery = MessageReceived | ReceiptReceived | ContactsChanged | GroupChanged
 
 
-class SandboxEngine(Engine):
-    name: ClassVar[str] = "sandbox"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {
-            Capability.QR_LOGIN,
-            Capability.PAIR_CODE,
-            Capability.SIMULATOR,
-            Capability.CONTACTS,
-            Capability.GROUPS,
-            *SEND_CAPABILITY.values(),
-        }
-    )
-
-    def __init__(self, db: Database, settings: SandboxSettings, media: SandboxMediaStore) -> None:
-        self.db = db
-        self.settings = settings
-        self.media = media
-        self.network = SandboxNetwork(settings, media)
-        self.groups = SandboxGroups(db, settings, self.network)
-        self.address_books = SandboxAddressBooks(db, self.network)
-
-    def open_session(self, spec: SessionSpec, sink: EventSink) -> SandboxSession:
-        return SandboxSession(spec, sink, self)
-
-    async def start(self) -> None:
-        await self.db.create_missing(store_tables.TABLES)
-
-    async def stop(self) -> None:
-        await self.network.close()
-
-    async def forget(self, spec: SessionSpec) -> None:
-        self.network.forget(spec.session_id)
-        async with self.db.write() as tx:
-            await sandbox_devices.unlink(tx, spec.session_id)
-
-
 class SandboxSession(EngineSession):
+    """A simulated number: it performs every action a real one does, and the simulator's
+    controls (model/simulation.py) besides."""
+
     def __init__(self, spec: SessionSpec, sink: EventSink, engine: SandboxEngine) -> None:
         super().__init__(spec, sink)
         self.engine = engine
@@ -144,7 +125,9 @@ class SandboxSession(EngineSession):
             await self._set(SessionStatus.LOGGED_OUT, "logged out by the API")
             self._stopped = True
 
-    async def request_pair_code(self, phone_number: str) -> str:
+    @performs(RequestPairCode)
+    async def request_pair_code(self, action: RequestPairCode) -> str:
+        phone_number = action.phone_number
         async with self._lock:
             self._require(SessionStatus.QR_READY, "ask for a pairing code")
             code = "".join(secrets.choice(_PAIR_ALPHABET) for _ in range(8))
@@ -154,6 +137,7 @@ class SandboxSession(EngineSession):
 
     # -- messages -----------------------------------------------------------------------
 
+    @performs(OutgoingMessage)
     async def send(self, message: OutgoingMessage) -> SendResult:
         phone = self._connected_phone()
         if message.to.is_group:
@@ -173,50 +157,30 @@ class SandboxSession(EngineSession):
             self._inbox_worker = asyncio.create_task(self._drain_inbox())
         return handled
 
-    async def inject(
-        self,
-        message: OutgoingMessage,
-        *,
-        sender_phone: str,
-        sender_name: str | None,
-        group: str | None = None,
-    ) -> str:
-        """A message from the outside world (a person, or a person inside `group`) arrives
-        on this session. Returns its message id once the message is stored (and its
-        message.received event recorded)."""
-        prepared = await self.prepare_arrival(
-            message, sender_phone=sender_phone, sender_name=sender_name, group=group
-        )
-        await asyncio.gather(*self.arrive([prepared]))
-        return prepared.message_id
-
-    async def prepare_arrival(
-        self,
-        message: OutgoingMessage,
-        *,
-        sender_phone: str,
-        sender_name: str | None,
-        group: str | None = None,
-    ) -> MessageReceived:
-        """What the session will see when `message` arrives (its media already on the
-        sandbox's CDN); nothing has arrived yet."""
+    @performs(Arrive)
+    async def arrive(self, action: Arrive) -> list[str]:
+        """Messages from the outside world (people, or people inside a group) arrive on
+        this session, in order, all or none: each is prepared first (its media put on the
+        sandbox's CDN), then all arrive with no await in between (the session cannot change
+        state halfway). Answers their message ids once they are stored (and their
+        message.received events recorded)."""
         self._require_connected()
+        prepared = [await self._prepare(arrival) for arrival in action.arrivals]
+        self._require_connected()
+        await asyncio.gather(*(self.deliver(event) for event in prepared))
+        return [event.message_id for event in prepared]
+
+    async def _prepare(self, arrival: Arrival) -> MessageReceived:
+        """What the session will see when `arrival` arrives; nothing has arrived yet."""
         return await self.engine.network.incoming(
-            message,
+            arrival.message,
             message_id=new_message_id(),
-            sender_phone=sender_phone,
-            sender_name=sender_name,
-            chat=group or str(Jid.user_jid(sender_phone)),
+            sender_phone=arrival.sender_phone,
+            sender_name=arrival.sender_name,
+            chat=arrival.group or str(Jid.user_jid(arrival.sender_phone)),
             timestamp=int(time.time()),
-            is_group=group is not None,
+            is_group=arrival.group is not None,
         )
-
-    def arrive(self, prepared: Sequence[MessageReceived]) -> list[asyncio.Future[None]]:
-        """The prepared messages arrive, in order, all or none (no await in between: the
-        session cannot change state halfway). One future per message completes once it is
-        stored."""
-        self._require_connected()
-        return [self.deliver(event) for event in prepared]
 
     def _require_connected(self) -> None:
         if self.status != SessionStatus.CONNECTED:
@@ -227,45 +191,59 @@ class SandboxSession(EngineSession):
 
     # -- contacts and groups (contacts.py, groups.py) ------------------------------------
 
-    async def contacts(self) -> list[Contact]:
+    @performs(ListContacts)
+    async def contacts(self, _: ListContacts) -> list[Contact]:
         self._connected_phone()
         return await self.engine.address_books.contacts(self.spec.row_id)
 
-    async def groups(self) -> list[GroupInfo]:
+    @performs(ListGroups)
+    async def groups(self, _: ListGroups) -> list[GroupInfo]:
         return await self.engine.groups.groups_of(self._connected_phone())
 
-    async def group_info(self, group: Jid) -> GroupInfo:
-        return await self.engine.groups.info(self._connected_phone(), group)
+    @performs(GetGroup)
+    async def group_info(self, action: GetGroup) -> GroupInfo:
+        return await self.engine.groups.info(self._connected_phone(), action.group)
 
-    async def create_group(self, subject: str, participants: list[Jid]) -> GroupInfo:
-        return await self.engine.groups.create(self._connected_phone(), subject, participants)
-
-    async def update_participants(
-        self, group: Jid, participants: list[Jid], action: ParticipantAction
-    ) -> list[ParticipantResult]:
+    @performs(CreateGroup)
+    async def create_group(self, action: CreateGroup) -> GroupInfo:
         phone = self._connected_phone()
-        return await self.engine.groups.update_participants(phone, group, participants, action)
+        return await self.engine.groups.create(phone, action.subject, list(action.participants))
 
-    async def update_group_settings(self, group: Jid, change: GroupSettingsChange) -> GroupInfo:
-        return await self.engine.groups.update_settings(self._connected_phone(), group, change)
+    @performs(UpdateParticipants)
+    async def update_participants(self, action: UpdateParticipants) -> list[ParticipantResult]:
+        return await self.engine.groups.update_participants(
+            self._connected_phone(), action.group, list(action.participants), action.action
+        )
 
-    async def invite_code(self, group: Jid, *, reset: bool = False) -> str:
-        return await self.engine.groups.invite_code(self._connected_phone(), group, reset=reset)
+    @performs(UpdateGroupSettings)
+    async def update_group_settings(self, action: UpdateGroupSettings) -> GroupInfo:
+        phone = self._connected_phone()
+        return await self.engine.groups.update_settings(phone, action.group, action.change)
 
-    async def invite_info(self, code: str) -> GroupInfo:
+    @performs(GetInviteCode)
+    async def invite_code(self, action: GetInviteCode) -> str:
+        phone = self._connected_phone()
+        return await self.engine.groups.invite_code(phone, action.group, reset=action.reset)
+
+    @performs(GetInviteInfo)
+    async def invite_info(self, action: GetInviteInfo) -> GroupInfo:
         self._connected_phone()
-        return await self.engine.groups.invite_info(code)
+        return await self.engine.groups.invite_info(action.code)
 
-    async def join_with_invite(self, code: str) -> Jid:
-        return await self.engine.groups.join(self._connected_phone(), code)
+    @performs(JoinGroup)
+    async def join_with_invite(self, action: JoinGroup) -> Jid:
+        return await self.engine.groups.join(self._connected_phone(), action.code)
 
-    async def group_picture_url(self, group: Jid) -> str | None:
-        return await self.engine.groups.picture_url(self._connected_phone(), group)
+    @performs(GetGroupPicture)
+    async def group_picture_url(self, action: GetGroupPicture) -> str | None:
+        return await self.engine.groups.picture_url(self._connected_phone(), action.group)
 
-    async def leave_group(self, group: Jid) -> None:
-        await self.engine.groups.leave(self._connected_phone(), group)
+    @performs(LeaveGroup)
+    async def leave_group(self, action: LeaveGroup) -> None:
+        await self.engine.groups.leave(self._connected_phone(), action.group)
 
-    def sent_log(self) -> list[SentRecord]:
+    @performs(ListSent)
+    async def sent_log(self, _: ListSent) -> list[SentRecord]:
         return self.engine.network.sent_by(self.spec.session_id)
 
     async def _drain_inbox(self) -> None:
@@ -293,39 +271,42 @@ class SandboxSession(EngineSession):
         else:
             handled.set_result(None)
 
-    # -- simulator controls (the /api/sandbox API) --------------------------------------
+    # -- simulator controls (model/simulation.py) ---------------------------------------
 
     @property
     def qr_payload(self) -> str | None:
         return self._qr_payload
 
-    async def scan(
-        self, phone_number: str, *, qr: str | None = None, push_name: str | None = None
-    ) -> None:
+    @performs(Scan)
+    async def scan(self, action: Scan) -> None:
         """The phone scans the QR shown now (or the `qr` payload it read, checked)."""
         async with self._lock:
             self._require(SessionStatus.QR_READY, "scan a QR code")
-            if qr is not None and not secrets.compare_digest(qr, self._qr_payload or ""):
+            if action.qr is not None and not secrets.compare_digest(
+                action.qr, self._qr_payload or ""
+            ):
                 raise OperationFailed(
                     "This QR code has expired: scan the one shown now.", code="qr_expired"
                 )
-            await self._link(phone_number, push_name)
+            await self._link(action.phone_number, action.push_name)
 
-    async def enter_pair_code(self, code: str, *, push_name: str | None = None) -> None:
-        """The phone owner types the linking code given by `request_pair_code`."""
+    @performs(EnterPairCode)
+    async def enter_pair_code(self, action: EnterPairCode) -> None:
+        """The phone owner types the linking code given by `RequestPairCode`."""
         async with self._lock:
             self._require(SessionStatus.QR_READY, "enter a pairing code")
             expected = self._pair_code
             if expected is None or not secrets.compare_digest(
-                code.replace("-", "").upper(), expected[0]
+                action.code.replace("-", "").upper(), expected[0]
             ):
                 raise OperationFailed("Wrong or expired pairing code.", code="pair_code_invalid")
-            await self._link(expected[1], push_name)
+            await self._link(expected[1], action.push_name)
 
-    async def simulate_disconnect(self, reason: str, reconnect_after: float | None) -> None:
+    @performs(Disconnect)
+    async def disconnect(self, action: Disconnect) -> None:
         """`logged_out`: unlinked from the phone. `connection_lost`: comes back by itself."""
         async with self._lock:
-            if reason == "logged_out":
+            if action.reason is DisconnectReason.LOGGED_OUT:
                 await self._cancel_task()
                 async with self.engine.db.write() as tx:
                     await sandbox_devices.unlink(tx, self.spec.session_id)
@@ -338,18 +319,19 @@ class SandboxSession(EngineSession):
             await self._set(SessionStatus.DISCONNECTED, "connection lost (simulated)")
             delay = (
                 self.engine.settings.reconnect_seconds
-                if reconnect_after is None
-                else reconnect_after
+                if action.reconnect_after is None
+                else action.reconnect_after
             )
             self._task = asyncio.create_task(self._reconnect_after(delay))
 
-    async def set_contacts(self, entries: list[Entry], *, replace: bool) -> None:
-        """Change the simulated phone's address book (the whole of it with `replace`).
-        Works in any status, like a phone's address book; a connected session is told."""
-        if replace:
-            await self.engine.address_books.replace(self, entries)
+    @performs(ChangeAddressBook)
+    async def change_address_book(self, action: ChangeAddressBook) -> list[KnownContact]:
+        books = self.engine.address_books
+        if action.replace:
+            await books.replace(self, action.entries)
         else:
-            await self.engine.address_books.add(self, entries)
+            await books.add(self, action.entries)
+        return await books.entries(self.spec.row_id)
 
     # -- internals ------------------------------------------------------------------------
 
@@ -439,3 +421,33 @@ class SandboxSession(EngineSession):
             self._qr_payload = None
         phone = self.phone_number if status == SessionStatus.CONNECTED else None
         await self.sink(StatusChanged(status, detail, phone_number=phone, push_name=push_name))
+
+
+class SandboxEngine(Engine):
+    name: ClassVar[str] = "sandbox"
+    session_class: ClassVar[type[EngineSession]] = SandboxSession
+
+    def __init__(self, db: Database, settings: SandboxSettings, media: SandboxMediaStore) -> None:
+        self.db = db
+        self.settings = settings
+        self.media = media
+        self.network = SandboxNetwork(settings, media)
+        self.groups = SandboxGroups(db, settings, self.network)
+        self.address_books = SandboxAddressBooks(db, self.network)
+
+    def open_session(self, spec: SessionSpec, sink: EventSink) -> SandboxSession:
+        return SandboxSession(spec, sink, self)
+
+    async def start(self) -> None:
+        await self.db.create_missing(store_tables.TABLES)
+
+    def served_file(self, token: str) -> Path | None:
+        return self.media.path_of(token)
+
+    async def stop(self) -> None:
+        await self.network.close()
+
+    async def forget(self, spec: SessionSpec) -> None:
+        self.network.forget(spec.session_id)
+        async with self.db.write() as tx:
+            await sandbox_devices.unlink(tx, spec.session_id)

@@ -10,7 +10,6 @@ import os
 import random
 import time
 from collections import deque
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sendmako import log
@@ -18,8 +17,10 @@ from sendmako.concurrency.changes import Changes
 from sendmako.engines.sandbox.media import SandboxMediaStore
 from sendmako.errors import OperationFailed
 from sendmako.ids import Jid
+from sendmako.model.actions import SendResult
 from sendmako.model.events import GroupChanged, MessageReceived, ReceiptReceived
-from sendmako.model.messages import MessageType, OutgoingMessage, SendResult
+from sendmako.model.messages import MessageType, OutgoingMessage
+from sendmako.model.simulation import SentRecord
 from sendmako.settings import SandboxSettings
 from sendmako.storage.tables import utcnow
 
@@ -41,18 +42,6 @@ WA_TYPES = {
     MessageType.STICKER: "stickerMessage",
     MessageType.CONTACT: "contactMessage",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class SentRecord:
-    """What a sandbox session put on the simulated wire, and when (for demos and tests)."""
-
-    message_id: str
-    to: str
-    type: str
-    text: str | None
-    sent_at: float  # unix time, taken when the engine sent it
-    monotonic: float
 
 
 _ids = random.Random()  # noqa: S311 - ids, not secrets
@@ -128,7 +117,7 @@ class SandboxNetwork:
     ) -> SendResult:
         """Put `message` on the wire: logged as sent, delivered to every session of each
         recipient number (but the sender's), receipts scheduled back to the sender."""
-        message_id = message.message_id or new_message_id()
+        message_id = new_message_id()
         now = utcnow()
         self._log(sender, message, message_id)
         self._sent_changed.notify()

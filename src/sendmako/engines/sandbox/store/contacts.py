@@ -9,14 +9,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendmako.engines.sandbox.store.tables import SandboxContact, SandboxDevice
+from sendmako.model.simulation import AddressBookEntry
 from sendmako.storage import upsert
 from sendmako.storage.tables import utcnow
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    phone: str
-    name: str | None  # the name saved in the address book
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,12 +21,12 @@ class Known:
     push_name: str | None  # of a sandbox session linked to this number, if any
 
 
-async def replace(db: AsyncSession, session_pk: int, entries: Sequence[Entry]) -> None:
+async def replace(db: AsyncSession, session_pk: int, entries: Sequence[AddressBookEntry]) -> None:
     await db.execute(delete(SandboxContact).where(SandboxContact.session_pk == session_pk))
     await add(db, session_pk, entries)
 
 
-async def add(db: AsyncSession, session_pk: int, entries: Sequence[Entry]) -> None:
+async def add(db: AsyncSession, session_pk: int, entries: Sequence[AddressBookEntry]) -> None:
     """Add numbers to the address book; a number already in it takes the new name."""
     unique = {entry.phone: entry for entry in entries}
     if not unique:
