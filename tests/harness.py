@@ -143,7 +143,7 @@ async def connect_sandbox(
     """A new sandbox session of `account`, scanned with `phone`: its session_id.
 
     Pacing defaults to 0 here so tests of other behaviour do not wait on it."""
-    from sendmako.model.events import SessionStatus
+    from sendmako.model.statuses import SessionStatus
 
     created = await account.client.post("/api/whatsapp/sessions/", json={"session_name": name})
     assert created.status_code == 201, created.text

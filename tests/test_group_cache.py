@@ -8,7 +8,10 @@ import pytest
 from sendmako.directory.group_cache import GroupCache
 from sendmako.engines.sandbox import SandboxSession
 from sendmako.engines.sandbox.store import groups as sandbox_groups
-from sendmako.model.events import GroupChanged, SessionStatus
+from sendmako.model.events import (
+    GroupChanged,
+)
+from sendmako.model.statuses import SessionStatus
 from sendmako.storage import groups, session_syncs
 from sendmako.storage.db import Database
 from tests.harness import Server

@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sendmako.model.events import SessionEvent, SessionStatus
+from sendmako.model.events import (
+    SessionEvent,
+)
+from sendmako.model.statuses import SessionStatus
 from sendmako.storage import wa_sessions
 from tests.harness import Account, Server
 

@@ -25,6 +25,7 @@ from sendmako.directory.group_cache import GroupCache
 from sendmako.directory.groups import Groups
 from sendmako.engines.base import Engine
 from sendmako.engines.registry import build_engines
+from sendmako.inbound import registry
 from sendmako.media.decrypt import MediaDecryptor
 from sendmako.media.fetch import Fetcher, TrustedPrefix, sandbox_media_prefix
 from sendmako.messaging.bulk import BulkSender
@@ -224,6 +225,7 @@ def _assemble(
             endpoint_cache,
             dispatcher,
             guard=lambda url: check_destination(url, policy, network.resolver, field="url"),
+            events=registry.WEBHOOKS,
             clock=seams.clock,
         ),
         dispatcher=dispatcher,

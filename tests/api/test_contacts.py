@@ -10,7 +10,10 @@ import pytest
 from sendmako.directory.contacts import ContactBook
 from sendmako.ids import Jid
 from sendmako.model.directory import Contact
-from sendmako.model.events import ContactsChanged, SessionStatus
+from sendmako.model.events import (
+    ContactsChanged,
+)
+from sendmako.model.statuses import SessionStatus
 from sendmako.storage import contacts, wa_sessions
 from sendmako.storage.db import Database
 from tests.harness import Server, connect_sandbox

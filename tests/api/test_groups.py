@@ -11,7 +11,7 @@ import pytest
 
 from sendmako.engines.base import EventSink, SessionSpec
 from sendmako.engines.sandbox import SandboxEngine, SandboxSession
-from sendmako.model.events import SessionStatus
+from sendmako.model.statuses import SessionStatus
 from tests.harness import Server, connect_sandbox
 from tests.people import People, meet
 

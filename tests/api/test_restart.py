@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sendmako.model.events import SessionStatus
+from sendmako.model.statuses import SessionStatus
 from tests.harness import Server
 
 SESSIONS = "/api/whatsapp/sessions/"

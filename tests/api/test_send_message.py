@@ -16,8 +16,8 @@ import pytest
 
 from sendmako.engines.sandbox.network import SandboxNetwork
 from sendmako.model.actions import SendResult
-from sendmako.model.events import SessionStatus
 from sendmako.model.simulation import ListSent
+from sendmako.model.statuses import SessionStatus
 from sendmako.sessions import queue as send_queue
 from sendmako.storage import messages, plans
 from tests import media_samples

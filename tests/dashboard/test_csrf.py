@@ -6,7 +6,7 @@ import re
 
 from sendmako.dashboard.pages import DashboardRoute
 from sendmako.dashboard.routes import ROUTERS
-from sendmako.model.events import SessionStatus
+from sendmako.model.statuses import SessionStatus
 from sendmako.storage import api_keys
 from tests.dashboard.client import PASSWORD, Dashboard, member
 from tests.harness import Server

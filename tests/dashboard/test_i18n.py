@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from sendmako.dashboard import i18n
-from sendmako.model.events import SessionStatus
+from sendmako.inbound.registry import WEBHOOKS as EVENTS
 from sendmako.model.messages import MessageType
+from sendmako.model.statuses import SessionStatus
 from sendmako.settings import KNOWN_ENGINES
-from sendmako.webhooks.outbox import EVENTS
 from tests.dashboard.client import Dashboard, member
 from tests.harness import Server
 

@@ -9,7 +9,10 @@ from base64 import b64encode
 
 import pytest
 
-from sendmako.model.events import SessionEvent, SessionStatus
+from sendmako.model.events import (
+    SessionEvent,
+)
+from sendmako.model.statuses import SessionStatus
 from tests import media_samples
 from tests.dashboard.client import Dashboard, Page, member
 from tests.harness import Account, Server, connect_sandbox

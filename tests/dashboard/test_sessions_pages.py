@@ -7,7 +7,7 @@ import re
 
 from sendmako import accounts
 from sendmako.engines.sandbox import SandboxEngine
-from sendmako.model.events import SessionStatus
+from sendmako.model.statuses import SessionStatus
 from sendmako.storage import plans
 from tests.dashboard.client import PASSWORD, Dashboard, member
 from tests.harness import Server, connect_sandbox

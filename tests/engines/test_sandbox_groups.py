@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from sendmako.model.events import SessionStatus
+from sendmako.model.statuses import SessionStatus
 from tests.harness import Server
 from tests.people import People, meet
 

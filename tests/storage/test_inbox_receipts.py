@@ -1,36 +1,22 @@
-"""Receipts of many sessions stored in one batch: the same statuses and the same
-`message.status` events, in the same order, as receipts taken one by one as they came."""
+"""Receipts of many sessions stored in one batch (the registry's store for receipts): the
+same statuses and the same `message.status` events, in the same order, as receipts taken
+one by one as they came."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from sendmako.ids import SessionId
-from sendmako.messaging.inbox import Inbox, _Item
-from sendmako.messaging.sent_log import SentLog
+from sendmako.inbound import registry
+from sendmako.inbound.stores import Arrived
 from sendmako.model.events import ReceiptReceived
-from sendmako.sessions.hooks import SessionEvent
+from sendmako.model.statuses import MessageStatus
 from sendmako.storage import messages, users
 from sendmako.storage.db import Database
 from sendmako.storage.records import SessionRecord
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 SENT = (("user_1", "X"), ("user_2", "Y"), ("user_3", "Z"), ("user_4", "W"), ("user_4", "V"))
-
-
-class Recorded:
-    """A session-event recorder that keeps what it is given: (session, message, status)."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[str, object, object]] = []
-
-    async def record(
-        self, _tx: AsyncSession, _user_id: int, events: Sequence[SessionEvent]
-    ) -> None:
-        self.events += [(e.session_id, e.data["message_id"], e.data["status"]) for e in events]
 
 
 def session(session_id: str, user_id: int) -> SessionRecord:
@@ -51,7 +37,7 @@ def session(session_id: str, user_id: int) -> SessionRecord:
 
 
 def receipt(message_id: str, status: str) -> ReceiptReceived:
-    return ReceiptReceived((message_id,), "22177000001@s.whatsapp.net", status, 0)
+    return ReceiptReceived((message_id,), "22177000001@s.whatsapp.net", MessageStatus(status), 0)
 
 
 async def test_a_batch_of_receipts_ends_as_if_taken_one_by_one(db: Database) -> None:
@@ -64,22 +50,24 @@ async def test_a_batch_of_receipts_ends_as_if_taken_one_by_one(db: Database) -> 
                 for s, m in SENT
             ],
         )
-    recorded = Recorded()
-    inbox = Inbox(db, SentLog(db), [recorded])
+    kind = registry.BY_EVENT[ReceiptReceived]
     a, b, c, d = (session(f"user_{n}", user.id) for n in range(1, 5))
     batch = [
-        _Item(a, receipt("X", "read")),
-        _Item(b, receipt("Y", "delivered")),  # then read, in the same batch: both count
-        _Item(b, receipt("Y", "read")),
-        _Item(d, receipt("W", "delivered")),
-        _Item(c, receipt("Z", "delivered")),
-        _Item(d, receipt("V", "read")),  # then a late delivered: nothing more
-        _Item(d, receipt("V", "delivered")),
-        _Item(c, receipt("Z", "delivered")),  # twice: once
+        Arrived(a, receipt("X", "read")),
+        Arrived(b, receipt("Y", "delivered")),  # then read, in the same batch: both count
+        Arrived(b, receipt("Y", "read")),
+        Arrived(d, receipt("W", "delivered")),
+        Arrived(c, receipt("Z", "delivered")),
+        Arrived(d, receipt("V", "read")),  # then a late delivered: nothing more
+        Arrived(d, receipt("V", "delivered")),
+        Arrived(c, receipt("Z", "delivered")),  # twice: once
     ]
     async with db.write() as tx:
-        await inbox._write(tx, batch)  # one batch, as the group commit would give it
-    assert recorded.events == [
+        announced = await kind.store(tx, batch)  # one batch, as the group commit gives it
+    payloads = [
+        (item.session.session_id, kind.payload(item.event, stored)) for item, stored in announced
+    ]
+    assert [(session_id, data["message_id"], data["status"]) for session_id, data in payloads] == [
         ("user_1", "X", "read"),
         ("user_2", "Y", "delivered"),
         ("user_2", "Y", "read"),

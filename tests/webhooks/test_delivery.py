@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from sendmako.app import WebhookSeams
-from sendmako.model.events import SessionStatus
+from sendmako.model.statuses import SessionStatus
 from sendmako.settings import Settings
 from sendmako.storage import webhooks as webhook_rows
 from sendmako.webhooks import signing

@@ -33,8 +33,8 @@ from sendmako.errors import (
 )
 from sendmako.messaging import codec as message_codec
 from sendmako.messaging.sender import Sender, SendRequest, check, parse_recipient
-from sendmako.model.events import SessionStatus
 from sendmako.model.messages import OutgoingMessage
+from sendmako.model.statuses import SessionStatus
 from sendmako.sessions import queue as send_queue
 from sendmako.sessions.manager import SessionManager
 from sendmako.sessions.state import SessionView

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendmako.model.actions import SendResult
 from sendmako.model.messages import OutgoingMessage
+from sendmako.model.statuses import MessageStatus
 from sendmako.storage import messages
 from sendmako.storage.batching import BatchWriter
 from sendmako.storage.db import Database
@@ -38,7 +39,7 @@ class SentLog:
                 chat=str(message.to),
                 peer=message.to.user if not message.to.is_group else str(message.to),
                 type=message.type.value,
-                status="sent",
+                status=MessageStatus.SENT,
                 created_at=result.timestamp,
                 bulk_job_id=bulk_job_id,
             )

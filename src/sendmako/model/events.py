@@ -7,17 +7,9 @@ survive (status, messages, contacts) and, in the same transaction, the webhook o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from sendmako.model.directory import Contact
-
-
-class SessionStatus(StrEnum):
-    CONNECTING = "connecting"  # starting, or reconnecting after a drop
-    QR_READY = "qr_ready"  # a QR code is waiting to be scanned
-    CONNECTED = "connected"  # linked and online: messages flow
-    DISCONNECTED = "disconnected"  # connection lost; the engine keeps retrying with backoff
-    LOGGED_OUT = "logged_out"  # unlinked from the phone; a restart produces a new QR
+from sendmako.model.statuses import MessageStatus, SessionStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +88,7 @@ class ReceiptReceived:
 
     message_ids: tuple[str, ...]
     chat: str
-    status: str
+    status: MessageStatus  # delivered or read
     timestamp: int
     participant_phone: str | None = None  # in a group: who delivered or read it
 

@@ -11,6 +11,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendmako.concurrency.background import Background
+from sendmako.inbound import registry
 from sendmako.model.events import (
     ContactsChanged,
     GroupChanged,
@@ -56,7 +57,7 @@ class SyncsOnConnect(ABC):
 
     async def record(self, tx: AsyncSession, user_id: int, events: Sequence[SessionEvent]) -> None:
         for event in events:
-            if event.name == "session.connected":
+            if event.name == registry.SESSION_CONNECTED:
                 after_commit(tx, partial(self._start_sync, user_id, event.session_id))
 
     def _start_sync(self, user_id: int, session_id: str) -> None:

@@ -22,15 +22,16 @@ from sendmako.accounts import plans
 from sendmako.engines.base import Engine, EngineSession, SessionSpec, not_supported
 from sendmako.errors import BadRequest, NotFound, OperationFailed, Unavailable
 from sendmako.ids import InvalidIdentifier, normalize_phone
+from sendmako.inbound import registry
 from sendmako.model.actions import Action, RequestPairCode, Send, SendResult
 from sendmako.model.events import (
     EngineEvent,
     PairCodeIssued,
     QrCodeChanged,
     SessionEvent,
-    SessionStatus,
     StatusChanged,
 )
+from sendmako.model.statuses import SessionStatus
 from sendmako.sessions.hooks import MessageEventHandler, SessionEventRecorder
 from sendmako.sessions.qr import png_data_url
 from sendmako.sessions.queue import DEFAULT_CAPACITY, SendQueue, SentHook
@@ -453,7 +454,7 @@ class SessionManager:
                 SessionStatus.QR_READY,
                 live.detail if live.status == SessionStatus.QR_READY else None,
             ),
-            also=[live.event("session.qr_ready", data)],
+            also=[live.event(registry.SESSION_QR_READY, data)],
         )
 
     async def _status_changed(

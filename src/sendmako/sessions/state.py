@@ -9,7 +9,12 @@ from datetime import datetime
 
 from sendmako.engines.base import Engine, EngineSession
 from sendmako.ids import SessionId
-from sendmako.model.events import SessionEvent, SessionStatus, StatusChanged
+from sendmako.inbound import registry
+from sendmako.model.events import (
+    SessionEvent,
+    StatusChanged,
+)
+from sendmako.model.statuses import SessionStatus
 from sendmako.sessions.queue import SendQueue
 from sendmako.storage.records import SessionRecord
 
@@ -75,11 +80,11 @@ class LiveSession:
             self.qr_data_url = None
             self.qr_expires_at = None
         if event.status == SessionStatus.CONNECTED and previous != SessionStatus.CONNECTED:
-            return [self.event("session.connected", {"phone_number": self.phone_number})]
+            return [self.event(registry.SESSION_CONNECTED, {"phone_number": self.phone_number})]
         if event.status == SessionStatus.LOGGED_OUT and previous != SessionStatus.LOGGED_OUT:
-            return [self.event("session.disconnected", {"reason": "logged_out"})]
+            return [self.event(registry.SESSION_DISCONNECTED, {"reason": "logged_out"})]
         if event.status == SessionStatus.DISCONNECTED and previous == SessionStatus.CONNECTED:
-            return [self.event("session.disconnected", {"reason": "connection_lost"})]
+            return [self.event(registry.SESSION_DISCONNECTED, {"reason": "connection_lost"})]
         return []
 
     def event(self, name: str, data: dict[str, object]) -> SessionEvent:

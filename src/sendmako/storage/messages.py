@@ -11,12 +11,10 @@ from sqlalchemy import Row, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningUpdate
 
+from sendmako.model.statuses import RECEIPT_STATUSES, MessageStatus
 from sendmako.storage.tables import Message, utcnow
 
 MESSAGES = cast(Table, Message.__table__)
-
-# Receipts only move a message forward: a late "delivered" never undoes "read".
-STATUS_ORDER = {"sent": 1, "delivered": 2, "read": 3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +26,7 @@ class NewMessage:
     chat: str
     peer: str
     type: str
-    status: str
+    status: MessageStatus
     created_at: datetime
     bulk_job_id: str | None = None
 
@@ -42,7 +40,7 @@ class StoredMessage:
     chat: str
     peer: str
     type: str
-    status: str
+    status: MessageStatus
     created_at: datetime
     updated_at: datetime
 
@@ -99,13 +97,14 @@ _KEY_SEPARATOR = " "
 _PAIRS_PER_STATEMENT = 4000
 
 
-def _advance(status: str) -> ReturningUpdate[Any]:
+def _advance(status: MessageStatus) -> ReturningUpdate[Any]:
     """Moves the given (session, WhatsApp id) outgoing messages to `status` if they are
     behind it. Built once per status, the lists bound as expanding parameters: a statement
     per receipt batch, whatever its sessions. The session and id lists find the rows through
     the (session_id, wa_message_id) index on both databases; the joined key keeps only the
     pairs asked for (SQLite scans the whole table for a row-value IN)."""
-    behind = [name for name, order in STATUS_ORDER.items() if order < STATUS_ORDER[status]]
+    # Receipts only move a message forward: a late "delivered" never undoes "read".
+    behind = [earlier for earlier in MessageStatus if 0 < earlier.rank < status.rank]
     columns = MESSAGES.c
     return (
         update(MESSAGES)
@@ -127,11 +126,11 @@ def _advance(status: str) -> ReturningUpdate[Any]:
     )
 
 
-_ADVANCE = {status: _advance(status) for status in STATUS_ORDER}
+_ADVANCE = {status: _advance(status) for status in RECEIPT_STATUSES}
 
 
 async def advance_status(
-    db: AsyncSession, status: str, messages: Sequence[tuple[str, str]]
+    db: AsyncSession, status: MessageStatus, messages: Sequence[tuple[str, str]]
 ) -> list[StoredMessage]:
     """Move outgoing messages, given as (session_id, WhatsApp id), to `status` if that is
     further along; return those moved. One statement for up to thousands of them."""
@@ -171,7 +170,7 @@ def _stored(row: Message | Row[Any]) -> StoredMessage:
         chat=row.chat,
         peer=row.peer,
         type=row.type,
-        status=row.status,
+        status=MessageStatus(row.status),
         created_at=row.created_at,
         updated_at=row.updated_at,
     )

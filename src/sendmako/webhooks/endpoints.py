@@ -14,7 +14,7 @@ from sendmako.storage.db import Database
 from sendmako.storage.records import UserRecord
 from sendmako.webhooks import signing
 from sendmako.webhooks.dispatcher import Dispatcher, UrlGuard
-from sendmako.webhooks.outbox import EVENTS, TEST_EVENT, EndpointCache, envelope, new_event_id
+from sendmako.webhooks.outbox import TEST_EVENT, EndpointCache, envelope, new_event_id
 
 MAX_ENDPOINTS = 20
 
@@ -38,12 +38,16 @@ class Endpoints:
         cache: EndpointCache,
         dispatcher: Dispatcher,
         guard: UrlGuard,
+        *,
+        events: Sequence[str],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        """`events`: the webhook events an endpoint may ask for (inbound/registry.py)."""
         self.db = db
         self.cache = cache
         self.dispatcher = dispatcher
         self.guard = guard
+        self.events = tuple(events)
         self.clock = clock
 
     async def create(
@@ -57,7 +61,7 @@ class Endpoints:
         description: str | None = None,
     ) -> webhooks.EndpointRecord:
         await self._check_url(url)
-        _check_events(events)
+        _check_events(events, self.events)
         async with self.db.write() as tx:
             if len(await webhooks.endpoints_of(tx, user.id)) >= MAX_ENDPOINTS:
                 raise BadRequest(
@@ -98,7 +102,7 @@ class Endpoints:
         if change.enabled is not None:
             values["enabled"] = change.enabled
         if change.events is not None or change.clear_events:
-            _check_events(change.events)
+            _check_events(change.events, self.events)
             values["events"] = None if change.clear_events else change.events
         if change.session_ids is not None or change.clear_sessions:
             values["session_ids"] = None if change.clear_sessions else change.session_ids
@@ -174,10 +178,10 @@ class Endpoints:
         await self.guard(url)
 
 
-def _check_events(events: Sequence[str] | None) -> None:
+def _check_events(events: Sequence[str] | None, known: Sequence[str]) -> None:
     for index, name in enumerate(events or ()):
-        if name not in EVENTS:
+        if name not in known:
             raise BadRequest(
-                f"events[{index}]: unknown event {name!r} (events: {', '.join(EVENTS)})",
+                f"events[{index}]: unknown event {name!r} (events: {', '.join(known)})",
                 field=f"events[{index}]",
             )

@@ -14,13 +14,6 @@ from sendmako.storage import webhooks
 from sendmako.storage.db import after_commit
 from sendmako.webhooks import signing
 
-EVENTS = (
-    "message.received",
-    "message.status",
-    "session.connected",
-    "session.disconnected",
-    "session.qr_ready",
-)
 TEST_EVENT = "webhook.test"
 
 

@@ -25,7 +25,12 @@ from sendmako.engines.neonize.connection import (
 )
 from sendmako.engines.neonize.store import StoredDevice
 from sendmako.errors import OperationFailed
-from sendmako.model.events import ContactsChanged, QrCodeChanged, SessionStatus, StatusChanged
+from sendmako.model.events import (
+    ContactsChanged,
+    QrCodeChanged,
+    StatusChanged,
+)
+from sendmako.model.statuses import SessionStatus
 from tests.engines.neonize.fakes import FakeClient
 from tests.engines.neonize.protobufs import GROUP, MARIA_LID, ME, jid, message_event, text
 from tests.engines.neonize.recording import RecordingLink

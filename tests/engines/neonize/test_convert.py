@@ -32,9 +32,9 @@ from sendmako.model.events import (
     IncomingMedia,
     MessageReceived,
     ReceiptReceived,
-    SessionStatus,
     StatusChanged,
 )
+from sendmako.model.statuses import SessionStatus
 from tests.engines.neonize.protobufs import (
     ENCRYPTED,
     GROUP,

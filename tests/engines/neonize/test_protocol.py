@@ -34,13 +34,18 @@ from sendmako.errors import (
 from sendmako.ids import Jid
 from sendmako.model.actions import SendResult
 from sendmako.model.directory import GroupInfo, GroupParticipant, ParticipantAction, ParticipantRole
-from sendmako.model.events import IncomingMedia, MessageReceived, SessionStatus, StatusChanged
+from sendmako.model.events import (
+    IncomingMedia,
+    MessageReceived,
+    StatusChanged,
+)
 from sendmako.model.messages import (
     ContactCard,
     MediaPayload,
     MessageType,
     OutgoingMessage,
 )
+from sendmako.model.statuses import SessionStatus
 
 VALUES = [
     StatusChanged(

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sendmako.engines.base import SessionSpec
 from sendmako.engines.neonize import keys
 from sendmako.engines.neonize.engine import NeonizeEngine
-from sendmako.model.events import SessionStatus
+from sendmako.model.statuses import SessionStatus
 from sendmako.settings import Settings
 from sendmako.storage.db import Database
 from tests.engines.neonize.workers import (

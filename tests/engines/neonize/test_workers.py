@@ -20,8 +20,11 @@ from sendmako.engines.neonize.protocol import EventFrame
 from sendmako.errors import OperationFailed, Unavailable
 from sendmako.ids import Jid
 from sendmako.model.actions import RequestPairCode
-from sendmako.model.events import QrCodeChanged, SessionStatus
+from sendmako.model.events import (
+    QrCodeChanged,
+)
 from sendmako.model.messages import MessageType, OutgoingMessage
+from sendmako.model.statuses import SessionStatus
 from sendmako.settings import Settings
 from sendmako.storage.db import Database
 from tests.engines.neonize.workers import (

@@ -20,7 +20,7 @@ from sendmako.api.schemas.sessions import (
     RestartOut,
     SessionOut,
 )
-from sendmako.model.events import SessionStatus
+from sendmako.model.statuses import SessionStatus
 
 router = APIRouter(prefix="/api/whatsapp/sessions", tags=["sessions"])
 

@@ -10,7 +10,7 @@ from pydantic import (
 )
 
 from sendmako.api.schemas.common import Request
-from sendmako.model.events import SessionStatus
+from sendmako.model.statuses import SessionStatus
 
 
 class SandboxScanIn(Request):

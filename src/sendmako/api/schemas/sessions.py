@@ -11,7 +11,7 @@ from pydantic import (
 )
 
 from sendmako.api.schemas.common import Name, Request
-from sendmako.model.events import SessionStatus
+from sendmako.model.statuses import SessionStatus
 from sendmako.sessions.state import SessionView
 
 

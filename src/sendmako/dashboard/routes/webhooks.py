@@ -22,9 +22,9 @@ from sendmako.dashboard.pages import DashboardRoute, redirect, render
 from sendmako.dashboard.params import PageNumber, RowId
 from sendmako.dashboard.visit import PREFIX, Member, Visit
 from sendmako.errors import SendmakoError
+from sendmako.inbound.registry import WEBHOOKS
 from sendmako.storage.webhooks import EndpointRecord
 from sendmako.webhooks.endpoints import EndpointChange
-from sendmako.webhooks.outbox import EVENTS
 
 router = APIRouter(prefix=f"{PREFIX}/webhooks", route_class=DashboardRoute, include_in_schema=False)
 logger = log.get(__name__)
@@ -193,7 +193,7 @@ def _read(visit: Visit, form: Form, sessions: list[tuple[str, str]]) -> Endpoint
         description=form.text(
             "description", t("webhooks.description"), required=False, max_length=DESCRIPTION_MAX
         ),
-        events=form.choices("events", t("webhooks.events"), list(EVENTS)),
+        events=form.choices("events", t("webhooks.events"), list(WEBHOOKS)),
         session_ids=form.choices(
             "session_ids", t("webhooks.sessions"), [session_id for session_id, _ in sessions]
         ),
@@ -216,7 +216,7 @@ def _offered_sessions(visit: Visit, endpoint: EndpointRecord | None) -> list[tup
 
 
 def _event_labels(visit: Visit) -> list[tuple[str, str]]:
-    return [(name, visit.t(f"webhooks.event_{name.replace('.', '_')}")) for name in EVENTS]
+    return [(name, visit.t(f"webhooks.event_{name.replace('.', '_')}")) for name in WEBHOOKS]
 
 
 def _values(form: Form | None, endpoint: EndpointRecord | None) -> dict[str, object]:

@@ -61,9 +61,9 @@ from sendmako.model.events import (
     ContactsChanged,
     EngineEvent,
     QrCodeChanged,
-    SessionStatus,
     StatusChanged,
 )
+from sendmako.model.statuses import SessionStatus
 
 logger = log.get(__name__)
 

@@ -27,8 +27,8 @@ from sendmako.model.events import (
     IncomingMedia,
     MessageReceived,
     ReceiptReceived,
-    SessionStatus,
 )
+from sendmako.model.statuses import MessageStatus, SessionStatus
 
 # A LID (hidden id) the message itself did not resolve: asks the device store, or None.
 LidResolver = Callable[[Any], str | None]
@@ -180,7 +180,7 @@ def _user(jid_string: str) -> str:
 
 # -- receipts ---------------------------------------------------------------------------
 
-_RECEIPT_STATUS = {ReceiptEv.DELIVERED: "delivered", ReceiptEv.READ: "read"}
+_RECEIPT_STATUS = {ReceiptEv.DELIVERED: MessageStatus.DELIVERED, ReceiptEv.READ: MessageStatus.READ}
 
 
 def receipt_received(ev: ReceiptEv, resolve: LidResolver | None = None) -> ReceiptReceived | None:

@@ -27,10 +27,10 @@ from sendmako.model.events import (
     EngineEvent,
     PairCodeIssued,
     QrCodeChanged,
-    SessionStatus,
     StatusChanged,
 )
 from sendmako.model.messages import OutgoingMessage
+from sendmako.model.statuses import SessionStatus
 
 if TYPE_CHECKING:
     from sendmako.engines.neonize.engine import NeonizeEngine

@@ -17,8 +17,11 @@ from sendmako.engines.sandbox.store import contacts as sandbox_contacts
 from sendmako.engines.sandbox.store.contacts import Known
 from sendmako.ids import Jid
 from sendmako.model.directory import Contact
-from sendmako.model.events import ContactsChanged, SessionStatus
+from sendmako.model.events import (
+    ContactsChanged,
+)
 from sendmako.model.simulation import AddressBookEntry, KnownContact
+from sendmako.model.statuses import SessionStatus
 from sendmako.storage.db import Database
 
 if TYPE_CHECKING:

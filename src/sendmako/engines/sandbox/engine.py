@@ -47,7 +47,6 @@ from sendmako.model.events import (
     PairCodeIssued,
     QrCodeChanged,
     ReceiptReceived,
-    SessionStatus,
     StatusChanged,
 )
 from sendmako.model.messages import OutgoingMessage
@@ -63,6 +62,7 @@ from sendmako.model.simulation import (
     Scan,
     SentRecord,
 )
+from sendmako.model.statuses import SessionStatus
 from sendmako.settings import SandboxSettings
 from sendmako.storage.db import Database
 

@@ -21,6 +21,7 @@ from sendmako.model.actions import SendResult
 from sendmako.model.events import GroupChanged, MessageReceived, ReceiptReceived
 from sendmako.model.messages import MessageType, OutgoingMessage
 from sendmako.model.simulation import SentRecord
+from sendmako.model.statuses import MessageStatus
 from sendmako.settings import SandboxSettings
 from sendmako.storage.tables import utcnow
 
@@ -221,8 +222,8 @@ class SandboxNetwork:
     def _receipts(self, sender: SandboxSession, message_ids: list[str], chat: str) -> None:
         loop = asyncio.get_running_loop()
         for status, delay in (
-            ("delivered", self.settings.receipt_delivered_seconds),
-            ("read", self.settings.receipt_read_seconds),
+            (MessageStatus.DELIVERED, self.settings.receipt_delivered_seconds),
+            (MessageStatus.READ, self.settings.receipt_read_seconds),
         ):
             receipt = ReceiptReceived(
                 message_ids=tuple(message_ids), chat=chat, status=status, timestamp=int(time.time())

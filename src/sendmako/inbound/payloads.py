@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import base64
 
-from sendmako.model.events import IncomingMedia, MessageReceived
+from sendmako.model.events import IncomingMedia, MessageReceived, ReceiptReceived
+from sendmako.storage.messages import StoredMessage
 
 
 def _b64(data: bytes) -> str:
@@ -62,5 +63,12 @@ def message_received(event: MessageReceived) -> dict[str, object]:
     return data
 
 
-def message_status(message_id: str, to: str, status: str) -> dict[str, object]:
-    return {"message_id": message_id, "to": to, "status": status}
+def message_status(receipt: ReceiptReceived, stored: StoredMessage) -> dict[str, object]:
+    data: dict[str, object] = {
+        "message_id": stored.wa_message_id,
+        "to": stored.peer,
+        "status": stored.status,
+    }
+    if receipt.participant_phone is not None:
+        data["participant"] = receipt.participant_phone  # in a group: who it reached
+    return data
