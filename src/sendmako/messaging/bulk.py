@@ -34,7 +34,7 @@ from sendmako.errors import (
 from sendmako.messaging import codec as message_codec
 from sendmako.messaging.sender import Sender, SendRequest, check, parse_recipient
 from sendmako.model.messages import OutgoingMessage
-from sendmako.model.statuses import SessionStatus
+from sendmako.model.statuses import BulkJobStatus, RecipientStatus, SessionStatus
 from sendmako.sessions import queue as send_queue
 from sendmako.sessions.manager import SessionManager
 from sendmako.sessions.state import SessionView
@@ -53,23 +53,23 @@ RECONNECT_WAIT_SECONDS = 300.0
 @dataclass(frozen=True, slots=True)
 class RecipientView:
     to: str
-    status: str  # pending, sending, sent, failed, unknown
+    status: RecipientStatus
     message_id: str | None
     error: str | None
 
     @property
     def success(self) -> bool:
-        return self.status == "sent"
+        return self.status == RecipientStatus.SENT
 
 
 @dataclass(frozen=True, slots=True)
 class JobView:
     id: str
     session_id: str
-    status: str
+    status: BulkJobStatus
     results: list[RecipientView]
 
-    def count(self, *statuses: str) -> int:
+    def count(self, *statuses: RecipientStatus) -> int:
         return sum(result.status in statuses for result in self.results)
 
 
@@ -154,7 +154,7 @@ class BulkSender:
                 if unknown:
                     logger.warning("bulk.unknown_after_restart", job_id=job.id, count=unknown)
                 if not job.is_async:  # its caller is gone; never resend behind its back
-                    await bulk_jobs.set_status(tx, job.id, "interrupted")
+                    await bulk_jobs.set_status(tx, job.id, BulkJobStatus.INTERRUPTED)
         for job in jobs:
             async with self.db.read() as db:
                 user = await users.get(db, job.user_id)
@@ -212,11 +212,11 @@ class BulkSender:
         The reservation is released however this ends."""
         try:
             async with self.db.write() as tx:
-                await bulk_jobs.set_status(tx, job_id, "running")
+                await bulk_jobs.set_status(tx, job_id, BulkJobStatus.RUNNING)
                 job = await bulk_jobs.get(tx, job_id)
                 recipients = await bulk_jobs.recipients(tx, job_id)
             assert job is not None
-            pending = [r for r in recipients if r.status == "pending"]
+            pending = [r for r in recipients if r.status == RecipientStatus.PENDING]
             if reservation is None:
                 reservation = await self._room_for(user, len(pending))
             await self._send_all(user, job, pending, content, reservation)
@@ -224,7 +224,7 @@ class BulkSender:
             if reservation is not None:
                 reservation.release()
         async with self.db.write() as tx:
-            await bulk_jobs.set_status(tx, job_id, "done")
+            await bulk_jobs.set_status(tx, job_id, BulkJobStatus.DONE)
         self._discard_spool(job_id)
         logger.info("bulk.done", job_id=job_id)
 
@@ -274,7 +274,7 @@ class BulkSender:
         try:
             to = parse_recipient(recipient.recipient, field=f"recipients[{recipient.position}]")
         except BadRequest as exc:
-            await self._mark(job_id, recipient.position, "failed", error=exc.message)
+            await self._mark(job_id, recipient.position, RecipientStatus.FAILED, error=exc.message)
             return last_send
         # The queue holds the gap for the session (`min_gap` below); waiting here too keeps
         # the recipient `pending`, not `sending`, while it waits, so a crash meanwhile
@@ -287,12 +287,12 @@ class BulkSender:
             await self._mark(
                 job_id,
                 recipient.position,
-                "failed",
+                RecipientStatus.FAILED,
                 error=f"Session {session_id} is not connected.",
             )
             return last_send
         sent_at: list[float] = []
-        await self._mark(job_id, recipient.position, "sending")
+        await self._mark(job_id, recipient.position, RecipientStatus.SENDING)
         # From here the send must end with its outcome stored, even if the job is being
         # stopped: the send runs in its own task, which a stop waits for.
         send = asyncio.create_task(
@@ -325,7 +325,7 @@ class BulkSender:
         reservation: Reservation | None,
     ) -> None:
         """One recipient, on the job's `reservation`, or on one of its own without."""
-        position_status = "failed"
+        position_status = RecipientStatus.FAILED
         error: str | None = None
         message_id: str | None = None
         own = None
@@ -337,9 +337,9 @@ class BulkSender:
                 user, session, message, reservation, bulk_job_id=job_id, min_gap=self.min_gap
             )
             sent_at.append(self.clock())
-            position_status, message_id = "sent", sent.message_id
+            position_status, message_id = RecipientStatus.SENT, sent.message_id
         except OutcomeUnknown as exc:
-            position_status, error = "unknown", exc.message
+            position_status, error = RecipientStatus.UNKNOWN, exc.message
         except SendmakoError as exc:
             error = exc.message
         finally:
@@ -366,7 +366,7 @@ class BulkSender:
         self,
         job_id: str,
         position: int,
-        status: str,
+        status: RecipientStatus,
         *,
         message_id: str | None = None,
         error: str | None = None,

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sendmako.model.statuses import BulkJobStatus, RecipientStatus
 from sendmako.storage.tables import BulkJob, BulkRecipient, utcnow
 
 
@@ -16,7 +17,7 @@ from sendmako.storage.tables import BulkJob, BulkRecipient, utcnow
 class RecipientRecord:
     position: int
     recipient: str
-    status: str
+    status: RecipientStatus
     message_id: str | None
     error: str | None
     sent_at: datetime | None
@@ -27,7 +28,7 @@ class JobRecord:
     id: str
     user_id: int
     session_id: str
-    status: str
+    status: BulkJobStatus
     is_async: bool
     request: dict[str, object]
     total: int
@@ -40,7 +41,7 @@ def _job(row: BulkJob) -> JobRecord:
         id=row.id,
         user_id=row.user_id,
         session_id=row.session_id,
-        status=row.status,
+        status=BulkJobStatus(row.status),
         is_async=row.is_async,
         request=dict(row.request),
         total=row.total,
@@ -53,7 +54,7 @@ def _recipient(row: BulkRecipient) -> RecipientRecord:
     return RecipientRecord(
         position=row.position,
         recipient=row.recipient,
-        status=row.status,
+        status=RecipientStatus(row.status),
         message_id=row.message_id,
         error=row.error,
         sent_at=row.sent_at,
@@ -74,14 +75,16 @@ async def create(
         id=job_id,
         user_id=user_id,
         session_id=session_id,
-        status="queued",
+        status=BulkJobStatus.QUEUED,
         is_async=is_async,
         request=request,
         total=len(recipients),
     )
     db.add(row)
     db.add_all(
-        BulkRecipient(job_id=job_id, position=index, recipient=recipient, status="pending")
+        BulkRecipient(
+            job_id=job_id, position=index, recipient=recipient, status=RecipientStatus.PENDING
+        )
         for index, recipient in enumerate(recipients)
     )
     await db.flush()
@@ -103,15 +106,15 @@ async def recipients(db: AsyncSession, job_id: str) -> list[RecipientRecord]:
 async def unfinished(db: AsyncSession) -> list[JobRecord]:
     rows = await db.scalars(
         select(BulkJob)
-        .where(BulkJob.status.in_(["queued", "running"]))
+        .where(BulkJob.status.in_([BulkJobStatus.QUEUED, BulkJobStatus.RUNNING]))
         .order_by(BulkJob.created_at)
     )
     return [_job(row) for row in rows]
 
 
-async def set_status(db: AsyncSession, job_id: str, status: str) -> None:
+async def set_status(db: AsyncSession, job_id: str, status: BulkJobStatus) -> None:
     values: dict[str, object] = {"status": status}
-    if status in ("done", "interrupted"):
+    if status in (BulkJobStatus.DONE, BulkJobStatus.INTERRUPTED):
         values["finished_at"] = utcnow()
     await db.execute(update(BulkJob).where(BulkJob.id == job_id).values(values))
 
@@ -120,13 +123,13 @@ async def mark(
     db: AsyncSession,
     job_id: str,
     position: int,
-    status: str,
+    status: RecipientStatus,
     *,
     message_id: str | None = None,
     error: str | None = None,
 ) -> None:
     values: dict[str, object] = {"status": status, "message_id": message_id, "error": error}
-    if status == "sent":
+    if status == RecipientStatus.SENT:
         values["sent_at"] = utcnow()
     await db.execute(
         update(BulkRecipient)
@@ -140,9 +143,9 @@ async def mark_unknown_after_crash(db: AsyncSession, job_id: str) -> int:
     happened, so they are reported as unknown and never sent again."""
     result = await db.execute(
         update(BulkRecipient)
-        .where(BulkRecipient.job_id == job_id, BulkRecipient.status == "sending")
+        .where(BulkRecipient.job_id == job_id, BulkRecipient.status == RecipientStatus.SENDING)
         .values(
-            status="unknown",
+            status=RecipientStatus.UNKNOWN,
             error="The server stopped while this message was being sent: it may or may not "
             "have been delivered, so it was not sent again.",
         )

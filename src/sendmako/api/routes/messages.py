@@ -19,6 +19,7 @@ from sendmako.api.schemas.messages import (
     SendMessageOut,
 )
 from sendmako.messaging.bulk import JobView
+from sendmako.model.statuses import RecipientStatus
 from sendmako.wiring import Services
 
 router = APIRouter(prefix="/api", tags=["messages"])
@@ -87,10 +88,10 @@ async def bulk_status(job_id: str, user: CurrentUser, services: ServicesDep) -> 
 def _summary(job: JobView) -> BulkSummaryOut:
     return BulkSummaryOut(
         total=len(job.results),
-        sent=job.count("sent"),
-        failed=job.count("failed"),
-        pending=job.count("pending", "sending"),
-        unknown=job.count("unknown"),
+        sent=job.count(RecipientStatus.SENT),
+        failed=job.count(RecipientStatus.FAILED),
+        pending=job.count(RecipientStatus.PENDING, RecipientStatus.SENDING),
+        unknown=job.count(RecipientStatus.UNKNOWN),
     )
 
 
