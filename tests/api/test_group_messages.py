@@ -60,23 +60,26 @@ async def test_a_group_message_reaches_every_member_with_mentions(
     assert events.named("message.received", dave.session_id) == []
 
 
-async def test_the_sender_gets_receipts_for_a_group_message(
+async def test_the_sender_gets_each_members_receipts_for_a_group_message(
     people: People, events: EventLog
 ) -> None:
-    group = await people.alice.create_group("Famille", people.bob)
+    """Every member's phone sends its own delivered and read: each is a message.status
+    naming the member (`participant`)."""
+    bob, carol = people.bob.phone, people.carol.phone
+    group = await people.alice.create_group("Famille", people.bob, people.carol)
     sent = await people.alice.call(
         "POST",
         "/api/send-message",
         json={"to": group, "type": "text", "text": "Bonjour le groupe!"},
     )
     await events.wait_for(
-        lambda log: len(log.named("message.status", people.alice.session_id)) == 2
+        lambda log: len(log.named("message.status", people.alice.session_id)) == 4
     )
     statuses = [e.data for e in events.named("message.status", people.alice.session_id)]
-    assert statuses == [
-        {"message_id": sent["message_id"], "to": group, "status": "delivered"},
-        {"message_id": sent["message_id"], "to": group, "status": "read"},
-    ]
+    assert {(s["message_id"], s["to"]) for s in statuses} == {(sent["message_id"], group)}
+    assert sorted((s["participant"], s["status"]) for s in statuses) == sorted(
+        [(bob, "delivered"), (bob, "read"), (carol, "delivered"), (carol, "read")]
+    )
 
 
 async def test_a_member_who_left_receives_nothing_more(people: People, events: EventLog) -> None:

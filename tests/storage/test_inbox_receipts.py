@@ -84,3 +84,43 @@ async def test_a_batch_of_receipts_ends_as_if_taken_one_by_one(db: Database) -> 
         "W": "delivered",
         "V": "read",
     }
+
+
+async def test_each_group_members_receipts_are_announced_once(db: Database) -> None:
+    """In a group every member's phone sends its own receipts: each member's delivered and
+    read is announced once (with who it is), while the message moves on the first one."""
+    async with db.write() as tx:
+        user = await users.create(tx, "g@example.com", plan="free")
+        await messages.add_many(
+            tx,
+            [messages.NewMessage(user.id, "user_1", "out", "G", "g", "g", "text", "sent", NOW)],
+        )
+    kind = registry.BY_EVENT[ReceiptReceived]
+    alice = session("user_1", user.id)
+
+    def of(member: str, status: str) -> Arrived[ReceiptReceived]:
+        group = "120363000000000001@g.us"
+        return Arrived(alice, ReceiptReceived(("G",), group, MessageStatus(status), 0, member))
+
+    batch = [
+        of("22177000001", "delivered"),
+        of("22177000002", "delivered"),
+        of("22177000001", "read"),
+        of("22177000001", "delivered"),  # again: nothing new
+        of("22177000002", "read"),
+        of("22177000009", "delivered"),
+    ]
+    async with db.write() as tx:
+        announced = await kind.store(tx, batch)
+    events = [kind.payload(item.event, stored) for item, stored in announced]
+    assert [(data["participant"], data["status"]) for data in events] == [
+        ("22177000001", "delivered"),
+        ("22177000002", "delivered"),
+        ("22177000001", "read"),
+        ("22177000002", "read"),
+        ("22177000009", "delivered"),
+    ]
+    async with db.read() as read:
+        stored = await messages.find(read, "user_1", "G")
+    assert stored is not None
+    assert stored.status == "read"

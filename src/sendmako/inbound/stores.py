@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
@@ -61,8 +61,10 @@ async def received(
 async def receipts(
     tx: AsyncSession, items: Sequence[Arrived[ReceiptReceived]]
 ) -> list[tuple[Arrived[ReceiptReceived], messages.StoredMessage]]:
-    """Receipts move our sent messages forward (delivered, read); each message a receipt
-    moved is announced.
+    """Receipts move our sent messages forward (delivered, read). In a chat with one
+    person, each move is announced. In a group every member sends their own receipts:
+    each member's first delivered and first read is announced, with who it is
+    (`participant`), while the message itself moves on the first one.
 
     One statement per status, whatever the sessions: a SQLite writer holds its lock for
     every round trip, and a batch can carry receipts of many sessions. The outcome is the
@@ -73,21 +75,38 @@ async def receipts(
     reached: dict[tuple[str, str], int] = {}  # per message, the furthest receipt so far
     arrival: dict[tuple[str, str, MessageStatus], tuple[int, Arrived[ReceiptReceived]]] = {}
     by_status: dict[MessageStatus, list[tuple[str, str]]] = defaultdict(list)
+    # Group members' receipts: (position, receipt, the message it is about), each member's
+    # status once (the row's own status may have moved already, on someone else's).
+    members: dict[tuple[str, str, str, MessageStatus], tuple[int, Arrived[ReceiptReceived]]] = {}
+    position = 0
     for item in items:
-        status = item.event.status
+        status, who = item.event.status, item.event.participant_phone
         if status not in RECEIPT_STATUSES:
             continue
         session_id = item.session.session_id
         for message_id in item.event.message_ids:
+            position += 1
+            if who is not None:
+                members.setdefault((session_id, message_id, who, status), (position, item))
             if reached.get((session_id, message_id), 0) >= status.rank:
                 continue
             reached[(session_id, message_id)] = status.rank
-            arrival[(session_id, message_id, status)] = (len(arrival), item)
+            arrival[(session_id, message_id, status)] = (position, item)
             by_status[status].append((session_id, message_id))
-    moved: list[tuple[int, Arrived[ReceiptReceived], messages.StoredMessage]] = []
+    announced: list[tuple[int, Arrived[ReceiptReceived], messages.StoredMessage]] = []
     for status in sorted(by_status, key=lambda status: status.rank):
         for stored in await messages.advance_status(tx, status, by_status[status]):
-            position, item = arrival[(stored.session_id, stored.wa_message_id, status)]
-            moved.append((position, item, stored))
-    moved.sort(key=lambda entry: entry[0])
-    return [(item, stored) for _, item, stored in moved]
+            index, item = arrival[(stored.session_id, stored.wa_message_id, status)]
+            if item.event.participant_phone is None:
+                announced.append((index, item, stored))
+    if members:
+        ours = {
+            (stored.session_id, stored.wa_message_id): stored
+            for stored in await messages.find_sent(tx, sorted({(s, m) for s, m, _, _ in members}))
+        }
+        for (of_session, message_id, _, status), (index, item) in members.items():
+            sent = ours.get((of_session, message_id))
+            if sent is not None:
+                announced.append((index, item, replace(sent, status=status)))
+    announced.sort(key=lambda entry: entry[0])
+    return [(item, stored) for _, item, stored in announced]

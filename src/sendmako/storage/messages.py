@@ -151,6 +151,26 @@ async def advance_status(
     return moved
 
 
+async def find_sent(db: AsyncSession, messages: Sequence[tuple[str, str]]) -> list[StoredMessage]:
+    """The outgoing messages among (session_id, WhatsApp id) pairs, through the same index."""
+    found: list[StoredMessage] = []
+    columns = MESSAGES.c
+    for start in range(0, len(messages), _PAIRS_PER_STATEMENT):
+        pairs = messages[start : start + _PAIRS_PER_STATEMENT]
+        rows = await db.execute(
+            select(MESSAGES).where(
+                columns.direction == "out",
+                columns.session_id.in_(sorted({session_id for session_id, _ in pairs})),
+                columns.wa_message_id.in_(sorted({wa_id for _, wa_id in pairs})),
+                (columns.session_id + _KEY_SEPARATOR + columns.wa_message_id).in_(
+                    [f"{session_id}{_KEY_SEPARATOR}{wa_id}" for session_id, wa_id in pairs]
+                ),
+            )
+        )
+        found.extend(_stored(row) for row in rows)
+    return found
+
+
 async def find(db: AsyncSession, session_id: str, wa_message_id: str) -> StoredMessage | None:
     row = await db.scalar(
         select(Message)

@@ -137,7 +137,11 @@ class SandboxNetwork:
                 for recipient in self.sessions_of(number):
                     if recipient is not sender:
                         recipient.deliver(incoming)
-        self._receipts(sender, [message_id], str(message.to))
+        if is_group:
+            for number in recipients:  # each member's phone sends its own receipts
+                self._receipts(sender, [message_id], str(message.to), participant=number)
+        else:
+            self._receipts(sender, [message_id], str(message.to))
         return SendResult(message_id=message_id, timestamp=now)
 
     def notify(self, phone: str, event: GroupChanged) -> list[asyncio.Future[None]]:
@@ -219,14 +223,24 @@ class SandboxNetwork:
             contact_vcard=contact.vcard() if contact else None,
         )
 
-    def _receipts(self, sender: SandboxSession, message_ids: list[str], chat: str) -> None:
+    def _receipts(
+        self,
+        sender: SandboxSession,
+        message_ids: list[str],
+        chat: str,
+        participant: str | None = None,
+    ) -> None:
         loop = asyncio.get_running_loop()
         for status, delay in (
             (MessageStatus.DELIVERED, self.settings.receipt_delivered_seconds),
             (MessageStatus.READ, self.settings.receipt_read_seconds),
         ):
             receipt = ReceiptReceived(
-                message_ids=tuple(message_ids), chat=chat, status=status, timestamp=int(time.time())
+                message_ids=tuple(message_ids),
+                chat=chat,
+                status=status,
+                timestamp=int(time.time()),
+                participant_phone=participant,
             )
             self._after(loop, delay, sender, receipt)
 
