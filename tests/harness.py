@@ -4,17 +4,18 @@ ASGI transport, that can be restarted on the same database."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
 import httpx
-import pytest
 from fastapi import FastAPI
 
 from sendmako import accounts
 from sendmako.app import NetworkSeams, WebhookSeams, create_app
+from sendmako.engines.sandbox.network import Wire
+from sendmako.model.actions import SendResult
 from sendmako.sessions.manager import SessionManager
 from sendmako.settings import Settings
 from sendmako.storage.records import UserRecord
@@ -160,33 +161,25 @@ async def connect_sandbox(
     return session_id
 
 
-def hold_sends_until_a_queue_closes(
-    server: Server, monkeypatch: pytest.MonkeyPatch, *, then_finish: bool = True
-) -> asyncio.Event:
-    """The sandbox network holds every send until a send queue starts closing: a message
-    is with the engine at the very moment its session is deleted or the server stops.
-    Then it goes out, or, without `then_finish`, never ends (WhatsApp never answers).
-    The event returned is set once a send is held."""
-    from sendmako.sessions.queue import SendQueue
+class HeldWire(Wire):
+    """The sandbox's WhatsApp holds every send: it answers once released, or never."""
 
-    closing, held = asyncio.Event(), asyncio.Event()
-    close = SendQueue.close
+    def __init__(self) -> None:
+        self.holding = asyncio.Event()  # set once a send is held
+        self._released = asyncio.Event()
 
-    async def close_and_tell(queue: SendQueue, grace: float | None = None) -> None:
-        closing.set()
-        await close(queue, grace)
+    def release(self) -> None:
+        self._released.set()
 
+    async def carry(self, transmit: Callable[[], Awaitable[SendResult]]) -> SendResult:
+        self.holding.set()
+        await self._released.wait()
+        return await transmit()
+
+
+def hold_sends(server: Server) -> HeldWire:
+    """From now on, the sandbox network holds every send (until the next restart)."""
     assert server.app is not None
-    network = server.app.state.services.engines["sandbox"].network
-    send = network.send
-
-    async def held_send(*args: object, **kwargs: object) -> object:
-        held.set()
-        await closing.wait()
-        if not then_finish:
-            await asyncio.Event().wait()
-        return await send(*args, **kwargs)
-
-    monkeypatch.setattr(SendQueue, "close", close_and_tell)
-    monkeypatch.setattr(network, "send", held_send)
-    return held
+    wire = HeldWire()
+    server.app.state.services.engines["sandbox"].network.wire = wire
+    return wire

@@ -141,7 +141,7 @@ def create_app(
     )
     app.add_middleware(BodyLimit, allowance_for=body_allowance)
     app.add_middleware(TrailingSlash)
-    app.add_middleware(RequestContext)
+    app.add_middleware(RequestContext, slow_ms=settings.slow_request_ms)
     return app
 
 

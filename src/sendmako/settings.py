@@ -108,8 +108,13 @@ class Settings(BaseSettings):
     default_plan: str = "free"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
+    # Every request is logged at DEBUG; failures, and requests slower than this, at INFO.
+    slow_request_ms: int = Field(1000, ge=1)
     # Largest request body for most endpoints; send endpoints allow inline media on top.
     max_body_bytes: int = Field(1 << 20, ge=1024)
+    # A session that stops (deleted, or the server shutting down) waits this long for a
+    # message already handed to WhatsApp, then tells its sender the outcome is unknown.
+    send_close_grace_seconds: float = Field(10.0, ge=0, le=300)
     # First start with an empty database: create this admin and print a first API key.
     admin_email: str = "admin@localhost"
     # Signs the dashboard's session cookies. Unset: a random key is generated into

@@ -177,7 +177,13 @@ def _assemble(
     network: NetworkSeams,
 ) -> Services:
     node_id = node_name(settings)
-    sessions = SessionManager(db, engines, default_engine=settings.default_engine, node_id=node_id)
+    sessions = SessionManager(
+        db,
+        engines,
+        default_engine=settings.default_engine,
+        node_id=node_id,
+        close_grace=settings.send_close_grace_seconds,
+    )
     policy = AddressPolicy.allowing(settings.allow_private_hosts)
     http = build_client(policy, resolver=network.resolver, opener=network.opener)
     # The server's own sandbox media is served by this very app: fetch it in-process (the

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pytest
+from argon2 import PasswordHasher
 
 from sendmako import accounts
-from sendmako.accounts import passwords
 from sendmako.storage import api_keys, users
 from tests.harness import Account, Server
 
@@ -136,9 +138,20 @@ async def test_second_start_creates_no_second_admin(server: Server) -> None:
         assert await users.count(db) == 1
 
 
-async def test_a_wrong_password_costs_the_same_for_a_never_used_account(
-    server: Server, monkeypatch: pytest.MonkeyPatch
-) -> None:
+class CountingHasher(PasswordHasher):
+    """The server's hasher, keeping the hash of each verification it does."""
+
+    def __init__(self) -> None:
+        model = accounts.PASSWORD_HASHER
+        super().__init__(model.time_cost, model.memory_cost, model.parallelism)
+        self.verified: list[str] = []
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:  # noqa: A002
+        self.verified.append(str(hash))
+        return super().verify(hash, password)
+
+
+async def test_a_wrong_password_costs_the_same_for_a_never_used_account(server: Server) -> None:
     """A generated password is stored with a cheap hash (until its first login), which fails
     fast: the full-cost check runs too, or response times would tell that the account
     exists."""
@@ -147,7 +160,8 @@ async def test_a_wrong_password_costs_the_same_for_a_never_used_account(
     async with db.write() as tx:
         user, _key = await accounts.create_user(tx, "fresh@example.com", plan="free")
     await accounts.set_password(db, user.id, accounts.generate_password(), generated=True)
-    full_cost_checks: list[str] = []
-    monkeypatch.setattr(passwords, "_verify_unknown", full_cost_checks.append)
-    assert await accounts.check_login(db, "fresh@example.com", "not the password") is None
-    assert full_cost_checks == ["not the password"]
+    hasher = CountingHasher()
+    assert await accounts.check_login(db, "fresh@example.com", "wrong", hasher=hasher) is None
+    cheap, full = hasher.verified  # the stored cheap hash, then a full-cost one
+    assert hasher.check_needs_rehash(cheap)
+    assert not hasher.check_needs_rehash(full)

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from sendmako.engines.sandbox.network import Wire
+from sendmako.model.actions import SendResult
 from sendmako.model.simulation import ListSent, SentRecord
-from sendmako.sessions import queue as send_queue
 from sendmako.storage import bulk_jobs, plans
 from sendmako.storage.tables import BulkJob, Message
-from tests.harness import Account, Server, connect_sandbox, hold_sends_until_a_queue_closes
+from tests.harness import Account, Server, connect_sandbox, hold_sends
 
 BULK = "/api/send-bulk"
 
@@ -22,13 +24,11 @@ async def sent_log(server: Server, account: Account, session_id: str) -> list[Se
     return await server.sessions.perform(account.user, session_id, ListSent())
 
 
-async def a_job_whose_first_send_never_ends(
-    server: Server, account: Account, monkeypatch: pytest.MonkeyPatch
-) -> str:
+async def a_job_whose_first_send_never_ends(server: Server, account: Account) -> str:
     """An async job of two recipients, its first message with an engine that will never
     answer, and a 50 ms grace for closing queues: the job's id."""
-    on_the_wire = hold_sends_until_a_queue_closes(server, monkeypatch, then_finish=False)
-    monkeypatch.setattr(send_queue, "CLOSE_GRACE_SECONDS", 0.05)
+    wire = hold_sends(server)  # never released
+    server.sessions.close_grace = 0.05
     answer = await account.client.post(
         BULK,
         json={
@@ -39,7 +39,7 @@ async def a_job_whose_first_send_never_ends(
         },
     )
     async with asyncio.timeout(5):
-        await on_the_wire.wait()
+        await wire.holding.wait()
     job_id: str = answer.json()["job_id"]
     return job_id
 
@@ -246,12 +246,12 @@ async def test_jobs_side_by_side_cannot_promise_more_than_the_quota(server: Serv
 
 
 async def test_a_send_cut_short_by_a_delete_is_reported_unknown(
-    server: Server, alice: Account, monkeypatch: pytest.MonkeyPatch
+    server: Server, alice: Account
 ) -> None:
     """Its session deleted while the engine had the message, and no answer within the
     grace: the recipient is `unknown` (it may have gone out), the next one failed."""
     session_id = await connect_sandbox(server, alice, "22241857975")
-    job_id = await a_job_whose_first_send_never_ends(server, alice, monkeypatch)
+    job_id = await a_job_whose_first_send_never_ends(server, alice)
     assert (await alice.client.delete(f"/api/whatsapp/sessions/{session_id}")).status_code == 200
     assert server.app is not None
     await server.app.state.services.bulk.wait(job_id, timeout=5)
@@ -262,13 +262,13 @@ async def test_a_send_cut_short_by_a_delete_is_reported_unknown(
 
 
 async def test_a_shutdown_waits_for_a_silent_engine_only_as_long_as_the_grace(
-    server: Server, alice: Account, monkeypatch: pytest.MonkeyPatch
+    server: Server, alice: Account
 ) -> None:
     """WhatsApp never answers the send in progress: the server still stops (its recipient
     `unknown`), and after the restart (a new sandbox network, which answers) the job
     carries on with the next one."""
     await connect_sandbox(server, alice, "22241857975")
-    job_id = await a_job_whose_first_send_never_ends(server, alice, monkeypatch)
+    job_id = await a_job_whose_first_send_never_ends(server, alice)
     async with asyncio.timeout(5):  # before, it waited for the engine for ever
         await server.restart()
     assert server.app is not None
@@ -277,33 +277,34 @@ async def test_a_shutdown_waits_for_a_silent_engine_only_as_long_as_the_grace(
     assert [r["status"] for r in status["results"]] == ["unknown", "sent"]
 
 
-async def test_a_job_that_fails_before_sending_gives_its_quota_back(
-    server: Server, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_job_that_fails_before_sending_gives_its_quota_back(server: Server) -> None:
+    """The database fails the job's first write after it reserved its room: the room is
+    given back."""
     assert server.app is not None
-    async with server.app.state.services.db.write() as tx:
+    db = server.app.state.services.db
+    async with db.write() as tx:
         await plans.upsert(tx, "three", max_sessions=1, daily_messages=3)
     carol = await server.account("carol@example.com", plan="three")
     await connect_sandbox(server, carol, "22241857975")
-    set_status = bulk_jobs.set_status
     failures = [ConnectionResetError("database connection lost")]
 
-    async def fails_once(tx: object, job_id: str, status: str) -> None:
-        if failures:
+    def fail_once(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if failures and statement.lstrip().upper().startswith("UPDATE BULK_JOBS"):
             raise failures.pop()
-        await set_status(tx, job_id, status)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(bulk_jobs, "set_status", fails_once)
+    event.listen(db.engine.sync_engine, "before_cursor_execute", fail_once)
     body = {"type": "text", "text": "x", "recipients": ["221781234567"] * 2}
-    assert (await carol.client.post(BULK, json=body)).status_code == 500
+    try:
+        assert (await carol.client.post(BULK, json=body)).status_code == 500
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", fail_once)
+    assert not failures
     retried = await carol.client.post(BULK, json=body)
     assert retried.status_code == 200, retried.text  # before, the first job's room stayed held
     assert retried.json()["summary"]["sent"] == 2
 
 
-async def test_a_job_running_past_midnight_must_fit_in_the_new_day(
-    server: Server, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_job_running_past_midnight_must_fit_in_the_new_day(server: Server) -> None:
     """Its room was reserved yesterday; at midnight another campaign takes the whole new
     day: the rest of the job fails naming the limit instead of going over it."""
     assert server.app is not None
@@ -313,19 +314,18 @@ async def test_a_job_running_past_midnight_must_fit_in_the_new_day(
     carol = await server.account("carol@example.com", plan="three")
     session_id = await connect_sandbox(server, carol, "22241857975")
     now = [datetime(2030, 1, 1, 23, 59, 59, tzinfo=UTC)]
-    monkeypatch.setattr(services.usage, "clock", lambda: now[0])
-    network = services.engines["sandbox"].network
-    send = network.send
+    services.usage.clock = lambda: now[0]
     held: list[object] = []
 
-    async def midnight_after_the_first(*args: object, **kwargs: object) -> object:
-        result = await send(*args, **kwargs)
-        if not held:
-            now[0] += timedelta(seconds=2)
-            held.append(await services.usage.reserve(carol.user, 3))  # the new day, all of it
-        return result
+    class MidnightAfterTheFirst(Wire):
+        async def carry(self, transmit: Callable[[], Awaitable[SendResult]]) -> SendResult:
+            result = await transmit()
+            if not held:
+                now[0] += timedelta(seconds=2)
+                held.append(await services.usage.reserve(carol.user, 3))  # all the new day
+            return result
 
-    monkeypatch.setattr(network, "send", midnight_after_the_first)
+    services.engines["sandbox"].network.wire = MidnightAfterTheFirst()
     answer = await carol.client.post(
         BULK,
         json={"type": "text", "text": "x", "recipients": ["221781234567", "237691234567"]},

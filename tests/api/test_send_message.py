@@ -6,22 +6,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
-import time
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
-from sendmako.engines.sandbox.network import SandboxNetwork
-from sendmako.model.actions import SendResult
 from sendmako.model.simulation import ListSent
 from sendmako.model.statuses import SessionStatus
-from sendmako.sessions import queue as send_queue
 from sendmako.storage import messages, plans
+from sendmako.storage.tables import utcnow
 from tests import media_samples
-from tests.harness import Account, Server, connect_sandbox, hold_sends_until_a_queue_closes
+from tests.harness import Account, Server, connect_sandbox, hold_sends
 from tests.media.origin import Origin
 from tests.recording import EventLog
 
@@ -398,18 +393,22 @@ async def test_a_media_url_over_the_limit_is_400_naming_it(
 
 
 async def test_deleting_a_session_lets_the_message_on_the_wire_finish(
-    server: Server, alice: Account, monkeypatch: pytest.MonkeyPatch
+    server: Server, alice: Account
 ) -> None:
     """The delete waits for the message the engine has: its caller gets WhatsApp's id and
     the message is stored (before, the caller waited forever)."""
     session_id = await connect_sandbox(server, alice, "22241857975")
-    on_the_wire = hold_sends_until_a_queue_closes(server, monkeypatch)
+    wire = hold_sends(server)
     sending = asyncio.create_task(
         alice.client.post(SEND, json={"to": "221781234567", "type": "text", "text": "x"})
     )
     async with asyncio.timeout(5):
-        await on_the_wire.wait()
-    deleted = await alice.client.delete(f"/api/whatsapp/sessions/{session_id}")
+        await wire.holding.wait()
+    deleting = asyncio.create_task(alice.client.delete(f"/api/whatsapp/sessions/{session_id}"))
+    await server.sessions.wait_queue_closing(session_id, timeout=5)
+    wire.release()  # WhatsApp answers while the session is being deleted
+    async with asyncio.timeout(5):
+        deleted = await deleting
     assert deleted.status_code == 200
     async with asyncio.timeout(5):
         answer = await sending
@@ -422,17 +421,17 @@ async def test_deleting_a_session_lets_the_message_on_the_wire_finish(
 
 
 async def test_a_send_cut_short_by_a_delete_is_a_503_saying_its_outcome_is_unknown(
-    server: Server, alice: Account, monkeypatch: pytest.MonkeyPatch
+    server: Server, alice: Account
 ) -> None:
     """When the engine does not finish within the grace, the caller is told the truth."""
     session_id = await connect_sandbox(server, alice, "22241857975")
-    on_the_wire = hold_sends_until_a_queue_closes(server, monkeypatch, then_finish=False)
-    monkeypatch.setattr(send_queue, "CLOSE_GRACE_SECONDS", 0.05)
+    wire = hold_sends(server)  # and never released: WhatsApp never answers
+    server.sessions.close_grace = 0.05
     sending = asyncio.create_task(
         alice.client.post(SEND, json={"to": "221781234567", "type": "text", "text": "x"})
     )
     async with asyncio.timeout(5):
-        await on_the_wire.wait()
+        await wire.holding.wait()
     assert (await alice.client.delete(f"/api/whatsapp/sessions/{session_id}")).status_code == 200
     async with asyncio.timeout(5):
         answer = await sending
@@ -441,26 +440,19 @@ async def test_a_send_cut_short_by_a_delete_is_a_503_saying_its_outcome_is_unkno
     assert "unknown" in answer.json()["message"]
 
 
-async def test_pacing_holds_across_a_restart(
-    server: Server, alice: Account, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_pacing_holds_across_a_restart(server: Server, alice: Account) -> None:
     """The first send after a restart waits out what is left of the pacing, counted from
     the stored send time, even when the engine's timestamp is whole seconds (WhatsApp's,
     on the real engine: up to a second early)."""
-    sent_at: list[float] = []  # time.monotonic() of each engine send
-    send = SandboxNetwork.send
-
-    async def coarse(self: SandboxNetwork, *args: Any, **kwargs: Any) -> SendResult:
-        result = await send(self, *args, **kwargs)
-        sent_at.append(time.monotonic())
-        return replace(result, timestamp=result.timestamp - timedelta(seconds=0.99))
-
-    monkeypatch.setattr(SandboxNetwork, "send", coarse)
     session_id = await connect_sandbox(server, alice, "22241857975", pacing_ms=1000)
+    assert server.app is not None
+    network = server.app.state.services.engines["sandbox"].network
+    network.clock = lambda: utcnow() - timedelta(seconds=0.99)  # stamped a second early
     body = {"to": "221781234567", "type": "text", "text": "x"}
     assert (await alice.client.post(SEND, json=body)).status_code == 200
+    (before,) = await server.sessions.perform(alice.user, session_id, ListSent())
     await server.restart()
     await server.sessions.wait_for(session_id, [SessionStatus.CONNECTED], timeout=5)
     assert (await alice.client.post(SEND, json=body)).status_code == 200
-    assert len(sent_at) == 2
-    assert sent_at[1] - sent_at[0] >= 1.0
+    (after,) = await server.sessions.perform(alice.user, session_id, ListSent())
+    assert after.monotonic - before.monotonic >= 1.0

@@ -13,7 +13,7 @@ import pytest
 
 from sendmako.media.crypto import MediaType, PlaintextReader, derive_keys, encrypt
 from sendmako.media.decrypt import DecryptedMedia
-from sendmako.media.lanes import Lanes, _Lane, outlive_cancellation
+from sendmako.media.lanes import Lanes, outlive_cancellation
 
 
 def assert_no_lane_left() -> None:
@@ -224,23 +224,18 @@ async def test_a_stream_closed_between_blocks_waits_for_the_block_read_ahead() -
     assert spool.closed
 
 
-async def test_lanes_that_cannot_all_start_stop_the_ones_that_did(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_lanes_that_cannot_all_start_stop_the_ones_that_did() -> None:
     started = 0
-    real_start = threading.Thread.start
 
     def start(thread: threading.Thread) -> None:
         nonlocal started
         if started == 1:
             raise RuntimeError("can't start new thread")
         started += 1
-        real_start(thread)
+        thread.start()
 
-    monkeypatch.setattr(_Lane, "start", start)
     with pytest.raises(RuntimeError, match="can't start new thread"):
-        await Lanes([list[bytes]().append] * 3, max_pending=1).__aenter__()
-    monkeypatch.undo()
+        await Lanes([list[bytes]().append] * 3, max_pending=1, start_thread=start).__aenter__()
     assert_no_lane_left()
 
 

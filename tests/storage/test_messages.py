@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sendmako.storage import batching, messages, users
+from sendmako.model.statuses import MessageStatus
+from sendmako.storage import messages, users
 from sendmako.storage.batching import BatchWriter
 from sendmako.storage.db import Database
 
@@ -102,9 +103,8 @@ async def test_receipts_of_several_sessions_move_exactly_the_pairs_named(db: Dat
 
 @pytest.mark.parametrize(("per_statement", "statements"), [(4000, 1), (128, 3)])
 async def test_a_receipt_for_many_messages_takes_one_statement_per_few_thousand(
-    db: Database, monkeypatch: pytest.MonkeyPatch, per_statement: int, statements: int
+    db: Database, per_statement: int, statements: int
 ) -> None:
-    monkeypatch.setattr(messages, "_PAIRS_PER_STATEMENT", per_statement)
     pairs = [(f"s{n % 2 + 1}", f"M{n}") for n in range(300)]  # two sessions
     async with db.write() as tx:
         user = await users.create(tx, "many@example.com", plan="free")
@@ -120,7 +120,9 @@ async def test_a_receipt_for_many_messages_takes_one_statement_per_few_thousand(
     event.listen(db.engine.sync_engine, "before_cursor_execute", count)
     try:
         async with db.write() as tx:
-            moved = await messages.advance_status(tx, "delivered", pairs)
+            moved = await messages.advance_status(
+                tx, MessageStatus.DELIVERED, pairs, per_statement=per_statement
+            )
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", count)
     assert sorted((m.session_id, m.wa_message_id) for m in moved) == sorted(pairs)
@@ -200,11 +202,10 @@ async def test_flush_still_waits_when_the_last_callers_future_was_cancelled(db: 
 
 
 async def test_close_writes_everything_queued_in_order_one_batch_after_another(
-    db: Database, monkeypatch: pytest.MonkeyPatch
+    db: Database,
 ) -> None:
-    monkeypatch.setattr(batching, "MAX_BATCH", 1)
     writes = HeldWrites()
-    writer: BatchWriter[int] = BatchWriter(db, writes)
+    writer: BatchWriter[int] = BatchWriter(db, writes, max_batch=1)
     futures = [writer.add_nowait(n) for n in range(3)]
     await let_others_run()  # the writer is inside the first batch's transaction
     closing = asyncio.ensure_future(writer.close())

@@ -75,12 +75,14 @@ async def _store_hash(db: Database, user_id: int, hashed: str) -> None:
     logger.info("user.password_set", user_id=user_id)
 
 
-async def check_login(db: Database, email: str, password: str) -> UserRecord | None:
+async def check_login(
+    db: Database, email: str, password: str, *, hasher: PasswordHasher = PASSWORD_HASHER
+) -> UserRecord | None:
     """The user whose email and password these are, or None. Disabled users are returned
     too (the caller says so only to someone who knew the password).
 
     An unknown email costs the same argon2 work as a wrong password, so response times do
-    not tell which emails have accounts."""
+    not tell which emails have accounts. `hasher` checks and hashes (tests count its work)."""
     try:
         email = normalize_email(email)
     except BadRequest:
@@ -91,41 +93,41 @@ async def check_login(db: Database, email: str, password: str) -> UserRecord | N
     if len(password) > MAX_PASSWORD_LENGTH:
         return None
     if user is None or stored is None:
-        await asyncio.to_thread(_verify_unknown, password)
+        await asyncio.to_thread(_verify_unknown, hasher, password)
         return None
-    if not await asyncio.to_thread(_verify, stored, password):
-        if _cheap(stored):
+    if not await asyncio.to_thread(_verify, hasher, stored, password):
+        if _cheap(hasher, stored):
             # A generated password's cheap hash fails fast: spend the usual cost too, or the
             # time would tell that this account exists and has never logged in.
-            await asyncio.to_thread(_verify_unknown, password)
+            await asyncio.to_thread(_verify_unknown, hasher, password)
         return None
-    if PASSWORD_HASHER.check_needs_rehash(stored):
+    if hasher.check_needs_rehash(stored):
         # A generated password's cheap hash, or parameters raised since: upgrade it now that
         # the password is at hand.
-        await _store_hash(db, user.id, await asyncio.to_thread(PASSWORD_HASHER.hash, password))
+        await _store_hash(db, user.id, await asyncio.to_thread(hasher.hash, password))
     return user
 
 
-def _verify(stored: str, password: str) -> bool:
+def _verify(hasher: PasswordHasher, stored: str, password: str) -> bool:
     try:
-        return PASSWORD_HASHER.verify(stored, password)
+        return hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
-def _cheap(stored: str) -> bool:
-    """Hashed with other parameters than PASSWORD_HASHER's (or not an argon2 hash at all)."""
+def _cheap(hasher: PasswordHasher, stored: str) -> bool:
+    """Hashed with other parameters than `hasher`'s (or not an argon2 hash at all)."""
     try:
-        return PASSWORD_HASHER.check_needs_rehash(stored)
+        return hasher.check_needs_rehash(stored)
     except InvalidHashError:
         return True
 
 
-def _verify_unknown(password: str) -> None:
-    _verify(_dummy_hash(), password)
+def _verify_unknown(hasher: PasswordHasher, password: str) -> None:
+    _verify(hasher, _dummy_hash(hasher), password)
 
 
 @functools.cache
-def _dummy_hash() -> str:
-    # A fixed-cost hash of nothing anyone knows; computed once, on the first unknown email.
-    return PASSWORD_HASHER.hash(secrets.token_urlsafe(16))
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    # A full-cost hash of nothing anyone knows; computed once, on the first unknown email.
+    return hasher.hash(secrets.token_urlsafe(16))

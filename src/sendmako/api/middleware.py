@@ -50,8 +50,10 @@ class RequestContext:
     turns any exception that escaped the handlers into a JSON 500 with a reference id
     (the traceback goes to the log, never to the client)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, slow_ms: float = SLOW_MS) -> None:
+        """Requests slower than `slow_ms` are logged at INFO, like failures."""
         self.app = app
+        self.slow_ms = slow_ms
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -99,7 +101,7 @@ class RequestContext:
                 await send({"type": "http.response.body", "body": body})
         finally:
             elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
-            noteworthy = status >= 400 or elapsed_ms > SLOW_MS
+            noteworthy = status >= 400 or elapsed_ms > self.slow_ms
             # Asked of the stdlib logger first: a dropped debug line still costs its setup.
             if noteworthy or _levels.isEnabledFor(logging.DEBUG):
                 level = logger.info if noteworthy else logger.debug

@@ -31,9 +31,18 @@ Result = TypeVar("Result")
 
 
 class Lanes:
-    def __init__(self, consumers: Sequence[Consumer], *, max_pending: int) -> None:
+    def __init__(
+        self,
+        consumers: Sequence[Consumer],
+        *,
+        max_pending: int,
+        start_thread: Callable[[threading.Thread], None] = threading.Thread.start,
+    ) -> None:
+        """`start_thread` starts each lane's thread (tests make it fail, as a machine out
+        of threads does)."""
         assert consumers, "at least one consumer"
         self._loop = asyncio.get_running_loop()
+        self._start_thread = start_thread
         self._max_pending = max_pending
         self._lanes = [_Lane(consumer, self) for consumer in consumers]
         self._given = 0
@@ -48,7 +57,7 @@ class Lanes:
         started: list[_Lane] = []
         try:
             for lane in self._lanes:
-                lane.start()
+                self._start_thread(lane)
                 started.append(lane)
         except BaseException:  # out of threads, say: stop the ones already running
             self.stopping = True

@@ -35,7 +35,6 @@ from sendmako.messaging import codec as message_codec
 from sendmako.messaging.sender import Sender, SendRequest, check, parse_recipient
 from sendmako.model.messages import OutgoingMessage
 from sendmako.model.statuses import BulkJobStatus, RecipientStatus, SessionStatus
-from sendmako.sessions import queue as send_queue
 from sendmako.sessions.manager import SessionManager
 from sendmako.sessions.state import SessionView
 from sendmako.storage import bulk_jobs, users
@@ -164,7 +163,7 @@ class BulkSender:
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop every running job (it resumes on the next start), letting each finish the
-        send in progress for up to `grace` seconds (default CLOSE_GRACE_SECONDS). A job
+        send in progress for up to `grace` seconds (default: the sessions' close grace). A job
         still waiting on the engine then ends in `stopped()`, once the sessions' queues
         have closed and answered its send."""
         self._stopped = list(self._running.values())
@@ -172,7 +171,7 @@ class BulkSender:
             task.cancel()
         if self._stopped:
             await asyncio.wait(
-                self._stopped, timeout=send_queue.CLOSE_GRACE_SECONDS if grace is None else grace
+                self._stopped, timeout=self.sessions.close_grace if grace is None else grace
             )
 
     async def stopped(self) -> None:

@@ -34,7 +34,12 @@ from sendmako.model.events import (
 from sendmako.model.statuses import SessionStatus
 from sendmako.sessions.hooks import MessageEventHandler, SessionEventRecorder
 from sendmako.sessions.qr import png_data_url
-from sendmako.sessions.queue import DEFAULT_CAPACITY, SendQueue, SentHook
+from sendmako.sessions.queue import (
+    CLOSE_GRACE_SECONDS,
+    DEFAULT_CAPACITY,
+    SendQueue,
+    SentHook,
+)
 from sendmako.sessions.state import LiveSession, SessionView
 from sendmako.storage import messages, wa_sessions
 from sendmako.storage.db import Database
@@ -72,7 +77,10 @@ class SessionManager:
         handlers: Iterable[MessageEventHandler] = (),
         clock: Callable[[], float] = time.time,
         queue_capacity: int = DEFAULT_CAPACITY,
+        close_grace: float = CLOSE_GRACE_SECONDS,
     ) -> None:
+        """`close_grace`: how long a stopping session waits for a message already with the
+        engine before its caller is told the outcome is unknown."""
         self.db = db
         self.engines = engines
         self.default_engine = default_engine
@@ -81,6 +89,7 @@ class SessionManager:
         self.handlers = list(handlers)
         self.clock = clock
         self.queue_capacity = queue_capacity
+        self.close_grace = close_grace
         self._live: dict[str, LiveSession] = {}
         self._changed = asyncio.Condition()
 
@@ -271,6 +280,7 @@ class SessionManager:
                 pacing_seconds=live.record.pacing_ms / 1000,
                 capacity=self.queue_capacity,
                 last_send=lambda: self._seconds_since_last_send(live),
+                close_grace=self.close_grace,
             )
         return live.queue.submit(action, on_sent, min_gap=min_gap)
 
@@ -287,6 +297,13 @@ class SessionManager:
         if live is None or live.queue is None:
             raise NotFound(f"Session {session_id} has no send queue.", code="session_not_found")
         await live.queue.wait_until(predicate, timeout)
+
+    async def wait_queue_closing(self, session_id: str, timeout: float) -> None:
+        """Wait until the session's queue begins closing (its session stopping)."""
+        live = self._live.get(session_id)
+        if live is None or live.queue is None:
+            raise NotFound(f"Session {session_id} has no send queue.", code="session_not_found")
+        await live.queue.wait_closing(timeout)
 
     async def _seconds_since_last_send(self, live: LiveSession) -> float | None:
         """How long ago the session last sent (before a restart, say), if recently."""

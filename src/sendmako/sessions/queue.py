@@ -49,8 +49,10 @@ class SendQueue:
         capacity: int = DEFAULT_CAPACITY,
         clock: Callable[[], float] = time.monotonic,
         last_send: LastSend | None = None,
+        close_grace: float = CLOSE_GRACE_SECONDS,
     ) -> None:
         self.session_id = session_id
+        self.close_grace = close_grace
         self.pacing_seconds = pacing_seconds
         self._send = send
         self._clock = clock
@@ -98,17 +100,27 @@ class SendQueue:
         """Wait until `predicate(waiting)` holds (for progress displays and tests)."""
         await self._changes.wait_until(lambda: predicate(self.waiting), timeout)
 
+    @property
+    def closing(self) -> bool:
+        """Whether the queue has begun closing (it takes nothing more)."""
+        return self._closed
+
+    async def wait_closing(self, timeout: float) -> None:
+        """Wait until the queue begins closing (for tests and progress displays)."""
+        await self._changes.wait_until(lambda: self._closed, timeout)
+
     async def close(self, grace: float | None = None) -> None:
         """Stop sending. A message already with the engine gets `grace` seconds (default
-        CLOSE_GRACE_SECONDS) to go out, then its caller gets a 503 saying its outcome is
-        unknown; messages still waiting fail with 503 (they were never sent).
+        `close_grace`) to go out, then its caller gets a 503 saying its outcome is unknown;
+        messages still waiting fail with 503 (they were never sent).
 
         Every caller waits for the same closing, which a caller that gives up (a cancelled
         request) does not cut short."""
         if self._closing is None:
             self._closed = True
+            self._changes.notify()
             self._closing = asyncio.ensure_future(
-                self._close(CLOSE_GRACE_SECONDS if grace is None else grace)
+                self._close(self.close_grace if grace is None else grace)
             )
         await asyncio.shield(self._closing)
 

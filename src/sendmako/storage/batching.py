@@ -24,10 +24,15 @@ class BatchWriter(Generic[Row]):
     """One task writes the queued rows, batch after batch, in the order they came."""
 
     def __init__(
-        self, db: Database, write: Callable[[AsyncSession, Sequence[Row]], Awaitable[None]]
+        self,
+        db: Database,
+        write: Callable[[AsyncSession, Sequence[Row]], Awaitable[None]],
+        *,
+        max_batch: int = MAX_BATCH,
     ) -> None:
         self.db = db
         self._write = write
+        self.max_batch = max_batch
         self._pending: list[tuple[Row, asyncio.Future[None]]] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -80,7 +85,7 @@ class BatchWriter(Generic[Row]):
 
     async def _flush(self) -> None:
         while self._pending:
-            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
             try:
                 async with self.db.write() as tx:
                     await self._write(tx, [row for row, _ in batch])

@@ -94,7 +94,7 @@ async def last_sent_at(
 # Session ids are [a-z0-9_]: a space cannot occur in one, so "<session> <id>" is a key.
 _KEY_SEPARATOR = " "
 # Bound parameters per statement stay far below SQLite's and PostgreSQL's limits (32,766).
-_PAIRS_PER_STATEMENT = 4000
+PAIRS_PER_STATEMENT = 4000
 
 
 def _advance(status: MessageStatus) -> ReturningUpdate[Any]:
@@ -130,14 +130,18 @@ _ADVANCE = {status: _advance(status) for status in RECEIPT_STATUSES}
 
 
 async def advance_status(
-    db: AsyncSession, status: MessageStatus, messages: Sequence[tuple[str, str]]
+    db: AsyncSession,
+    status: MessageStatus,
+    messages: Sequence[tuple[str, str]],
+    *,
+    per_statement: int = PAIRS_PER_STATEMENT,
 ) -> list[StoredMessage]:
     """Move outgoing messages, given as (session_id, WhatsApp id), to `status` if that is
-    further along; return those moved. One statement for up to thousands of them."""
+    further along; return those moved. One statement for up to `per_statement` of them."""
     moved: list[StoredMessage] = []
     now = utcnow()
-    for start in range(0, len(messages), _PAIRS_PER_STATEMENT):
-        pairs = messages[start : start + _PAIRS_PER_STATEMENT]
+    for start in range(0, len(messages), per_statement):
+        pairs = messages[start : start + per_statement]
         rows = await db.execute(
             _ADVANCE[status],
             {
@@ -155,8 +159,8 @@ async def find_sent(db: AsyncSession, messages: Sequence[tuple[str, str]]) -> li
     """The outgoing messages among (session_id, WhatsApp id) pairs, through the same index."""
     found: list[StoredMessage] = []
     columns = MESSAGES.c
-    for start in range(0, len(messages), _PAIRS_PER_STATEMENT):
-        pairs = messages[start : start + _PAIRS_PER_STATEMENT]
+    for start in range(0, len(messages), PAIRS_PER_STATEMENT):
+        pairs = messages[start : start + PAIRS_PER_STATEMENT]
         rows = await db.execute(
             select(MESSAGES).where(
                 columns.direction == "out",

@@ -10,6 +10,8 @@ import os
 import random
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sendmako import log
@@ -55,10 +57,30 @@ def new_message_id() -> str:
     return f"3EB0{_ids.getrandbits(72):018X}"
 
 
+class Wire:
+    """How a send crosses the simulated network: at once, by default. The sandbox's test
+    seam for WhatsApp's own pace: a wire can hold a send (WhatsApp slow to answer, or never
+    answering) or do something while it is in flight."""
+
+    async def carry(self, transmit: Callable[[], Awaitable[SendResult]]) -> SendResult:
+        return await transmit()
+
+
 class SandboxNetwork:
-    def __init__(self, settings: SandboxSettings, media: SandboxMediaStore) -> None:
+    def __init__(
+        self,
+        settings: SandboxSettings,
+        media: SandboxMediaStore,
+        *,
+        wire: Wire | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        """`clock` gives the time a send is stamped with (WhatsApp's clock, for the real
+        engine)."""
         self.settings = settings
         self.media = media
+        self.wire = wire or Wire()
+        self.clock = clock
         self._online: dict[str, set[SandboxSession]] = {}
         self._sent: dict[str, deque[SentRecord]] = {}
         self._sent_changed = Changes()
@@ -93,8 +115,10 @@ class SandboxNetwork:
             raise OperationFailed(
                 f"The number {to.user} is not on WhatsApp.", code="not_on_whatsapp"
             )
-        return await self._transmit(
-            sender, phone, message, chat=str(Jid.user_jid(phone)), recipients=[to.user]
+        return await self.wire.carry(
+            lambda: self._transmit(
+                sender, phone, message, chat=str(Jid.user_jid(phone)), recipients=[to.user]
+            )
         )
 
     async def send_to_group(
@@ -102,8 +126,10 @@ class SandboxNetwork:
     ) -> SendResult:
         """A message to a group reaches every session of every other member (`audience`,
         checked by the group rules), with its mentions; the sender gets the receipts."""
-        return await self._transmit(
-            sender, phone, message, chat=str(message.to), recipients=audience, is_group=True
+        return await self.wire.carry(
+            lambda: self._transmit(
+                sender, phone, message, chat=str(message.to), recipients=audience, is_group=True
+            )
         )
 
     async def _transmit(
@@ -119,7 +145,7 @@ class SandboxNetwork:
         """Put `message` on the wire: logged as sent, delivered to every session of each
         recipient number (but the sender's), receipts scheduled back to the sender."""
         message_id = new_message_id()
-        now = utcnow()
+        now = self.clock()
         self._log(sender, message, message_id)
         self._sent_changed.notify()
         # Most sends reach no sandbox session (a number nobody linked): build nothing then.
