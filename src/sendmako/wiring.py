@@ -8,7 +8,9 @@ clock, retry policy, randomness, and whether it delivers in the background.
 from __future__ import annotations
 
 import hashlib
+import os
 import random
+import signal
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +44,7 @@ from sendmako.net.guard import (
     system_resolver,
 )
 from sendmako.net.hosts import HostAllowList
+from sendmako.sessions.lease import NodeIdentity, NodeLease
 from sendmako.sessions.manager import SessionManager
 from sendmako.settings import Settings
 from sendmako.storage.db import Database
@@ -104,6 +107,7 @@ class Services:
     media: MediaDecryptor  # decrypt-media
     contacts: ContactBook  # each session's contact list
     groups: Groups  # group operations, over the group cache
+    lease: NodeLease = field(init=False)  # this node's hold on the database (set by `start`)
 
 
 def node_name(settings: Settings) -> str:
@@ -129,17 +133,35 @@ async def start(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.effective_database_url)
     await db.migrate()
-    first = await accounts.bootstrap_admin(db, settings.admin_email)
-    if first is not None:
-        on_first_admin(first.user, first.key.secret, first.password)
-    engines = build_engines(settings, db)
-    for engine in engines.values():
-        await engine.start()
-    seams = webhook_seams or WebhookSeams()
-    services = _assemble(settings, db, engines, app, seams=seams, network=network or NetworkSeams())
-    await services.dispatcher.start(background=seams.background)
-    await services.sessions.start()
-    await services.bulk.resume()
+    # Before anything else runs: beside another live node, this one must not start at all
+    # (NodeRefused says which node, and what to do).
+    node = NodeIdentity.of_this_process(
+        node_name(settings), settings.data_dir, settings.effective_public_url
+    )
+    try:
+        lease = await NodeLease.acquire(db, node)
+    except BaseException:
+        await db.close()
+        raise
+    lease.start(on_lost=_stop_this_process)
+    try:
+        first = await accounts.bootstrap_admin(db, settings.admin_email)
+        if first is not None:
+            on_first_admin(first.user, first.key.secret, first.password)
+        engines = build_engines(settings, db)
+        for engine in engines.values():
+            await engine.start()
+        seams = webhook_seams or WebhookSeams()
+        services = _assemble(
+            settings, db, engines, app, seams=seams, network=network or NetworkSeams()
+        )
+        services.lease = lease
+        await services.dispatcher.start(background=seams.background)
+        await services.sessions.start()
+        await services.bulk.resume()
+    except BaseException:
+        await lease.release()  # a node that did not start holds nothing
+        raise
     logger.info(
         "sendmako.started",
         version=__version__,
@@ -163,8 +185,15 @@ async def stop(services: Services) -> None:
     await services.dispatcher.stop()
     await services.http.aclose()
     await services.own.aclose()
+    await services.lease.release()  # last: the next node may start once nothing of this one runs
     await services.db.close()
     logger.info("sendmako.stopped")
+
+
+def _stop_this_process() -> None:
+    """Another node took the database while this one was stalled past its lease (a paused
+    VM, say): running on would run each WhatsApp number twice. Stop as `kill` would."""
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _assemble(

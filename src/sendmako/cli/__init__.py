@@ -11,17 +11,25 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from sendmako import accounts, log
 from sendmako.cli import gc_tuning
 from sendmako.errors import SendmakoError
+from sendmako.sessions.lease import NodeRefused
 from sendmako.settings import Settings, load_settings
 from sendmako.storage import api_keys, plans, users
 from sendmako.storage.db import Database
 from sendmako.wiring import credentials_epoch
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+# `serve` beside another live node on its database (sysexits' EX_TEMPFAIL: once that node
+# stops, or its lease expires, the same command succeeds).
+EXIT_REFUSED = 75
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -104,31 +112,54 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         f"(API docs: {settings.effective_public_url}/docs, data: {settings.data_dir.resolve()})",
         flush=True,
     )
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        lifespan="off",  # the server below runs it: see there
     )
-    _AnnouncingServer(config).run()
+    try:
+        _AnnouncingServer(config, app).run()
+    except NodeRefused as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_REFUSED
     return 0
 
 
 class _AnnouncingServer:
     """uvicorn's server, plus one line on stdout once the socket accepts connections, so
-    scripts (and tests) can wait for it instead of polling the port."""
+    scripts (and tests) can wait for it instead of polling the port.
 
-    def __new__(cls, config: Any) -> Any:
+    It starts and stops the app itself, where uvicorn would: uvicorn logs a failed start as
+    a traceback, and a refusal to start (another node runs on the database) is an answer for
+    the operator, which `_serve` prints as one."""
+
+    def __new__(cls, config: Any, app: FastAPI) -> Any:
         import uvicorn
+
+        lifespan = app.router.lifespan_context(app)
 
         class Server(uvicorn.Server):
             async def startup(self, sockets: Any = None) -> None:
-                await super().startup(sockets)
+                await lifespan.__aenter__()
+                try:
+                    await super().startup(sockets)
+                except BaseException:
+                    # uvicorn gives up (the port is taken): stop the app, as it would have.
+                    await lifespan.__aexit__(None, None, None)
+                    raise
                 if self.started:
                     gc_tuning.tune_for_serving()
                     print(f"Sendmako ready on http://{config.host}:{config.port}", flush=True)
+
+            async def shutdown(self, sockets: Any = None) -> None:
+                await super().shutdown(sockets)
+                if not self.force_exit:  # a second Ctrl+C: uvicorn skips the app's stop too
+                    await lifespan.__aexit__(None, None, None)
 
         return Server(config)
 

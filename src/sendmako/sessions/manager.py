@@ -97,8 +97,8 @@ class SessionManager:
 
     async def start(self) -> None:
         """Restore every stored session: linked devices reconnect without a new scan."""
-        async with self.db.write() as tx:
-            await wa_sessions.claim_all(tx, self.node_id, utcnow() + timedelta(days=3650))
+        # All of them: the node's lease on the database (sessions/lease.py) keeps any other
+        # node from starting beside this one.
         async with self.db.read() as db:
             records = await wa_sessions.list_all(db)
         for record in records:

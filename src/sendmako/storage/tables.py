@@ -295,3 +295,24 @@ class SessionSync(Base):
     )
     contacts_synced_at: Mapped[datetime | None]
     groups_synced_at: Mapped[datetime | None]
+
+
+class Node(Base):
+    """A server (`sendmako serve`) that runs on this database, and its lease on it
+    (sessions/lease.py). One row per node, kept across its restarts."""
+
+    __tablename__ = "nodes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Host and data directory (wiring.node_name): the same on a restart, unlike the pid.
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    data_dir: Mapped[str] = mapped_column(String(1024))
+    url: Mapped[str] = mapped_column(String(2048))  # its public URL
+    status: Mapped[str] = mapped_column(String(20))
+    # Grows each time any node takes a lease: a write carrying a smaller one is stale.
+    token: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

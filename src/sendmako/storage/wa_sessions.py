@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -108,11 +107,6 @@ async def set_pacing(db: AsyncSession, session_id: str, pacing_ms: int) -> None:
     await db.execute(
         update(WaSession).where(WaSession.session_id == session_id).values(pacing_ms=pacing_ms)
     )
-
-
-async def claim_all(db: AsyncSession, owner: str, until: datetime) -> None:
-    """Take the lease of every session: on a single node, this node runs them all."""
-    await db.execute(update(WaSession).values(owner=owner, lease_until=until))
 
 
 async def delete_one(db: AsyncSession, session_id: str) -> None:
