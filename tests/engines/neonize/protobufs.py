@@ -68,7 +68,7 @@ def message_event(
             ServerID=0,
             Type="media" if media_type else "text",
             Pushname=push_name,
-            Timestamp=1767225600,
+            Timestamp=1767225600123,  # milliseconds, as neonize gives a message's time
             Category="",
             Multicast=False,
             MediaType=media_type,

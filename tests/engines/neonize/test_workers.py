@@ -11,6 +11,7 @@ import signal
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 import structlog
 
@@ -212,3 +213,17 @@ async def test_a_crash_looping_worker_is_logged_with_its_output_and_degrades_hea
     finally:
         await engine.stop()
         await db.close()
+
+
+async def test_workers_never_tag_sends_as_a_bots(tmp_path: Path) -> None:
+    """neonize 0.5.2 marks every one-to-one send as a bot's (an AI label in the chat)
+    unless NEONIZE_BOT_TAG is off in the worker's environment."""
+    recorder = Recorder()
+    # A proxy that never answers: the worker stays, dialling, while we read its environment.
+    with blackhole_proxy() as proxy:
+        async with neonize_engine(tmp_path, neonize_settings(proxy)) as engine:
+            session = open_session(engine, recorder, 1)
+            await session.start()
+            pid = await started_worker_pid(session)
+            assert psutil.Process(pid).environ()["NEONIZE_BOT_TAG"] == "off"
+            await session.stop()

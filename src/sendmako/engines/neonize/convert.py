@@ -132,7 +132,9 @@ def message_received(ev: MessageEv, resolve: LidResolver | None = None) -> Messa
         sender_name=ev.Info.Pushname or None,
         wa_type=kind,
         body=_body(kind, message),
-        timestamp=int(ev.Info.Timestamp),
+        # neonize encodes a message's time in milliseconds (UnixMilli), every other time
+        # (receipts, send answers) in seconds.
+        timestamp=int(ev.Info.Timestamp) // 1000,
         is_group=bool(source.IsGroup),
         from_me=bool(source.IsFromMe),
         quoted_message_id=(context.stanzaID or None) if context is not None else None,

@@ -50,9 +50,15 @@ class WorkerCommand:
     cwd: Path
     log_level: str = "info"
     python: str = sys.executable
-    # On top of the server's environment. Two malloc arenas: Go and Python threads would
-    # otherwise each get one, for a little more memory per worker and nothing gained.
-    env: dict[str, str] = field(default_factory=lambda: {"MALLOC_ARENA_MAX": "2"})
+    # On top of the server's environment.
+    # - Two malloc arenas: Go and Python threads would otherwise each get one, for a little
+    #   more memory per worker and nothing gained.
+    # - neonize 0.5.2 tags every one-to-one send as a bot's (`<bot biz_bot="1"/>`, read from
+    #   this variable on each send), which shows an AI/bot label in the recipient's chat: a
+    #   gateway's messages are its users' own.
+    env: dict[str, str] = field(
+        default_factory=lambda: {"MALLOC_ARENA_MAX": "2", "NEONIZE_BOT_TAG": "off"}
+    )
 
     def argv(self, fd: int) -> list[str]:
         module = "sendmako.engines.neonize.worker"
