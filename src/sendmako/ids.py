@@ -16,6 +16,12 @@ GROUP_SERVER = "g.us"
 LID_SERVER = "lid"
 KNOWN_SERVERS = frozenset({USER_SERVER, GROUP_SERVER, LID_SERVER, "broadcast", "newsletter"})
 
+# The longest text taken for a phone number or a JID. A number has at most 15 digits; its
+# spellings add a `+`, spaces, dashes and parentheses. Longer input is refused before it is
+# parsed or cached: a number padded with megabytes of spaces must cost nothing to refuse.
+MAX_PHONE_TEXT = 64
+MAX_JID_TEXT = 128
+
 _SESSION_ID = re.compile(r"^user_(\d+)(?:_(\d+))?$")
 _JID = re.compile(r"^(?P<user>[0-9A-Za-z.\-_]+?)(?::(?P<device>\d+))?@(?P<server>[a-z.]+)$")
 _SPELLING = re.compile(r"[\s().\-/]")
@@ -35,6 +41,8 @@ class Jid:
 
     @classmethod
     def parse(cls, text: str) -> Jid:
+        if len(text) > MAX_JID_TEXT:
+            raise InvalidIdentifier(f"a JID has at most {MAX_JID_TEXT} characters")
         match = _JID.match(text.strip())
         if not match or match["server"] not in KNOWN_SERVERS:
             raise InvalidIdentifier(f"{text!r} is not a WhatsApp JID")
@@ -61,13 +69,17 @@ class Jid:
         return f"{self.user}@{self.server}"
 
 
-@functools.lru_cache(maxsize=65536)
 def normalize_phone(raw: str) -> str:
     """An international number in any common spelling, as digits with the country code.
 
     `+222 41 85 79 75`, `0022241857975` and `22241857975` all give `22241857975`. Numbers
-    that cannot exist (unknown country code, wrong length) raise `InvalidIdentifier`.
+    that cannot exist (unknown country code, wrong length) raise `InvalidIdentifier`, and so
+    does text longer than `MAX_PHONE_TEXT`, before anything else is done with it.
     """
+    if len(raw) > MAX_PHONE_TEXT:
+        raise InvalidIdentifier(
+            f"a phone number has at most {MAX_PHONE_TEXT} characters, spaces included"
+        )
     text = _SPELLING.sub("", raw.strip())
     if text.startswith("00"):
         text = "+" + text[2:]
@@ -76,12 +88,23 @@ def normalize_phone(raw: str) -> str:
     if not text[1:].isdigit():
         raise InvalidIdentifier(f"{raw!r} is not a phone number (digits with the country code)")
     try:
+        return _e164(text)
+    except InvalidIdentifier as exc:
+        raise InvalidIdentifier(f"{raw!r} {exc}") from None
+
+
+@functools.lru_cache(maxsize=65536)
+def _e164(text: str) -> str:
+    """`+` and digits (at most MAX_PHONE_TEXT of them) as E.164 digits. Cached on that
+    compact form, never on what the caller sent: the cache holds at most 65,536 short keys
+    (phonenumbers takes tens of microseconds a number)."""
+    try:
         number = phonenumbers.parse(text, None)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidIdentifier(f"{raw!r} is not an international phone number") from exc
+        raise InvalidIdentifier("is not an international phone number") from exc
     if not phonenumbers.is_possible_number(number):
         raise InvalidIdentifier(
-            f"{raw!r} is not a possible phone number: check the country code and the length"
+            "is not a possible phone number: check the country code and the length"
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
 

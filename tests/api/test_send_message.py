@@ -87,6 +87,32 @@ async def test_impossible_number_is_400_naming_to(server: Server, alice: Account
     assert answer.json()["message"].startswith("to:")
 
 
+@pytest.mark.parametrize(
+    ("field", "body"),
+    [
+        ("to", {"to": "+221" + " " * 200_000 + "781234567", "type": "text", "text": "x"}),
+        (
+            "mentions[0]",
+            {"to": "221781234567", "type": "text", "text": "x", "mentions": ["2" * 100_000]},
+        ),
+        (
+            "contact.phone",
+            {"to": "221781234567", "type": "contact", "contact": {"name": "A", "phone": "1" * 999}},
+        ),
+    ],
+)
+async def test_an_overlong_number_is_400_naming_its_field(
+    server: Server, alice: Account, field: str, body: dict[str, object]
+) -> None:
+    """A number padded to any length is refused by its length (it used to be parsed, and
+    kept in a cache until restart)."""
+    await connect_sandbox(server, alice, "22241857975")
+    answer = await alice.client.post(SEND, json=body)
+    assert answer.status_code == 400
+    assert answer.json()["message"].startswith(f"{field}:")
+    assert "at most" in answer.json()["message"]
+
+
 async def test_number_not_on_whatsapp_is_422(server: Server, alice: Account) -> None:
     """Sandbox numbers ending in 0000 have no WhatsApp account."""
     await connect_sandbox(server, alice, "22241857975")
