@@ -19,8 +19,8 @@ from sendmako.concurrency.background import Background
 from sendmako.errors import NotFound, OperationFailed, Unavailable
 from sendmako.ids import Jid
 from sendmako.model.directory import Contact, ListContacts
-from sendmako.model.events import ContactsChanged, MessageReceived
-from sendmako.sessions.hooks import MessageEvent, SyncsOnConnect
+from sendmako.model.events import ContactsChanged, MessageReceived, WhatsAppEvent
+from sendmako.sessions.hooks import SyncsOnConnect
 from sendmako.sessions.manager import Performer, SessionManager
 from sendmako.sessions.state import SessionView
 from sendmako.storage import contacts, session_syncs, users
@@ -61,7 +61,7 @@ class ContactBook(SyncsOnConnect):
 
     # -- what the session manager reports ------------------------------------------------
 
-    async def handle(self, session: SessionRecord, event: MessageEvent) -> Awaitable[None] | None:
+    async def handle(self, session: SessionRecord, event: WhatsAppEvent) -> Awaitable[None] | None:
         if isinstance(event, ContactsChanged):
             async with self._locks[session.id]:
                 self._changes[session.id] += 1

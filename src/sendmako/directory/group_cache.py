@@ -18,8 +18,8 @@ from sendmako.concurrency.background import Background
 from sendmako.errors import NotFound, OperationFailed, SendmakoError, Unavailable
 from sendmako.ids import Jid
 from sendmako.model.directory import GetGroup, GroupInfo, ListGroups
-from sendmako.model.events import GroupChanged
-from sendmako.sessions.hooks import MessageEvent, SyncsOnConnect
+from sendmako.model.events import GroupChanged, WhatsAppEvent
+from sendmako.sessions.hooks import SyncsOnConnect
 from sendmako.sessions.manager import Performer, SessionManager
 from sendmako.storage import groups, session_syncs, users
 from sendmako.storage.db import Database
@@ -115,7 +115,7 @@ class GroupCache(SyncsOnConnect):
 
     # -- what the session manager reports ------------------------------------------------
 
-    async def handle(self, session: SessionRecord, event: MessageEvent) -> Awaitable[None] | None:
+    async def handle(self, session: SessionRecord, event: WhatsAppEvent) -> Awaitable[None] | None:
         if not isinstance(event, GroupChanged):
             return None
         async with self.db.write() as tx:

@@ -19,8 +19,8 @@ from sendmako import log
 from sendmako.inbound import registry
 from sendmako.inbound.stores import Arrived
 from sendmako.messaging.sent_log import SentLog
-from sendmako.model.events import SessionEvent
-from sendmako.sessions.hooks import MessageEvent, SessionEventRecorder
+from sendmako.model.events import SessionEvent, WhatsAppEvent
+from sendmako.sessions.hooks import SessionEventRecorder
 from sendmako.storage.batching import BatchWriter
 from sendmako.storage.db import Database
 from sendmako.storage.records import SessionRecord
@@ -38,7 +38,7 @@ class Inbox:
         self.recorders = recorders
         self._batches: BatchWriter[Arrived[Any]] = BatchWriter(db, self._write)
 
-    async def handle(self, session: SessionRecord, event: MessageEvent) -> Awaitable[None] | None:
+    async def handle(self, session: SessionRecord, event: WhatsAppEvent) -> Awaitable[None] | None:
         """Queues the event's writes in order; the result completes once they commit.
         Events of kinds the registry does not declare are someone else's (contacts, groups)."""
         kind = registry.BY_EVENT.get(type(event))

@@ -148,3 +148,28 @@ class GetGroupPicture(Action[str | None]):
 @dataclass(frozen=True, slots=True)
 class LeaveGroup(Action[None]):
     group: Jid
+
+
+@dataclass(frozen=True, slots=True)
+class NumberStatus:
+    """Whether a number has WhatsApp, and the JID WhatsApp gives it."""
+
+    phone: str
+    on_whatsapp: bool
+    jid: Jid | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckNumbers(Action[list[NumberStatus]]):
+    """Ask WhatsApp about each number (digits with the country code), one answer each, in
+    the order asked."""
+
+    phones: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GetProfilePicture(Action[str | None]):
+    """The URL of a contact's (or this number's own) profile picture; None when there is
+    none, or it is hidden from this number."""
+
+    jid: Jid

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sendmako.model.directory import Contact
+from sendmako.model.messages import PollSpec
 from sendmako.model.statuses import MessageStatus, SessionStatus
 
 
@@ -70,6 +71,8 @@ class MessageReceived:
     body: str | None  # text, or a media caption
     timestamp: int  # unix seconds
     is_group: bool = False
+    # Sent by this very number from its phone or another linked device (`message.sent`):
+    # `chat` is then the recipient's (or the group's), and `sender_*` is this number.
     from_me: bool = False
     media: IncomingMedia | None = None
     quoted_message_id: str | None = None
@@ -80,6 +83,8 @@ class MessageReceived:
     location_address: str | None = None
     contact_name: str | None = None
     contact_vcard: str | None = None
+    sender_lid: str | None = None  # the hidden id (digits before @lid) when WhatsApp used one
+    poll: PollSpec | None = None  # a poll: its question and options
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +96,7 @@ class ReceiptReceived:
     status: MessageStatus  # delivered or read
     timestamp: int
     participant_phone: str | None = None  # in a group: who delivered or read it
+    participant_lid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,15 +115,135 @@ class GroupChanged:
     left: bool = False  # this number is no longer a member
 
 
-EngineEvent = (
-    StatusChanged
-    | QrCodeChanged
-    | PairCodeIssued
-    | MessageReceived
+@dataclass(frozen=True, slots=True)
+class Someone:
+    """A person as an event names them: always a phone number (resolved from a hidden id
+    when WhatsApp used one), and the hidden id beside it when there was one."""
+
+    phone: str  # digits with the country code
+    lid: str | None = None  # digits before @lid
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionReceived:
+    """`sender` reacted to the message `message_id` of `chat` (`emoji` "": took it back).
+    `from_me`: this number reacted, from its phone or another device."""
+
+    chat: str
+    message_id: str  # the message reacted to
+    sender: Someone
+    emoji: str
+    timestamp: int  # unix seconds
+    is_group: bool = False
+    from_me: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEdited:
+    """`sender` replaced the text (or caption) of their message `message_id`."""
+
+    chat: str
+    message_id: str
+    sender: Someone
+    body: str
+    timestamp: int
+    is_group: bool = False
+    from_me: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRevoked:
+    """The message `message_id` of `sender` was deleted for everyone, by its author or by
+    a group admin (`by`)."""
+
+    chat: str
+    message_id: str
+    sender: Someone  # who wrote it, when known (the author)
+    timestamp: int
+    by: Someone | None = None  # the admin who deleted it, when not its author
+    is_group: bool = False
+    from_me: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PollVoted:
+    """`voter` chose options in the poll `poll_message_id` (none: took the vote back).
+    Options are given as the SHA-256 of their names, as WhatsApp carries them; the inbox
+    names them from the stored poll."""
+
+    chat: str
+    poll_message_id: str
+    voter: Someone
+    option_hashes: tuple[bytes, ...]
+    timestamp: int
+    is_group: bool = False
+    from_me: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceChanged:
+    """`person` is online or offline, or typing, recording, stopped (in `chat`)."""
+
+    person: Someone
+    state: str  # available, unavailable, composing, recording, paused
+    chat: str | None = None  # where they type (a group, or their own chat)
+    last_seen: int | None = None  # unix seconds, when known
+
+
+@dataclass(frozen=True, slots=True)
+class GroupParticipantsChanged:
+    """People were added to, removed from, promoted or demoted in a group, or joined or
+    left it themselves."""
+
+    group: str
+    action: str  # add, remove, promote, demote, join, leave
+    participants: tuple[Someone, ...]
+    by: Someone | None
+    timestamp: int
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSettingsChanged:
+    """A group's subject, description or settings changed (None: unchanged)."""
+
+    group: str
+    by: Someone | None
+    timestamp: int
+    subject: str | None = None
+    description: str | None = None
+    announce: bool | None = None
+    restrict: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallReceived:
+    """Someone is calling this number."""
+
+    call_id: str
+    caller: Someone
+    video: bool
+    timestamp: int
+    is_group: bool = False
+
+
+# What a session's number saw happen, as opposed to its own lifecycle: handed to the
+# handlers (the inbox, the contact book, the group cache), one at a time, in order.
+WhatsAppEvent = (
+    MessageReceived
     | ReceiptReceived
     | ContactsChanged
     | GroupChanged
+    | ReactionReceived
+    | MessageEdited
+    | MessageRevoked
+    | PollVoted
+    | PresenceChanged
+    | GroupParticipantsChanged
+    | GroupSettingsChanged
+    | CallReceived
 )
+LifecycleEvent = StatusChanged | QrCodeChanged | PairCodeIssued
+EngineEvent = LifecycleEvent | WhatsAppEvent
 
 
 @dataclass(frozen=True, slots=True)

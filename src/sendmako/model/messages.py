@@ -22,6 +22,7 @@ class MessageType(StrEnum):
     LOCATION = "location"
     STICKER = "sticker"
     CONTACT = "contact"
+    POLL = "poll"
 
 
 MEDIA_TYPES = frozenset(
@@ -73,6 +74,15 @@ class ContactCard:
 
 
 @dataclass(frozen=True, slots=True)
+class PollSpec:
+    """A poll to create: its question, 2 to 12 distinct options, how many may be chosen."""
+
+    name: str
+    options: tuple[str, ...]
+    selectable_count: int = 1
+
+
+@dataclass(frozen=True, slots=True)
 class OutgoingMessage(Send):
     """One message to one chat (a user or a group)."""
 
@@ -85,3 +95,56 @@ class OutgoingMessage(Send):
     contact: ContactCard | None = None
     mentions: tuple[Jid, ...] = ()
     quoted_message_id: str | None = None
+    poll: PollSpec | None = None
+
+
+# -- acting on a message already in a chat ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MessageKey:
+    """Which message an action is about, as WhatsApp addresses it: its chat, its id, and
+    who wrote it (this number, or `sender` in a group)."""
+
+    chat: Jid
+    message_id: str
+    from_me: bool
+    sender: Jid | None = None  # the author when not from_me; in a direct chat, the chat
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction(Send):
+    """React to `target` with `emoji`; an empty `emoji` takes the reaction back."""
+
+    to: Jid
+    target: MessageKey
+    emoji: str
+
+
+@dataclass(frozen=True, slots=True)
+class PollVote(Send):
+    """Vote in the poll `poll` for the options named (none: take the vote back)."""
+
+    to: Jid
+    poll: MessageKey
+    options: tuple[str, ...]
+    # The poll's own options, in order: engines that vote by hashes of the names need them.
+    poll_options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EditMessage(Send):
+    """Replace the text (or media caption) of a message this number sent."""
+
+    to: Jid
+    target: MessageKey
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeMessage(Send):
+    """Delete `target` for everyone: a message this number sent, or, as a group admin,
+    anyone's message in that group."""
+
+    to: Jid
+    target: MessageKey

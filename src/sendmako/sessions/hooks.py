@@ -12,13 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendmako.concurrency.background import Background
 from sendmako.inbound import registry
-from sendmako.model.events import (
-    ContactsChanged,
-    GroupChanged,
-    MessageReceived,
-    ReceiptReceived,
-    SessionEvent,
-)
+from sendmako.model.events import SessionEvent, WhatsAppEvent
 from sendmako.storage.db import after_commit
 from sendmako.storage.records import SessionRecord
 
@@ -33,9 +27,6 @@ class SessionEventRecorder(Protocol):
     ) -> None: ...
 
 
-MessageEvent = MessageReceived | ReceiptReceived | ContactsChanged | GroupChanged
-
-
 class MessageEventHandler(Protocol):
     """Stores what an engine reports about messages, contacts and groups.
 
@@ -45,7 +36,7 @@ class MessageEventHandler(Protocol):
     events share transactions instead of waiting for each other's commits."""
 
     async def handle(
-        self, session: SessionRecord, event: MessageEvent
+        self, session: SessionRecord, event: WhatsAppEvent
     ) -> Awaitable[None] | None: ...
 
 
