@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sendmako.model.actions import Action
+from sendmako.model.events import WhatsAppEvent
 from sendmako.model.messages import OutgoingMessage
 
 
@@ -106,3 +107,11 @@ class ChangeAddressBook(Action[list[KnownContact]]):
 
     entries: tuple[AddressBookEntry, ...]
     replace: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Happen(Action[None]):
+    """Something the outside world does reaches the session: a contact reacts, edits or
+    deletes a message, votes, calls, types; a group changes. Answers once it is stored."""
+
+    event: WhatsAppEvent

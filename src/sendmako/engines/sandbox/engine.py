@@ -4,6 +4,7 @@ and groups live in `contacts.py` and `groups.py`."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 import string
 import time
@@ -19,37 +20,55 @@ from sendmako.engines.sandbox.groups import SandboxGroups
 from sendmako.engines.sandbox.media import SandboxMediaStore
 from sendmako.engines.sandbox.network import SandboxNetwork, new_message_id
 from sendmako.engines.sandbox.store import devices as sandbox_devices
+from sendmako.engines.sandbox.store import profiles as sandbox_profiles
 from sendmako.engines.sandbox.store import tables as store_tables
 from sendmako.errors import OperationFailed, Unavailable
 from sendmako.ids import Jid
 from sendmako.model.actions import RequestPairCode, SendResult
+from sendmako.model.calls import RejectCall
+from sendmako.model.chats import MarkRead, SendChatState, SetPresence, SubscribePresence
 from sendmako.model.directory import (
+    CheckNumbers,
     Contact,
     CreateGroup,
     GetGroup,
     GetGroupPicture,
     GetInviteCode,
     GetInviteInfo,
+    GetProfilePicture,
     GroupInfo,
     JoinGroup,
     LeaveGroup,
     ListContacts,
     ListGroups,
+    NumberStatus,
     ParticipantResult,
     UpdateGroupSettings,
     UpdateParticipants,
 )
 from sendmako.model.events import (
-    ContactsChanged,
     EngineEvent,
-    GroupChanged,
+    MessageEdited,
     MessageReceived,
+    MessageRevoked,
     PairCodeIssued,
+    PollVoted,
+    PresenceChanged,
     QrCodeChanged,
+    ReactionReceived,
     ReceiptReceived,
+    Someone,
     StatusChanged,
+    WhatsAppEvent,
 )
-from sendmako.model.messages import OutgoingMessage
+from sendmako.model.messages import (
+    EditMessage,
+    OutgoingMessage,
+    PollVote,
+    Reaction,
+    RevokeMessage,
+)
+from sendmako.model.profile import GetProfile, Profile, SetProfilePicture, UpdateProfile
 from sendmako.model.simulation import (
     Arrival,
     Arrive,
@@ -57,12 +76,13 @@ from sendmako.model.simulation import (
     Disconnect,
     DisconnectReason,
     EnterPairCode,
+    Happen,
     KnownContact,
     ListSent,
     Scan,
     SentRecord,
 )
-from sendmako.model.statuses import SessionStatus
+from sendmako.model.statuses import MessageStatus, SessionStatus
 from sendmako.settings import SandboxSettings
 from sendmako.storage.db import Database
 
@@ -71,7 +91,7 @@ _PAIR_ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits if c 
 logger = log.get(__name__)
 
 # What the simulated network hands a session, to pass on to the manager in order.
-Delivery = MessageReceived | ReceiptReceived | ContactsChanged | GroupChanged
+Delivery = WhatsAppEvent
 
 
 class SandboxSession(EngineSession):
@@ -242,6 +262,140 @@ class SandboxSession(EngineSession):
     async def leave_group(self, action: LeaveGroup) -> None:
         await self.engine.groups.leave(self._connected_phone(), action.group)
 
+    # -- acting on messages, chats and the profile ----------------------------------------
+
+    @performs(Reaction, EditMessage, RevokeMessage, PollVote)
+    async def relay(self, action: Reaction | EditMessage | RevokeMessage | PollVote) -> SendResult:
+        """Sends that are not messages: each reaches the chat's other side as its event."""
+        phone = self._connected_phone()
+        to = action.to
+        target = action.poll if isinstance(action, PollVote) else action.target
+        if isinstance(action, EditMessage) and not target.from_me:
+            raise OperationFailed("Only your own messages can be edited.", code="not_own_message")
+        foreign = isinstance(action, RevokeMessage) and not target.from_me
+        if foreign and not to.is_group:
+            raise OperationFailed(
+                "Only your own messages can be deleted for everyone outside a group.",
+                code="not_own_message",
+            )
+        if to.is_group:
+            audience = await self.engine.groups.others(phone, to, as_admin=foreign)
+        elif self.engine.network.on_whatsapp(to.user):
+            audience = [to.user]
+        else:
+            raise OperationFailed(
+                f"The number {to.user} is not on WhatsApp.", code="not_on_whatsapp"
+            )
+        me, now = Someone(phone), int(time.time())
+        author = me if target.from_me else Someone((target.sender or target.chat).user)
+
+        def event(chat: str, from_me: bool) -> WhatsAppEvent:
+            group = to.is_group
+            if isinstance(action, Reaction):
+                return ReactionReceived(
+                    chat, target.message_id, me, action.emoji, now, group, from_me
+                )
+            if isinstance(action, EditMessage):
+                return MessageEdited(chat, target.message_id, me, action.text, now, group, from_me)
+            if isinstance(action, RevokeMessage):
+                by = me if foreign else None
+                return MessageRevoked(chat, target.message_id, author, now, by, group, from_me)
+            hashes = tuple(hashlib.sha256(name.encode()).digest() for name in action.options)
+            return PollVoted(chat, target.message_id, me, hashes, now, group, from_me)
+
+        kind, text = _relayed(action)
+        return self.engine.network.relay(self, phone, to, audience, event, kind=kind, text=text)
+
+    @performs(MarkRead)
+    async def mark_read(self, action: MarkRead) -> None:
+        """The authors of the messages get a read receipt."""
+        phone = self._connected_phone()
+        group = action.chat.is_group
+        author = (action.sender or action.chat).user
+        receipt = ReceiptReceived(
+            message_ids=action.message_ids,
+            chat=str(action.chat) if group else str(Jid.user_jid(phone)),
+            status=MessageStatus.READ,
+            timestamp=int(time.time()),
+            participant_phone=phone if group else None,
+        )
+        self.engine.network.tell(author, receipt, but=self)
+
+    @performs(SendChatState)
+    async def chat_state(self, action: SendChatState) -> None:
+        phone = self._connected_phone()
+        to = action.to
+        if to.is_group:
+            audience = await self.engine.groups.others(phone, to)
+        else:
+            audience = [to.user]
+        chat = str(to) if to.is_group else str(Jid.user_jid(phone))
+        for number in audience:
+            self.engine.network.tell(
+                number, PresenceChanged(Someone(phone), action.state.value, chat=chat), but=self
+            )
+
+    @performs(SetPresence)
+    async def set_presence(self, action: SetPresence) -> None:
+        self.engine.network.set_presence(self._connected_phone(), action.state.value)
+
+    @performs(SubscribePresence)
+    async def subscribe_presence(self, action: SubscribePresence) -> None:
+        """Watch `to`'s presence: its current state comes at once, each change after."""
+        self._connected_phone()
+        network, phone = self.engine.network, action.to.user
+        network.subscribe(self, phone)
+        self.deliver(PresenceChanged(Someone(phone), network.presence_of(phone)))
+
+    @performs(CheckNumbers)
+    async def check_numbers(self, action: CheckNumbers) -> list[NumberStatus]:
+        self._connected_phone()
+        on = self.engine.network.on_whatsapp
+        return [
+            NumberStatus(phone, on(phone), Jid.user_jid(phone) if on(phone) else None)
+            for phone in action.phones
+        ]
+
+    @performs(GetProfilePicture)
+    async def profile_picture(self, action: GetProfilePicture) -> str | None:
+        self._connected_phone()
+        if action.jid.is_group:
+            return await self.engine.groups.picture_url(self._connected_phone(), action.jid)
+        async with self.engine.db.read() as db:
+            token = (await sandbox_profiles.get(db, action.jid.user)).picture_token
+        return self.engine.media.url_of(token) if token else None
+
+    @performs(GetProfile)
+    async def profile(self, _: GetProfile) -> Profile:
+        phone = self._connected_phone()
+        async with self.engine.db.read() as db:
+            stored = await sandbox_profiles.get(db, phone)
+        picture = self.engine.media.url_of(stored.picture_token) if stored.picture_token else None
+        return Profile(phone=phone, name=self.push_name, about=stored.about, picture_url=picture)
+
+    @performs(UpdateProfile)
+    async def update_profile(self, action: UpdateProfile) -> None:
+        phone = self._connected_phone()
+        async with self.engine.db.write() as tx:
+            if action.name is not None:
+                await sandbox_profiles.rename(tx, self.spec.session_id, action.name)
+            if action.about is not None:
+                await sandbox_profiles.set_fields(tx, phone, about=action.about)
+        if action.name is not None:
+            self.push_name = action.name
+
+    @performs(SetProfilePicture)
+    async def set_profile_picture(self, action: SetProfilePicture) -> None:
+        phone = self._connected_phone()
+        token = await self.engine.media.publish(action.jpeg)
+        async with self.engine.db.write() as tx:
+            await sandbox_profiles.set_fields(tx, phone, picture_token=token)
+
+    @performs(RejectCall)
+    async def reject_call(self, action: RejectCall) -> None:
+        self._connected_phone()
+        self.engine.network.rejected_calls.append(action.call_id)
+
     @performs(ListSent)
     async def sent_log(self, _: ListSent) -> list[SentRecord]:
         return self.engine.network.sent_by(self.spec.session_id)
@@ -301,6 +455,12 @@ class SandboxSession(EngineSession):
             ):
                 raise OperationFailed("Wrong or expired pairing code.", code="pair_code_invalid")
             await self._link(expected[1], action.push_name)
+
+    @performs(Happen)
+    async def happen(self, action: Happen) -> None:
+        """Something the outside world does reaches this session, and is stored."""
+        self._require_connected()
+        await self.deliver(action.event)
 
     @performs(Disconnect)
     async def disconnect(self, action: Disconnect) -> None:
@@ -451,3 +611,14 @@ class SandboxEngine(Engine):
         self.network.forget(spec.session_id)
         async with self.db.write() as tx:
             await sandbox_devices.unlink(tx, spec.session_id)
+
+
+def _relayed(action: Reaction | EditMessage | RevokeMessage | PollVote) -> tuple[str, str | None]:
+    """How the sent log shows a send that is not a message: its kind and its text."""
+    if isinstance(action, Reaction):
+        return "reaction", action.emoji
+    if isinstance(action, EditMessage):
+        return "edit", action.text
+    if isinstance(action, RevokeMessage):
+        return "revoke", None
+    return "poll_vote", ", ".join(action.options)

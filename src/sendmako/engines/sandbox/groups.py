@@ -21,6 +21,7 @@ import asyncio
 import secrets
 import string
 import time
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,7 +39,13 @@ from sendmako.model.directory import (
     ParticipantResult,
     ParticipantRole,
 )
-from sendmako.model.events import GroupChanged
+from sendmako.model.events import (
+    GroupChanged,
+    GroupParticipantsChanged,
+    GroupSettingsChanged,
+    Someone,
+    WhatsAppEvent,
+)
 from sendmako.settings import SandboxSettings
 from sendmako.storage.db import Database
 
@@ -90,6 +97,15 @@ class SandboxGroups:
             )
         return [m.phone for m in state.members if m.phone != phone]
 
+    async def others(self, phone: str, group: Jid, *, as_admin: bool = False) -> list[str]:
+        """The other members of `group`, which `phone` must belong to (and, with `as_admin`,
+        administer): who a reaction, an edit or a vote in it reaches."""
+        async with self.db.read() as db:
+            state = await _membership(db, group, phone)
+        if as_admin:
+            _require_admin(state, phone, "delete other members' messages")
+        return [m.phone for m in state.members if m.phone != phone]
+
     # -- changes ------------------------------------------------------------------------
 
     async def create(self, phone: str, subject: str, participants: list[Jid]) -> GroupInfo:
@@ -125,7 +141,9 @@ class SandboxGroups:
                 for participant in participants
             ]
             after = await self._settle(tx, before.jid)
-        await self._tell(before.jid, before=_phones(before), after=after)
+        changed = tuple(Someone(r.jid.user) for r in results if r.ok)
+        events = [_participants(before.jid, action.value, changed, phone)] if changed else []
+        await self._tell(before.jid, before=_phones(before), after=after, events=events)
         return results
 
     async def update_settings(
@@ -149,7 +167,20 @@ class SandboxGroups:
             if values:
                 await sandbox_groups.change(tx, before.jid, **values)
             after = await _existing(tx, group)
-        await self._tell(before.jid, before=_phones(before), after=after)
+        events: list[WhatsAppEvent] = []
+        if values:
+            events.append(
+                GroupSettingsChanged(
+                    group=before.jid,
+                    by=Someone(phone),
+                    timestamp=int(time.time()),
+                    subject=change.subject,
+                    description=change.description,
+                    announce=change.announce,
+                    restrict=change.restrict,
+                )
+            )
+        await self._tell(before.jid, before=_phones(before), after=after, events=events)
         return _info(after)
 
     async def invite_code(self, phone: str, group: Jid, *, reset: bool) -> str:
@@ -173,7 +204,8 @@ class SandboxGroups:
                 return Jid.parse(before.jid)
             await sandbox_groups.add_member(tx, before.jid, phone, MEMBER)
             after = await _existing(tx, Jid.parse(before.jid))
-        await self._tell(before.jid, before=_phones(before), after=after)
+        joined = _participants(before.jid, "join", (Someone(phone),), phone)
+        await self._tell(before.jid, before=_phones(before), after=after, events=[joined])
         return Jid.parse(before.jid)
 
     async def leave(self, phone: str, group: Jid) -> None:
@@ -181,7 +213,8 @@ class SandboxGroups:
             before = await _membership(tx, group, phone, lock=True)
             await sandbox_groups.remove_member(tx, before.jid, phone)
             after = await self._settle(tx, before.jid)
-        await self._tell(before.jid, before=_phones(before), after=after)
+        left = _participants(before.jid, "leave", (Someone(phone),), phone)
+        await self._tell(before.jid, before=_phones(before), after=after, events=[left])
 
     # -- internals ----------------------------------------------------------------------
 
@@ -254,17 +287,32 @@ class SandboxGroups:
             state = await _existing(tx, Jid.parse(group))
         return state
 
-    async def _tell(self, group: str, *, before: set[str], after: GroupState | None) -> None:
-        """Every session of every member, past and present, learns that the group changed,
-        and this returns once they have stored it."""
+    async def _tell(
+        self,
+        group: str,
+        *,
+        before: set[str],
+        after: GroupState | None,
+        events: Sequence[WhatsAppEvent] = (),
+    ) -> None:
+        """Every session of every member, past and present, learns that the group changed
+        (and what changed: `events`), and this returns once they have stored it."""
         now = _phones(after) if after is not None else set()
         handled: list[asyncio.Future[None]] = []
         for phone in before | now:
-            event = GroupChanged(group_jid=group, left=phone not in now)
-            handled.extend(self.network.notify(phone, event))
+            for event in [*events, GroupChanged(group_jid=group, left=phone not in now)]:
+                handled.extend(self.network.notify(phone, event))
         for outcome in await asyncio.gather(*handled, return_exceptions=True):
             if isinstance(outcome, BaseException):
                 logger.warning("sandbox.group_event_failed", group=group, error=repr(outcome))
+
+
+def _participants(
+    group: str, action: str, who: tuple[Someone, ...], by: str
+) -> GroupParticipantsChanged:
+    return GroupParticipantsChanged(
+        group=group, action=action, participants=who, by=Someone(by), timestamp=int(time.time())
+    )
 
 
 def _info(state: GroupState) -> GroupInfo:

@@ -52,12 +52,29 @@ class SandboxMediaStore:
             voice_note=voice_note,
         )
 
+    async def publish(self, data: bytes) -> str:
+        """Publish a file in the clear (a profile picture, public like WhatsApp's): its
+        token."""
+        token = secrets.token_urlsafe(24)
+        await asyncio.to_thread(self._write_plain, token, data)
+        return token
+
+    def url_of(self, token: str) -> str:
+        return self.prefix + token
+
     def path_of(self, token: str) -> Path | None:
         """The stored file for `token`, or None (also for anything that is not a token)."""
         if not _TOKEN.match(token):
             return None
-        path = self.directory / f"{token}.enc"
-        return path if path.is_file() else None
+        for suffix in (".enc", ".jpg"):
+            path = self.directory / f"{token}{suffix}"
+            if path.is_file():
+                return path
+        return None
+
+    def _write_plain(self, token: str, data: bytes) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        (self.directory / f"{token}.jpg").write_bytes(data)
 
     def _write(
         self, token: str, data: bytes, media_type: crypto.MediaType

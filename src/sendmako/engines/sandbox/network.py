@@ -20,7 +20,13 @@ from sendmako.engines.sandbox.media import SandboxMediaStore
 from sendmako.errors import OperationFailed
 from sendmako.ids import Jid
 from sendmako.model.actions import SendResult
-from sendmako.model.events import GroupChanged, MessageReceived, ReceiptReceived
+from sendmako.model.events import (
+    MessageReceived,
+    PresenceChanged,
+    ReceiptReceived,
+    Someone,
+    WhatsAppEvent,
+)
 from sendmako.model.messages import MessageType, OutgoingMessage
 from sendmako.model.simulation import SentRecord
 from sendmako.model.statuses import MessageStatus
@@ -44,6 +50,7 @@ WA_TYPES = {
     MessageType.LOCATION: "locationMessage",
     MessageType.STICKER: "stickerMessage",
     MessageType.CONTACT: "contactMessage",
+    MessageType.POLL: "pollCreationMessageV3",
 }
 
 
@@ -85,6 +92,9 @@ class SandboxNetwork:
         self._sent: dict[str, deque[SentRecord]] = {}
         self._sent_changed = Changes()
         self._timers: set[asyncio.TimerHandle] = set()
+        self._watchers: dict[str, set[SandboxSession]] = {}  # presence subscriptions
+        self.rejected_calls: deque[str] = deque(maxlen=SENT_LOG_SIZE)  # their ids
+        self._presence: dict[str, str] = {}
 
     # -- presence ---------------------------------------------------------------------------
 
@@ -94,6 +104,8 @@ class SandboxNetwork:
     def offline(self, session: SandboxSession) -> None:
         for sessions in self._online.values():
             sessions.discard(session)
+        for watchers in self._watchers.values():
+            watchers.discard(session)
 
     def sessions_of(self, phone: str) -> set[SandboxSession]:
         return set(self._online.get(phone, ()))
@@ -163,6 +175,20 @@ class SandboxNetwork:
                 for recipient in self.sessions_of(number):
                     if recipient is not sender:
                         recipient.deliver(incoming)
+        twins = [twin for twin in self.sessions_of(phone) if twin is not sender]
+        if twins:  # other sessions linked to the same phone see what it sent
+            own = await self.incoming(
+                message,
+                message_id=message_id,
+                sender_phone=phone,
+                sender_name=sender.push_name,
+                chat=str(message.to),
+                timestamp=int(now.timestamp()),
+                is_group=is_group,
+                from_me=True,
+            )
+            for twin in twins:
+                twin.deliver(own)
         if is_group:
             for number in recipients:  # each member's phone sends its own receipts
                 self._receipts(sender, [message_id], str(message.to), participant=number)
@@ -170,7 +196,57 @@ class SandboxNetwork:
             self._receipts(sender, [message_id], str(message.to))
         return SendResult(message_id=message_id, timestamp=now)
 
-    def notify(self, phone: str, event: GroupChanged) -> list[asyncio.Future[None]]:
+    def relay(
+        self,
+        sender: SandboxSession,
+        phone: str,
+        to: Jid,
+        audience: list[str],
+        event: Callable[[str, bool], WhatsAppEvent],
+        *,
+        kind: str,
+        text: str | None,
+    ) -> SendResult:
+        """Something other than a message sent to a chat (a reaction, an edit, a deletion,
+        a vote): logged as sent, and `event(chat, from_me)` delivered to every session of
+        each number of `audience` (`chat` as that side sees it) and, as `from_me`, to the
+        sender's other sessions."""
+        message_id = new_message_id()
+        now = self.clock()
+        self._sent_log(sender).append(
+            SentRecord(message_id, str(to), kind, text, time.time(), time.monotonic())
+        )
+        self._sent_changed.notify()
+        theirs = str(to) if to.is_group else str(Jid.user_jid(phone))
+        for number in audience:
+            self.tell(number, event(theirs, False), but=sender)
+        self.tell(phone, event(str(to), True), but=sender)
+        return SendResult(message_id=message_id, timestamp=now)
+
+    def tell(self, phone: str, event: WhatsAppEvent, *, but: SandboxSession | None = None) -> None:
+        """Every session linked to `phone` (but `but`) receives `event`."""
+        for session in self.sessions_of(phone):
+            if session is not but:
+                session.deliver(event)
+
+    # -- presence ---------------------------------------------------------------------------
+
+    def subscribe(self, session: SandboxSession, phone: str) -> None:
+        self._watchers.setdefault(phone, set()).add(session)
+
+    def set_presence(self, phone: str, state: str) -> None:
+        """`phone` shows itself online or offline: its watchers hear of it."""
+        self._presence[phone] = state
+        for watcher in list(self._watchers.get(phone, ())):
+            watcher.deliver(PresenceChanged(Someone(phone), state))
+
+    def presence_of(self, phone: str) -> str:
+        """What a watcher of `phone` sees: offline unless a linked session is, and says so."""
+        if not self.sessions_of(phone):
+            return "unavailable"
+        return self._presence.get(phone, "available")
+
+    def notify(self, phone: str, event: WhatsAppEvent) -> list[asyncio.Future[None]]:
         """Tell every session linked to `phone`; each future resolves once it is stored."""
         return [session.deliver(event) for session in self.sessions_of(phone)]
 
@@ -194,9 +270,11 @@ class SandboxNetwork:
 
     # -- internals --------------------------------------------------------------------------
 
+    def _sent_log(self, sender: SandboxSession) -> deque[SentRecord]:
+        return self._sent.setdefault(sender.spec.session_id, deque(maxlen=SENT_LOG_SIZE))
+
     def _log(self, sender: SandboxSession, message: OutgoingMessage, message_id: str) -> None:
-        log_ = self._sent.setdefault(sender.spec.session_id, deque(maxlen=SENT_LOG_SIZE))
-        log_.append(
+        self._sent_log(sender).append(
             SentRecord(
                 message_id=message_id,
                 to=str(message.to),
@@ -217,8 +295,10 @@ class SandboxNetwork:
         chat: str,
         timestamp: int,
         is_group: bool = False,
+        from_me: bool = False,
     ) -> MessageReceived:
-        """What the receiving side of `message` sees."""
+        """What the receiving side of `message` sees (with `from_me`: what another session
+        of the sending phone sees)."""
         wa_type = WA_TYPES[message.type]
         if message.type == MessageType.TEXT and (message.mentions or message.quoted_message_id):
             wa_type = "extendedTextMessage"  # what WhatsApp uses once there is context
@@ -238,6 +318,7 @@ class SandboxNetwork:
             body=message.text,
             timestamp=timestamp,
             is_group=is_group,
+            from_me=from_me,
             media=media,
             quoted_message_id=message.quoted_message_id,
             mentions=tuple(jid.user for jid in message.mentions),
@@ -247,6 +328,7 @@ class SandboxNetwork:
             location_address=location.address if location else None,
             contact_name=contact.name if contact else None,
             contact_vcard=contact.vcard() if contact else None,
+            poll=message.poll,
         )
 
     def _receipts(

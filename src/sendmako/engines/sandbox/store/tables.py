@@ -73,7 +73,24 @@ class SandboxGroupMember(Base):
     __table_args__ = (UniqueConstraint("group_jid", "phone", name="uq_sandbox_group_member"),)
 
 
+class SandboxProfile(Base):
+    """What a simulated phone shows of itself beyond its push name: its about line and its
+    picture (a file of the sandbox's media CDN)."""
+
+    __tablename__ = "sandbox_profiles"
+
+    phone: Mapped[str] = mapped_column(String(32), primary_key=True)
+    about: Mapped[str | None] = mapped_column(String(256))
+    picture_token: Mapped[str | None] = mapped_column(String(64))
+
+
 TABLES = tuple(
     Base.metadata.tables[name]
-    for name in ("sandbox_devices", "sandbox_contacts", "sandbox_groups", "sandbox_group_members")
+    for name in (
+        "sandbox_devices",
+        "sandbox_contacts",
+        "sandbox_groups",
+        "sandbox_group_members",
+        "sandbox_profiles",
+    )
 )
