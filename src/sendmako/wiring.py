@@ -1,8 +1,9 @@
 """The running server's parts, built once at start-up, and their start and stop order.
 
 Routes and dashboard pages reach everything through `Services`. Test seams are explicit
-arguments (STYLE.md 7): the media downloader and the webhook dispatcher's HTTP client,
-clock, retry policy, randomness, and whether it delivers in the background.
+arguments (STYLE.md 7): the network under the private-address guard (the resolver, and what
+makes the sockets), and the webhook dispatcher's HTTP client, clock, retry policy,
+randomness, and whether it delivers in the background.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 from starlette.types import ASGIApp
 
 from sendmako import __version__, accounts, log
@@ -32,15 +32,11 @@ from sendmako.messaging.inbox import Inbox
 from sendmako.messaging.sender import Sender
 from sendmako.messaging.sent_log import SentLog
 from sendmako.net.addresses import AddressPolicy
-from sendmako.net.guard import (
-    Opener,
-    Resolver,
-    build_client,
-    check_destination,
-    open_tcp,
-    system_resolver,
-)
+from sendmako.net.client import HttpClient
+from sendmako.net.guard import Resolver, Sockets, check_destination, plain_socket, system_resolver
+from sendmako.net.guarded import build_client
 from sendmako.net.hosts import HostAllowList
+from sendmako.net.inprocess import AppClient
 from sendmako.sessions.manager import SessionManager
 from sendmako.settings import Settings
 from sendmako.storage.db import Database
@@ -58,12 +54,12 @@ FirstAdminHook = Callable[[UserRecord, str, str], None]
 
 @dataclass(frozen=True)
 class WebhookSeams:
-    """What tests replace in the webhook dispatcher: the HTTP client (an httpx
-    MockTransport receiver), the clock, the retry policy, the randomness, the time an
+    """What tests replace in the webhook dispatcher: the HTTP client (a receiver that is a
+    plain function, net/mock.py), the clock, the retry policy, the randomness, the time an
     attempt may take, and whether it delivers in the background or only when `run_once()`
-    is called."""
+    is called. Without a client, deliveries go through the guarded one."""
 
-    client: httpx.AsyncClient | None = None
+    client: HttpClient | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     rng: random.Random | None = None
@@ -74,11 +70,12 @@ class WebhookSeams:
 @dataclass(frozen=True)
 class NetworkSeams:
     """How the server reaches the outside world: the name resolver behind the
-    private-address guard (tests give one that never asks a DNS server) and, optionally,
-    what opens connections under the guard (tests count the connections it opens)."""
+    private-address guard (tests give one that never asks a DNS server) and what makes a
+    socket for each connection attempt the guard let through (tests record every attempt,
+    and refuse any that is not to loopback)."""
 
     resolver: Resolver = system_resolver
-    opener: Opener = open_tcp
+    sockets: Sockets = plain_socket
 
 
 @dataclass
@@ -97,8 +94,8 @@ class Services:
     usage: DailyUsage
     sent_log: SentLog
     inbox: Inbox
-    http: httpx.AsyncClient  # guarded (media/guard.py): for any URL a user gave us
-    own: httpx.AsyncClient  # this very app, in-process: its own sandbox media
+    http: HttpClient  # guarded (net/guarded.py): for any URL a user gave us
+    own: HttpClient  # this very app, in-process: its own sandbox media
     fetcher: Fetcher  # media downloads on the guarded client: size caps, redirects, errors
     media: MediaDecryptor  # decrypt-media
     contacts: ContactBook  # each session's contact list
@@ -160,8 +157,8 @@ async def stop(services: Services) -> None:
     await services.inbox.close()
     await services.sent_log.close()
     await services.dispatcher.stop()
-    await services.http.aclose()
-    await services.own.aclose()
+    await services.http.close()
+    await services.own.close()
     await services.db.close()
     logger.info("sendmako.stopped")
 
@@ -178,12 +175,10 @@ def _assemble(
     node_id = node_name(settings)
     sessions = SessionManager(db, engines, default_engine=settings.default_engine, node_id=node_id)
     policy = AddressPolicy.allowing(settings.allow_private_hosts)
-    http = build_client(policy, resolver=network.resolver, opener=network.opener)
+    http = build_client(policy, resolver=network.resolver, sockets=network.sockets)
     # The server's own sandbox media is served by this very app: fetch it in-process (the
     # public URL is often loopback, which the guard refuses, or not reachable from here).
-    own = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), trust_env=False
-    )
+    own = AppClient(app)
     sandbox_media = sandbox_media_prefix(settings.effective_public_url)
     fetcher = Fetcher(http, trusted=TrustedPrefix(sandbox_media, own))
     decryptor = MediaDecryptor(
