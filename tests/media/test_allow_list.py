@@ -54,3 +54,15 @@ def test_operator_entries_may_name_a_scheme_and_port() -> None:
     assert rule.allows(parse_url("https://files.example:8443/a"))
     assert not rule.allows(parse_url("https://files.example/a"))
     assert rule.allows(parse_url("http://[::1]:9000/a"))
+
+
+def test_an_entry_for_another_scheme_is_found_to_explain_a_refusal() -> None:
+    """The entry that names a refused URL's host for another scheme only, as written."""
+    rule = HostAllowList.parse(["127.0.0.1", "http://[::1]:9000"])
+    plain = rule.other_scheme(parse_url("http://127.0.0.1:5555/a"))
+    assert plain is not None
+    assert (str(plain), plain.scheme, plain.place) == ("127.0.0.1", "https", "127.0.0.1")
+    written = rule.other_scheme(parse_url("https://[::1]:9000/a"))
+    assert written is not None
+    assert str(written) == "http://[::1]:9000"
+    assert rule.other_scheme(parse_url("http://files.example/a")) is None

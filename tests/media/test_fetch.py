@@ -373,6 +373,25 @@ async def test_cookies_are_never_sent_back(origin: Origin, make_fetcher: Fetcher
     assert "cookie" not in origin.requests[1].headers
 
 
+async def test_an_entry_without_a_scheme_says_it_allows_https_only(
+    origin: Origin, make_fetcher: FetcherFactory
+) -> None:
+    """The operator wrote `127.0.0.1` and an http URL on it is refused: the refusal says
+    the entry allows https only, and how to allow http."""
+    sockets = RecordingSockets()
+    url = origin.file("/x", b"x")
+    allow = HostAllowList.parse(["127.0.0.1"])
+    with pytest.raises(BadRequest) as excinfo:
+        await make_fetcher(sockets=sockets).fetch(url, field="url", limit=SMALL, allow=allow)
+    assert excinfo.value.code == "host_not_allowed"
+    assert excinfo.value.message == (
+        "url: http://127.0.0.1 is not a media host this server fetches from "
+        "(SENDMAKO_MEDIA_HOSTS allows 127.0.0.1 over https only: its entry 127.0.0.1 has no "
+        "scheme, which means https; to allow http, write the scheme: http://127.0.0.1)."
+    )
+    assert sockets.attempts == []
+
+
 async def test_a_handler_error_reaches_the_caller_as_a_failed_download(
     origin: Origin, make_fetcher: FetcherFactory
 ) -> None:

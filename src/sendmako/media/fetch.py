@@ -365,11 +365,23 @@ def _check(url: URL, field: str, allow: HostAllowList | None) -> str:
     if allow is not None and not allow.allows(url):
         raise BadRequest(
             f"{field}: {url.scheme}://{url.host} is not a media host this server fetches from "
-            "(the operator can add it to SENDMAKO_MEDIA_HOSTS).",
+            f"({_allow_hint(url, allow)}).",
             field=field,
             code="host_not_allowed",
         )
     return url.host
+
+
+def _allow_hint(url: URL, allow: HostAllowList) -> str:
+    """What the operator can do about a refused host: add it, or write the scheme when an
+    entry allows the host over another scheme only."""
+    entry = allow.other_scheme(url)
+    if entry is None:
+        return "the operator can add it to SENDMAKO_MEDIA_HOSTS"
+    hint = f"SENDMAKO_MEDIA_HOSTS allows {entry.place} over {entry.scheme} only"
+    if not entry.scheme_written:
+        hint += f": its entry {entry} has no scheme, which means https"
+    return f"{hint}; to allow {url.scheme}, write the scheme: {url.scheme}://{entry.place}"
 
 
 def _redirect_target(current: URL, location: str, field: str) -> URL:

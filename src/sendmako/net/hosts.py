@@ -68,6 +68,7 @@ class HostPattern:
     scheme: str
     host: str
     port: int | None = None
+    scheme_written: bool = True  # False: the entry said no scheme, so https
 
     @classmethod
     def parse(cls, entry: str) -> HostPattern:
@@ -87,17 +88,28 @@ class HostPattern:
                 host = rest
             else:
                 port = int(digits)
-        return cls(scheme=scheme, host=host.rstrip("."), port=port)
+        return cls(scheme=scheme, host=host.rstrip("."), port=port, scheme_written=bool(separator))
 
     def matches(self, url: URL) -> bool:
-        if url.scheme != self.scheme:
-            return False
+        return url.scheme == self.scheme and self.matches_host(url)
+
+    def matches_host(self, url: URL) -> bool:
+        """The host and port match, whatever the scheme."""
         if self.port is not None and port_of(url) != self.port:
             return False
         host = (url.host or "").rstrip(".")
         if self.host.startswith("*."):
             return host.endswith(self.host[1:])
         return host == self.host
+
+    @property
+    def place(self) -> str:
+        """The host and port, as written in a URL."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port is None else f"{host}:{self.port}"
+
+    def __str__(self) -> str:
+        return f"{self.scheme}://{self.place}" if self.scheme_written else self.place
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +131,11 @@ class HostAllowList:
         return any(under_prefix(url, prefix) for prefix in self.prefixes) or any(
             pattern.matches(url) for pattern in self.patterns
         )
+
+    def other_scheme(self, url: URL) -> HostPattern | None:
+        """The entry that allows this host over another scheme only (an entry written
+        without a scheme allows https only), to say so when `url` is refused."""
+        return next((p for p in self.patterns if p.matches_host(url)), None)
 
 
 def under_prefix(url: URL, prefix: str) -> bool:
