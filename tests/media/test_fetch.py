@@ -21,8 +21,9 @@ from sendmako.media.fetch import (
     SizeLimit,
     download_failed,
 )
-from sendmako.net.addresses import IPAddress
+from sendmako.net.addresses import AddressPolicy, IPAddress
 from sendmako.net.client import ReadError
+from sendmako.net.guarded import build_client
 from sendmako.net.hosts import HostAllowList
 from tests.media.conftest import FetcherFactory
 from tests.media.files import jpeg_bytes, pdf_bytes
@@ -498,3 +499,16 @@ async def test_a_chunked_body_with_endless_trailers_never_ends_well(
     with pytest.raises(OperationFailed) as excinfo:
         await make_fetcher().fetch(url, field="url", limit=SMALL)
     assert excinfo.value.code == "download_failed"
+
+
+async def test_a_download_after_the_client_closed_is_a_failed_download(
+    origin: Origin,
+) -> None:
+    """At shutdown, a late request neither opens a new connection pool nor answers 500."""
+    sockets = RecordingSockets()
+    client = build_client(AddressPolicy.allowing(["127.0.0.1"]), sockets=sockets)
+    await client.close()
+    with pytest.raises(OperationFailed) as excinfo:
+        await Fetcher(client).fetch(origin.file("/x", b"x"), field="url", limit=SMALL)
+    assert excinfo.value.message == "url: download failed: 127.0.0.1 failed (TransportError)."
+    assert sockets.attempts == []

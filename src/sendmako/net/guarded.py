@@ -53,8 +53,10 @@ MAX_CONNECTIONS = 100
 # closing at that moment fails the request (aiohttp retries only idempotent methods).
 KEEPALIVE_SECONDS = 4.0
 
-# What aiohttp (and the sockets under it) may raise; mapped by `_mapped`.
-_FAILURES = (aiohttp.ClientError, OSError, TimeoutError, ValueError)
+# What aiohttp (and the sockets under it) may raise; mapped by `_mapped`. RuntimeError: uvloop
+# raises it where asyncio raises OSError (aiohappyeyeballs passes it on), and so does a
+# session closed under a request at shutdown.
+_FAILURES = (aiohttp.ClientError, OSError, TimeoutError, ValueError, RuntimeError)
 
 
 @functools.cache
@@ -75,6 +77,7 @@ class GuardedClient(HttpClient):
     def __init__(self, guard: Guard) -> None:
         self.guard = guard
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
 
     @asynccontextmanager
     async def request(
@@ -86,6 +89,8 @@ class GuardedClient(HttpClient):
         body: bytes | None = None,
         timeouts: Timeouts,
     ) -> AsyncIterator[Answer]:
+        if self._closed:  # a late request at shutdown must not open a new session
+            raise TransportError("the client is closed")
         session = self._session or self._open()
         Guard.new_request()
         try:
@@ -106,6 +111,7 @@ class GuardedClient(HttpClient):
             response.release()
 
     async def close(self) -> None:
+        self._closed = True
         session, self._session = self._session, None
         if session is not None:
             await session.close()
