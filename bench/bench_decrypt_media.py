@@ -47,7 +47,7 @@ from sendmako.media.crypto import (
 from sendmako.media.decrypt import DECRYPT_LIMIT
 from sendmako.media.fetch import Fetcher
 from sendmako.net.addresses import AddressPolicy
-from sendmako.net.guard import build_client
+from sendmako.net.guarded import build_client
 
 MB = 1 << 20
 SIZES = (20 * MB, 70 * MB)
@@ -190,7 +190,7 @@ class RssSampler:
 
 
 async def download_alone(url: str) -> float:
-    """Seconds to download the file with the server's own fetch path (guarded httpx client,
+    """Seconds to download the file with the server's own fetch path (the guarded client,
     size cap), in this process: what the endpoint spends before any crypto."""
     client = build_client(AddressPolicy.allowing(["127.0.0.1"]))
     try:
@@ -200,7 +200,7 @@ async def download_alone(url: str) -> float:
                 pass
         return time.perf_counter() - started
     finally:
-        await client.aclose()
+        await client.close()
 
 
 def sha256_alone(data: bytes) -> float:
@@ -296,7 +296,7 @@ def run_size(server: Server, origin: FileServer, size: int, encrypted: Encrypted
     )
     print(
         f"  where the time goes, best of each (ms): endpoint {min(endpoint) * 1e3:.0f} = "
-        f"download over httpx ~{min(downloads) * 1e3:.0f} + SHA-256 of the file "
+        f"download ~{min(downloads) * 1e3:.0f} + SHA-256 of the file "
         f"~{hashing * 1e3:.0f} + AES + HMAC ~{min(ceilings) * 1e3:.0f} + spool, send, HTTP"
     )
     bound = {label: rate(size, min(seconds)) for label, seconds in fastest.items()}

@@ -1,8 +1,9 @@
 """Webhook delivery: events per second delivered, and latency from injection (the sandbox
-inbound call that records the event) to receipt, beside a plain httpx POST loop to the
-same receiver in the same run (the ceiling); on SQLite, and on PostgreSQL when it answers
-on 127.0.0.1:5432 (user postgres). Target (issue 4): at least half the ceiling, and p99
-under 200 ms at 200 events/s.
+inbound call that records the event) to receipt, beside two sequential POST loops to the
+same receiver in the same run: plain httpx (the ceiling the target was set against) and
+plain aiohttp (the library the server delivers with, alone); on SQLite, and on PostgreSQL
+when it answers on 127.0.0.1:5432 (user postgres). Targets: at least the sequential httpx
+loop (issue 4 asked for half of it), and p99 under 200 ms at 200 events/s.
 
 Throughput is measured on a backlog injected in bursts of 25 (the sandbox's batch
 endpoint), and again with one injection request per event, where the server's CPU also
@@ -27,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import aiohttp
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -86,15 +88,30 @@ class Receiver:
         self.process.wait()
 
 
+CEILING_BODY = b'{"id":"ceiling","event":"message.received","data":{}}'
+CEILING_HEADERS = {"Content-Type": "application/json"}
+
+
 async def ceiling(url: str, count: int) -> float:
     """Events per second a plain httpx POST loop sends to the receiver. (One loop: httpx's
     connection pool loses throughput under concurrent requests, so more loops post less.)"""
-    body = b'{"id":"ceiling","event":"message.received","data":{}}'
-    headers = {"Content-Type": "application/json"}
     async with httpx.AsyncClient() as client:
         started = time.perf_counter()
         for _ in range(count):
-            (await client.post(url, content=body, headers=headers)).raise_for_status()
+            answer = await client.post(url, content=CEILING_BODY, headers=CEILING_HEADERS)
+            answer.raise_for_status()
+        return count / (time.perf_counter() - started)
+
+
+async def aiohttp_loop(url: str, count: int) -> float:
+    """Events per second a plain aiohttp POST loop sends to the receiver: the library the
+    server delivers with, with nothing around it."""
+    async with aiohttp.ClientSession() as session:
+        started = time.perf_counter()
+        for _ in range(count):
+            async with session.post(url, data=CEILING_BODY, headers=CEILING_HEADERS) as answer:
+                answer.raise_for_status()
+                await answer.read()
         return count / (time.perf_counter() - started)
 
 
@@ -188,6 +205,7 @@ def run(label: str, **env: str) -> None:
         ) as server:
             session_id = setup(server, receiver)
             top = asyncio.run(ceiling(receiver.url, EVENTS))
+            bare = asyncio.run(aiohttp_loop(receiver.url, EVENTS))
             receiver.reset()
 
             delivered = delivery_rate(server, receiver, session_id, BURST)
@@ -207,8 +225,9 @@ def run(label: str, **env: str) -> None:
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     print(
         f"{label:<11} delivered {delivered:7.0f} events/s   ceiling (httpx loop) {top:7.0f}/s   "
-        f"ratio {delivered / top:.2f} (target >= 0.50)   at {RATE:.0f}/s: "
+        f"ratio {delivered / top:.2f} (target >= 1.00)   at {RATE:.0f}/s: "
         f"p50 {p50:6.1f} ms  p99 {p99:6.1f} ms (target < 200)  [{len(latencies)} events]\n"
+        f"{'':<11} aiohttp loop {bare:7.0f}/s: delivered is {delivered / bare:.2f} of it\n"
         f"{'':<11} {one_by_one:7.0f} events/s when each event is injected by its own HTTP "
         f"request (the server takes the requests too: ratio {one_by_one / top:.2f})"
     )

@@ -20,7 +20,7 @@ from sendmako.sessions.manager import SessionManager
 from sendmako.settings import Settings
 from sendmako.storage.records import UserRecord
 from tests.databases import ADMINS
-from tests.network import RecordingOpener
+from tests.network import RecordingSockets
 
 
 @dataclass
@@ -51,7 +51,7 @@ class Server:
     webhook_seams: WebhookSeams | None = None
     # Only loopback is ever connected to, whatever a test makes the server fetch or deliver.
     network: NetworkSeams = field(
-        default_factory=lambda: NetworkSeams(resolver=fake_resolver, opener=RecordingOpener())
+        default_factory=lambda: NetworkSeams(resolver=fake_resolver, sockets=RecordingSockets())
     )
     app: FastAPI | None = None
     admin_key: str | None = None

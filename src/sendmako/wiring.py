@@ -1,8 +1,9 @@
 """The running server's parts, built once at start-up, and their start and stop order.
 
 Routes and dashboard pages reach everything through `Services`. Test seams are explicit
-arguments (STYLE.md 7): the media downloader and the webhook dispatcher's HTTP client,
-clock, retry policy, randomness, and whether it delivers in the background.
+arguments (STYLE.md 7): the network under the private-address guard (the resolver, and what
+makes the sockets), and the webhook dispatcher's HTTP client, clock, retry policy,
+randomness, and whether it delivers in the background.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 from starlette.types import ASGIApp
 
 from sendmako import __version__, accounts, log
@@ -35,15 +35,11 @@ from sendmako.messaging.inbox import Inbox
 from sendmako.messaging.sender import Sender
 from sendmako.messaging.sent_log import SentLog
 from sendmako.net.addresses import AddressPolicy
-from sendmako.net.guard import (
-    Opener,
-    Resolver,
-    build_client,
-    check_destination,
-    open_tcp,
-    system_resolver,
-)
+from sendmako.net.client import HttpClient
+from sendmako.net.guard import Resolver, Sockets, check_destination, plain_socket, system_resolver
+from sendmako.net.guarded import build_client
 from sendmako.net.hosts import HostAllowList
+from sendmako.net.inprocess import AppClient
 from sendmako.sessions.lease import NodeIdentity, NodeLease
 from sendmako.sessions.manager import SessionManager
 from sendmako.settings import Settings
@@ -62,12 +58,12 @@ FirstAdminHook = Callable[[UserRecord, str, str], None]
 
 @dataclass(frozen=True)
 class WebhookSeams:
-    """What tests replace in the webhook dispatcher: the HTTP client (an httpx
-    MockTransport receiver), the clock, the retry policy, the randomness, the time an
+    """What tests replace in the webhook dispatcher: the HTTP client (a receiver that is a
+    plain function, net/mock.py), the clock, the retry policy, the randomness, the time an
     attempt may take, and whether it delivers in the background or only when `run_once()`
-    is called."""
+    is called. Without a client, deliveries go through the guarded one."""
 
-    client: httpx.AsyncClient | None = None
+    client: HttpClient | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     rng: random.Random | None = None
@@ -78,11 +74,12 @@ class WebhookSeams:
 @dataclass(frozen=True)
 class NetworkSeams:
     """How the server reaches the outside world: the name resolver behind the
-    private-address guard (tests give one that never asks a DNS server) and, optionally,
-    what opens connections under the guard (tests count the connections it opens)."""
+    private-address guard (tests give one that never asks a DNS server) and what makes a
+    socket for each connection attempt the guard let through (tests record every attempt,
+    and refuse any that is not to loopback)."""
 
     resolver: Resolver = system_resolver
-    opener: Opener = open_tcp
+    sockets: Sockets = plain_socket
 
 
 @dataclass
@@ -101,8 +98,8 @@ class Services:
     usage: DailyUsage
     sent_log: SentLog
     inbox: Inbox
-    http: httpx.AsyncClient  # guarded (media/guard.py): for any URL a user gave us
-    own: httpx.AsyncClient  # this very app, in-process: its own sandbox media
+    http: HttpClient  # guarded (net/guarded.py): for any URL a user gave us
+    own: HttpClient  # this very app, in-process: its own sandbox media
     fetcher: Fetcher  # media downloads on the guarded client: size caps, redirects, errors
     media: MediaDecryptor  # decrypt-media
     contacts: ContactBook  # each session's contact list
@@ -183,8 +180,8 @@ async def stop(services: Services) -> None:
     await services.inbox.close()
     await services.sent_log.close()
     await services.dispatcher.stop()
-    await services.http.aclose()
-    await services.own.aclose()
+    await services.http.close()
+    await services.own.close()
     await services.lease.release()  # last: the next node may start once nothing of this one runs
     await services.db.close()
     logger.info("sendmako.stopped")
@@ -214,12 +211,10 @@ def _assemble(
         close_grace=settings.send_close_grace_seconds,
     )
     policy = AddressPolicy.allowing(settings.allow_private_hosts)
-    http = build_client(policy, resolver=network.resolver, opener=network.opener)
+    http = build_client(policy, resolver=network.resolver, sockets=network.sockets)
     # The server's own sandbox media is served by this very app: fetch it in-process (the
     # public URL is often loopback, which the guard refuses, or not reachable from here).
-    own = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), trust_env=False
-    )
+    own = AppClient(app)
     sandbox_media = sandbox_media_prefix(settings.effective_public_url)
     fetcher = Fetcher(http, trusted=TrustedPrefix(sandbox_media, own))
     decryptor = MediaDecryptor(

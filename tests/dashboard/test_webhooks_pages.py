@@ -9,11 +9,11 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-import httpx
 import pytest
 import structlog
 
 from sendmako.app import WebhookSeams
+from sendmako.net.mock import MockClient, Request, Response
 from sendmako.settings import Settings
 from sendmako.storage.records import UserRecord
 from sendmako.webhooks.dispatcher import Dispatcher
@@ -31,11 +31,11 @@ class Receiver:
 
     status: int = 200
     body: str = "ok"
-    received: list[httpx.Request] = field(default_factory=list)
+    received: list[Request] = field(default_factory=list)
 
-    def handle(self, request: httpx.Request) -> httpx.Response:
+    def handle(self, request: Request) -> Response:
         self.received.append(request)
-        return httpx.Response(self.status, text=self.body)
+        return Response(self.status, self.body)
 
 
 @pytest.fixture
@@ -46,10 +46,9 @@ def receiver() -> Receiver:
 @pytest.fixture
 async def server(settings: Settings, receiver: Receiver) -> AsyncIterator[Server]:
     """Deliveries go to `receiver`; queued ones only when the test calls run_once()."""
-    client = httpx.AsyncClient(transport=httpx.MockTransport(receiver.handle))
+    client = MockClient(receiver.handle)
     async with running(settings, WebhookSeams(client=client, background=False)) as started:
         yield started
-    await client.aclose()
 
 
 def endpoints(server: Server) -> Endpoints:

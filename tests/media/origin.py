@@ -19,8 +19,12 @@ class Exchange:
     writer: asyncio.StreamWriter
     sent: int = 0  # body bytes handed to the socket before it broke or the handler ended
 
-    async def head(self, status: int, headers: dict[str, str] | None = None) -> None:
-        lines = [f"HTTP/1.1 {status} X", "Connection: close"]
+    async def head(
+        self, status: int, headers: dict[str, str] | None = None, *, close: bool = True
+    ) -> None:
+        """The status line and headers; with `close`, `Connection: close` among them (the
+        connection is closed after each answer either way)."""
+        lines = [f"HTTP/1.1 {status} X"] + (["Connection: close"] if close else [])
         lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
         self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
         await self.writer.drain()
@@ -82,9 +86,10 @@ class Origin:
         length: int | bool | None = True,
         headers: dict[str, str] | None = None,
         status: int = 200,
+        close: bool = True,
     ) -> str:
         """Serve `body`. `length`: True the honest Content-Length, an int a lie, None none
-        (the body ends when the connection closes)."""
+        (the body ends when the connection closes). `close`: say `Connection: close`."""
 
         async def handler(exchange: Exchange) -> None:
             extra = dict(headers or {})
@@ -92,7 +97,7 @@ class Origin:
                 extra["Content-Length"] = str(len(body))
             elif isinstance(length, int) and length is not False:
                 extra["Content-Length"] = str(length)
-            await exchange.head(status, extra)
+            await exchange.head(status, extra, close=close)
             await _write_pieces(exchange, body)
 
         return self.route(path, handler)
@@ -108,6 +113,14 @@ class Origin:
                 if not await exchange.write(b"%x\r\n" % len(piece) + bytes(piece) + b"\r\n"):
                     return
             await exchange.write(b"0\r\n\r\n")
+
+        return self.route(path, handler)
+
+    def raw(self, path: str, answer: bytes) -> str:
+        """Answer with exactly these bytes, then close the connection."""
+
+        async def handler(exchange: Exchange) -> None:
+            await exchange.write(answer)
 
         return self.route(path, handler)
 

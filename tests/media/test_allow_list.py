@@ -3,11 +3,10 @@ media URL, and what the operator adds."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from sendmako.media.fetch import sandbox_media_prefix
-from sendmako.net.hosts import HostAllowList
+from sendmako.net.hosts import HostAllowList, parse_url
 from sendmako.settings import DEFAULT_MEDIA_HOSTS
 
 DEFAULT = HostAllowList.parse(
@@ -26,7 +25,7 @@ DEFAULT = HostAllowList.parse(
 )
 def test_whatsapp_hosts_and_the_sandbox_are_allowed(url: str) -> None:
     """WhatsApp's CDN names over https, and our own sandbox media URL."""
-    assert DEFAULT.allows(httpx.URL(url))
+    assert DEFAULT.allows(parse_url(url))
 
 
 @pytest.mark.parametrize(
@@ -44,14 +43,26 @@ def test_whatsapp_hosts_and_the_sandbox_are_allowed(url: str) -> None:
 )
 def test_everything_else_is_refused(url: str) -> None:
     """Look-alike hosts, plain http, other paths of our own server, dot-segment escapes."""
-    assert not DEFAULT.allows(httpx.URL(url))
+    assert not DEFAULT.allows(parse_url(url))
 
 
 def test_operator_entries_may_name_a_scheme_and_port() -> None:
     """`http://127.0.0.1` allows plain http to that host on any port; a port pins it."""
     rule = HostAllowList.parse(["http://127.0.0.1", "files.example:8443", "http://[::1]:9000"])
-    assert rule.allows(httpx.URL("http://127.0.0.1:5555/a"))
-    assert not rule.allows(httpx.URL("https://127.0.0.1/a"))
-    assert rule.allows(httpx.URL("https://files.example:8443/a"))
-    assert not rule.allows(httpx.URL("https://files.example/a"))
-    assert rule.allows(httpx.URL("http://[::1]:9000/a"))
+    assert rule.allows(parse_url("http://127.0.0.1:5555/a"))
+    assert not rule.allows(parse_url("https://127.0.0.1/a"))
+    assert rule.allows(parse_url("https://files.example:8443/a"))
+    assert not rule.allows(parse_url("https://files.example/a"))
+    assert rule.allows(parse_url("http://[::1]:9000/a"))
+
+
+def test_an_entry_for_another_scheme_is_found_to_explain_a_refusal() -> None:
+    """The entry that names a refused URL's host for another scheme only, as written."""
+    rule = HostAllowList.parse(["127.0.0.1", "http://[::1]:9000"])
+    plain = rule.other_scheme(parse_url("http://127.0.0.1:5555/a"))
+    assert plain is not None
+    assert (str(plain), plain.scheme, plain.place) == ("127.0.0.1", "https", "127.0.0.1")
+    written = rule.other_scheme(parse_url("https://[::1]:9000/a"))
+    assert written is not None
+    assert str(written) == "http://[::1]:9000"
+    assert rule.other_scheme(parse_url("http://files.example/a")) is None

@@ -1,7 +1,8 @@
 """Downloads on a user's behalf: size caps while streaming, timeouts, redirects, errors.
 
 Every test talks to a real server on 127.0.0.1 or to nothing at all: non-loopback names come
-from an injected resolver, and their connections from an opener that only records them."""
+from an injected resolver, and their connection attempts go to a socket factory that only
+records them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import asyncio
 import itertools
 import socket
 
-import httpx
 import pytest
 
 from sendmako.errors import BadRequest, OperationFailed
@@ -21,12 +21,14 @@ from sendmako.media.fetch import (
     SizeLimit,
     download_failed,
 )
-from sendmako.net.addresses import IPAddress
+from sendmako.net.addresses import AddressPolicy, IPAddress
+from sendmako.net.client import ReadError
+from sendmako.net.guarded import build_client
 from sendmako.net.hosts import HostAllowList
 from tests.media.conftest import FetcherFactory
 from tests.media.files import jpeg_bytes, pdf_bytes
 from tests.media.origin import Exchange, Origin
-from tests.network import RecordingOpener, resolving
+from tests.network import RecordingSockets, port_that_never_accepts, resolving
 
 SMALL = SizeLimit(64 * 1024, "tests")
 
@@ -118,14 +120,20 @@ async def test_a_body_ended_by_closing_is_capped_too(
     assert excinfo.value.code == "media_too_large"
 
 
+@pytest.mark.parametrize("close", [True, False])
 async def test_a_content_length_under_the_truth_never_reads_past_it(
-    origin: Origin, make_fetcher: FetcherFactory
+    close: bool, origin: Origin, make_fetcher: FetcherFactory
 ) -> None:
-    """A server announcing 100 bytes and sending 4x the limit gives 100 bytes, no more."""
+    """A server announcing 100 bytes and sending 4x the limit: bytes after the end of an
+    answer are not HTTP (aiohttp refuses them, whether the server said it would close the
+    connection or not): 422, and nothing past the announced 100 bytes handed on."""
     body = bytes(range(100)) + bytes(4 * SMALL.max_bytes)
-    url = origin.file("/liar", body, length=100)
-    fetched = await make_fetcher().fetch(url, field="url", limit=SMALL)
-    assert fetched.content == bytes(range(100))
+    url = origin.file("/liar", body, length=100, close=close)
+    handed_on: list[int] = []
+    with pytest.raises(OperationFailed) as excinfo:
+        await drain(make_fetcher(), url, "url", SMALL, handed_on)
+    assert excinfo.value.code == "download_failed"
+    assert sum(handed_on) <= 100
 
 
 async def test_a_content_length_over_the_truth_is_a_failed_download(
@@ -186,12 +194,12 @@ async def test_a_connection_that_never_opens_hits_the_connect_timeout(
     make_fetcher: FetcherFactory,
 ) -> None:
     """A connect that hangs is abandoned after the connect timeout: 422."""
-    opener = RecordingOpener(hang=True)
-    fetcher = make_fetcher(opener=opener, timeouts=FetchTimeouts(connect=0.2))
-    with pytest.raises(OperationFailed) as excinfo:
-        await fetcher.fetch("http://127.0.0.1:9/x", field="url", limit=SMALL)
+    sockets = RecordingSockets()
+    fetcher = make_fetcher(sockets=sockets, timeouts=FetchTimeouts(connect=0.2))
+    with port_that_never_accepts() as port, pytest.raises(OperationFailed) as excinfo:
+        await fetcher.fetch(f"http://127.0.0.1:{port}/x", field="url", limit=SMALL)
     assert "connect timeout" in excinfo.value.message
-    assert opener.attempts == [("127.0.0.1", 9)]
+    assert sockets.attempts == [("127.0.0.1", port)]
 
 
 async def test_a_name_that_never_resolves_hits_the_connect_timeout(
@@ -203,12 +211,12 @@ async def test_a_name_that_never_resolves_hits_the_connect_timeout(
         await asyncio.Event().wait()
         return []
 
-    opener = RecordingOpener(real=False)
-    fetcher = make_fetcher(resolver=hang, opener=opener, timeouts=FetchTimeouts(connect=0.2))
+    sockets = RecordingSockets(real=False)
+    fetcher = make_fetcher(resolver=hang, sockets=sockets, timeouts=FetchTimeouts(connect=0.2))
     with pytest.raises(OperationFailed) as excinfo:
         await fetcher.fetch("https://slow-dns.example/x", field="url", limit=SMALL)
     assert "connect timeout" in excinfo.value.message
-    assert opener.attempts == []
+    assert sockets.attempts == []
 
 
 async def test_a_download_over_the_total_time_is_abandoned(
@@ -251,53 +259,94 @@ async def test_a_redirect_to_loopback_is_refused_before_connecting(
     target: str, origin: Origin, make_fetcher: FetcherFactory
 ) -> None:
     """127.0.0.1 is allowed; its redirect to another loopback address is not followed."""
-    opener = RecordingOpener()
+    sockets = RecordingSockets()
     url = origin.redirect("/hop", target.format(port=origin.port))
     with pytest.raises(BadRequest) as excinfo:
-        await make_fetcher(opener=opener).fetch(url, field="imageUrl", limit=SMALL)
+        await make_fetcher(sockets=sockets).fetch(url, field="imageUrl", limit=SMALL)
     assert excinfo.value.field == "imageUrl"
     assert "loopback" in excinfo.value.message
-    assert opener.attempts == [("127.0.0.1", origin.port)]
+    assert sockets.attempts == [("127.0.0.1", origin.port)]
 
 
 async def test_a_redirect_to_a_name_resolving_privately_is_refused(
     origin: Origin, make_fetcher: FetcherFactory
 ) -> None:
     """The redirect target's name is resolved and checked like the first URL."""
-    opener = RecordingOpener()
+    sockets = RecordingSockets()
     resolver, asked = resolving({"intranet.example": ["10.1.2.3"]})
     url = origin.redirect("/hop", "http://intranet.example/admin")
     with pytest.raises(BadRequest) as excinfo:
-        await make_fetcher(opener=opener, resolver=resolver).fetch(url, field="url", limit=SMALL)
+        await make_fetcher(sockets=sockets, resolver=resolver).fetch(url, field="url", limit=SMALL)
     assert "private" in excinfo.value.message
     assert asked == ["intranet.example"]
-    assert opener.attempts == [("127.0.0.1", origin.port)]
+    assert sockets.attempts == [("127.0.0.1", origin.port)]
 
 
 async def test_a_redirect_off_the_allow_list_is_refused(
     origin: Origin, make_fetcher: FetcherFactory
 ) -> None:
     """With an allow-list, every hop must be on it."""
-    opener = RecordingOpener()
+    sockets = RecordingSockets()
     allow = HostAllowList.parse(["http://127.0.0.1"])
     url = origin.redirect("/hop", "https://elsewhere.example/file")
     with pytest.raises(BadRequest) as excinfo:
-        await make_fetcher(opener=opener).fetch(url, field="url", limit=SMALL, allow=allow)
+        await make_fetcher(sockets=sockets).fetch(url, field="url", limit=SMALL, allow=allow)
     assert excinfo.value.code == "host_not_allowed"
-    assert opener.attempts == [("127.0.0.1", origin.port)]
+    assert sockets.attempts == [("127.0.0.1", origin.port)]
+
+
+@pytest.mark.parametrize(
+    "location", ["https:foo", "https://", "http://[/", "http://exa mple.com/", "https://xn--/"]
+)
+async def test_a_redirect_to_an_invalid_url_is_a_failed_download(
+    location: str, origin: Origin, make_fetcher: FetcherFactory
+) -> None:
+    """A Location without a host, or one no parser can read: 422, nothing followed."""
+    sockets = RecordingSockets()
+    url = origin.redirect("/hop", location)
+    with pytest.raises(OperationFailed) as excinfo:
+        await make_fetcher(sockets=sockets).fetch(url, field="url", limit=SMALL)
+    assert excinfo.value.message == "url: download failed: 127.0.0.1 redirected to an invalid URL."
+    assert sockets.attempts == [("127.0.0.1", origin.port)]
+
+
+async def test_a_location_with_our_scheme_and_no_slashes_is_relative(
+    origin: Origin, make_fetcher: FetcherFactory
+) -> None:
+    """`Location: http:foo` has no host: read as relative (RFC 3986 allows it for the
+    current scheme), on the same host, checked like any hop."""
+    origin.file("/dir/foo", b"found")
+    url = origin.redirect("/dir/hop", "http:foo")
+    fetched = await make_fetcher().fetch(url, field="url", limit=SMALL)
+    assert fetched.content == b"found"
+    assert [r.path for r in origin.requests] == ["/dir/hop", "/dir/foo"]
 
 
 # -- URLs ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", ["ftp://127.0.0.1/x", "file:///etc/passwd", "not a url at all"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://127.0.0.1/x",
+        "file:///etc/passwd",
+        "not a url at all",
+        "http://[/",
+        "https:foo",
+        "http:///x",
+        "http://exa mple.com/x",
+        "http://\x00.example/x",
+        "http://[::1/x",
+    ],
+)
 async def test_only_http_urls_are_fetched(url: str, make_fetcher: FetcherFactory) -> None:
-    """Other schemes and non-URLs: 400 naming the field, nothing attempted."""
-    opener = RecordingOpener()
+    """Other schemes, URLs without a host and non-URLs: 400 naming the field, nothing
+    attempted."""
+    sockets = RecordingSockets()
     with pytest.raises(BadRequest) as excinfo:
-        await make_fetcher(opener=opener).fetch(url, field="documentUrl", limit=SMALL)
+        await make_fetcher(sockets=sockets).fetch(url, field="documentUrl", limit=SMALL)
     assert excinfo.value.field == "documentUrl"
-    assert opener.attempts == []
+    assert sockets.attempts == []
 
 
 async def test_proxy_settings_in_the_environment_are_ignored(
@@ -306,11 +355,42 @@ async def test_proxy_settings_in_the_environment_are_ignored(
     """A proxy would connect on our behalf, unguarded: the client never uses one."""
     monkeypatch.setenv("HTTP_PROXY", "http://10.9.9.9:3128")
     monkeypatch.setenv("ALL_PROXY", "http://10.9.9.9:3128")
-    opener = RecordingOpener()
+    sockets = RecordingSockets()
     url = origin.file("/direct", b"direct")
-    fetched = await make_fetcher(opener=opener).fetch(url, field="url", limit=SMALL)
+    fetched = await make_fetcher(sockets=sockets).fetch(url, field="url", limit=SMALL)
     assert fetched.content == b"direct"
-    assert opener.attempts == [("127.0.0.1", origin.port)]
+    assert sockets.attempts == [("127.0.0.1", origin.port)]
+
+
+async def test_cookies_are_never_sent_back(origin: Origin, make_fetcher: FetcherFactory) -> None:
+    """One client serves every user: a cookie a host sets is dropped, never sent with the
+    next request to it (which may be another user's)."""
+    first = origin.file("/first", b"a", headers={"Set-Cookie": "session=alices; Path=/"})
+    second = origin.file("/second", b"b")
+    fetcher = make_fetcher()
+    await fetcher.fetch(first, field="url", limit=SMALL)
+    await fetcher.fetch(second, field="url", limit=SMALL)
+    assert [r.path for r in origin.requests] == ["/first", "/second"]
+    assert "cookie" not in origin.requests[1].headers
+
+
+async def test_an_entry_without_a_scheme_says_it_allows_https_only(
+    origin: Origin, make_fetcher: FetcherFactory
+) -> None:
+    """The operator wrote `127.0.0.1` and an http URL on it is refused: the refusal says
+    the entry allows https only, and how to allow http."""
+    sockets = RecordingSockets()
+    url = origin.file("/x", b"x")
+    allow = HostAllowList.parse(["127.0.0.1"])
+    with pytest.raises(BadRequest) as excinfo:
+        await make_fetcher(sockets=sockets).fetch(url, field="url", limit=SMALL, allow=allow)
+    assert excinfo.value.code == "host_not_allowed"
+    assert excinfo.value.message == (
+        "url: http://127.0.0.1 is not a media host this server fetches from "
+        "(SENDMAKO_MEDIA_HOSTS allows 127.0.0.1 over https only: its entry 127.0.0.1 has no "
+        "scheme, which means https; to allow http, write the scheme: http://127.0.0.1)."
+    )
+    assert sockets.attempts == []
 
 
 async def test_a_handler_error_reaches_the_caller_as_a_failed_download(
@@ -327,9 +407,48 @@ async def test_a_handler_error_reaches_the_caller_as_a_failed_download(
     assert excinfo.value.code == "download_failed"
 
 
-def test_download_errors_are_httpx_errors_mapped() -> None:
-    """httpx.ReadError (any transport error) reads as a failed download naming the host."""
-    error = download_failed("url", "cdn.example", httpx.ReadError("reset"))
+# What a broken or hostile server may answer instead of HTTP (the hand-written parser's
+# cases, kept for the library that replaced it).
+NOT_HTTP = {
+    "another protocol": b"SSH-2.0-OpenSSH_9.2\r\n\r\n",
+    "a status that is not a number": b"HTTP/1.1 20x OK\r\n\r\n",
+    "a length that is not a number": b"HTTP/1.1 200 OK\r\nContent-Length: lots\r\n\r\n",
+    "two lengths": b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+    "a header line without a colon": b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
+    "a header line too long": b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 100_000,
+    "a body shorter than its length": b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+    "a chunk size that is not hexadecimal": (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"
+    ),
+    # int("-1", 16) is -1: a body "until the end" that no size limit would see coming.
+    "a negative chunk size": (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n" + b"x" * 9
+    ),
+    "a chunk longer than its size": (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhello\r\n0\r\n\r\n"
+    ),
+    "a chunked body cut short": (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel"),
+}
+
+
+@pytest.mark.parametrize("answer", NOT_HTTP.values(), ids=NOT_HTTP.keys())
+async def test_an_answer_that_is_not_http_is_a_failed_download(
+    answer: bytes, origin: Origin, make_fetcher: FetcherFactory
+) -> None:
+    """Whatever the server sends instead of HTTP: 422 naming the host, never a 500."""
+    url = origin.raw("/broken", answer)
+    with pytest.raises(OperationFailed) as excinfo:
+        await make_fetcher().fetch(url, field="url", limit=SMALL)
+    assert excinfo.value.code == "download_failed"
+    assert excinfo.value.message == (
+        "url: download failed: 127.0.0.1 broke off the download or answered something "
+        "that is not HTTP."
+    )
+
+
+def test_download_errors_are_transport_errors_mapped() -> None:
+    """A ReadError (any transport error) reads as a failed download naming the host."""
+    error = download_failed("url", "cdn.example", ReadError("reset"))
     assert error.message == "url: download failed: cdn.example failed (ReadError)."
 
 
@@ -347,3 +466,49 @@ async def test_an_answer_whose_head_never_ends_hits_the_total_timeout(
     with pytest.raises(OperationFailed) as excinfo:
         await fetcher.fetch(url, field="url", limit=SMALL)
     assert excinfo.value.message == "url: download failed: 127.0.0.1 took longer than 0.2 s."
+
+
+async def test_endless_informational_answers_hit_the_total_timeout(
+    origin: Origin, make_fetcher: FetcherFactory
+) -> None:
+    """`103 Early Hints` after `103 Early Hints`, never the answer: each arrives within the
+    read timeout, so only the total timeout ends it: 422."""
+
+    async def hints(exchange: Exchange) -> None:
+        while not origin.released.is_set():
+            if not await exchange.write(b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"):
+                return
+            await asyncio.sleep(0)  # let the client read: the point is that it never ends
+
+    url = origin.route("/hints", hints)
+    fetcher = make_fetcher(timeouts=FetchTimeouts(read=30.0, total=0.3))
+    with pytest.raises(OperationFailed) as excinfo:
+        await fetcher.fetch(url, field="url", limit=SMALL)
+    assert excinfo.value.message == "url: download failed: 127.0.0.1 took longer than 0.3 s."
+
+
+async def test_a_chunked_body_with_endless_trailers_never_ends_well(
+    origin: Origin, make_fetcher: FetcherFactory
+) -> None:
+    """Trailers after the last chunk that go on and on: refused (422), not piled up."""
+    answer = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n"
+        + b"X-Trailer: yes\r\n" * 100_000
+    )
+    url = origin.raw("/trailers", answer)
+    with pytest.raises(OperationFailed) as excinfo:
+        await make_fetcher().fetch(url, field="url", limit=SMALL)
+    assert excinfo.value.code == "download_failed"
+
+
+async def test_a_download_after_the_client_closed_is_a_failed_download(
+    origin: Origin,
+) -> None:
+    """At shutdown, a late request neither opens a new connection pool nor answers 500."""
+    sockets = RecordingSockets()
+    client = build_client(AddressPolicy.allowing(["127.0.0.1"]), sockets=sockets)
+    await client.close()
+    with pytest.raises(OperationFailed) as excinfo:
+        await Fetcher(client).fetch(origin.file("/x", b"x"), field="url", limit=SMALL)
+    assert excinfo.value.message == "url: download failed: 127.0.0.1 failed (TransportError)."
+    assert sockets.attempts == []

@@ -1,20 +1,23 @@
 """The private-address guard: what it refuses, what the operator can allow, and that it
 decides on the resolved address before any connection is attempted (and to that address).
 
-No test here connects anywhere: names come from an injected resolver, and the opener only
-records attempts."""
+No test here connects anywhere but loopback: names come from an injected resolver, and the
+socket factory records attempts (and makes sockets for loopback only)."""
 
 from __future__ import annotations
 
 import ipaddress
+import socket
 
 import pytest
 
-from sendmako.errors import BadRequest
+from sendmako.errors import BadRequest, OperationFailed
 from sendmako.media.fetch import SizeLimit
 from sendmako.net.addresses import AddressPolicy, why_blocked
+from sendmako.net.guard import Guard
 from tests.media.conftest import FetcherFactory
-from tests.network import RecordingOpener, resolving
+from tests.media.origin import Origin
+from tests.network import RecordingSockets, resolving
 
 LIMIT = SizeLimit(1 << 20, "tests")
 
@@ -65,9 +68,9 @@ async def test_a_name_resolving_to_a_blocked_address_is_refused_before_connectin
     address: str, make_fetcher: FetcherFactory
 ) -> None:
     """The guard checks what the name resolves to, and refuses before any connection."""
-    opener = RecordingOpener(real=False)
+    sockets = RecordingSockets(real=False)
     resolver, asked = resolving({"media.example.com": [address]})
-    fetcher = make_fetcher(allow=[], resolver=resolver, opener=opener)
+    fetcher = make_fetcher(allow=[], resolver=resolver, sockets=sockets)
     with pytest.raises(BadRequest) as excinfo:
         await fetcher.fetch("https://media.example.com/a.jpg", field="imageUrl", limit=LIMIT)
     assert excinfo.value.field == "imageUrl"
@@ -75,47 +78,59 @@ async def test_a_name_resolving_to_a_blocked_address_is_refused_before_connectin
     assert excinfo.value.message.startswith("imageUrl: the URL's host media.example.com")
     assert address not in excinfo.value.message  # the kind is told, never the address
     assert asked == ["media.example.com"]
-    assert opener.attempts == []
+    assert sockets.attempts == []
 
 
-@pytest.mark.parametrize("address", ["10.0.0.1", "169.254.169.254", "[::1]", "[fd00:ec2::254]"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "10.0.0.1",
+        "169.254.169.254",
+        "[::1]",
+        "[fd00:ec2::254]",
+        "[::ffff:127.0.0.1]",
+        "[fe80::1%25eth0]",
+        "0.0.0.0",  # noqa: S104 - an address under test, not a bind
+    ],
+)
 async def test_a_literal_blocked_address_is_refused_before_connecting(
     address: str, make_fetcher: FetcherFactory
 ) -> None:
     """An address written in the URL is checked the same way, with no resolution."""
-    opener = RecordingOpener(real=False)
+    sockets = RecordingSockets(real=False)
     resolver, asked = resolving({})
-    fetcher = make_fetcher(allow=[], resolver=resolver, opener=opener)
+    fetcher = make_fetcher(allow=[], resolver=resolver, sockets=sockets)
     with pytest.raises(BadRequest):
         await fetcher.fetch(f"http://{address}/latest/meta-data/", field="url", limit=LIMIT)
     assert asked == []
-    assert opener.attempts == []
+    assert sockets.attempts == []
 
 
 async def test_one_private_address_among_public_ones_refuses_the_name(
     make_fetcher: FetcherFactory,
 ) -> None:
     """A name answering a public and a private address is refused whole."""
-    opener = RecordingOpener(real=False)
+    sockets = RecordingSockets(real=False)
     resolver, _ = resolving({"mixed.example": ["93.184.216.34", "10.0.0.7"]})
-    fetcher = make_fetcher(allow=[], resolver=resolver, opener=opener)
+    fetcher = make_fetcher(allow=[], resolver=resolver, sockets=sockets)
     with pytest.raises(BadRequest):
         await fetcher.fetch("https://mixed.example/x", field="url", limit=LIMIT)
-    assert opener.attempts == []
+    assert sockets.attempts == []
 
 
 async def test_the_connection_goes_to_the_address_that_was_checked(
     make_fetcher: FetcherFactory,
 ) -> None:
-    """The opener is asked for the checked address, not the name (no second resolution
+    """The socket is made for the checked address, not the name (no second resolution
     that DNS rebinding could answer differently)."""
-    opener = RecordingOpener(real=False)  # records the attempt, connects nowhere
+    sockets = RecordingSockets(real=False)  # records the attempt, connects nowhere
     resolver, asked = resolving({"cdn.example": ["93.184.216.34"]})
-    fetcher = make_fetcher(allow=[], resolver=resolver, opener=opener)
-    with pytest.raises(Exception):  # noqa: B017, PT011 - the fake opener refuses to connect
+    fetcher = make_fetcher(allow=[], resolver=resolver, sockets=sockets)
+    with pytest.raises(OperationFailed) as excinfo:  # the test sockets refuse to connect
         await fetcher.fetch("https://cdn.example:8443/x", field="url", limit=LIMIT)
+    assert "could not be reached" in excinfo.value.message
     assert asked == ["cdn.example"]
-    assert opener.attempts == [("93.184.216.34", 8443)]
+    assert sockets.attempts == [("93.184.216.34", 8443)]
 
 
 def test_the_operator_can_allow_names_and_ranges() -> None:
@@ -138,3 +153,45 @@ def test_a_wide_range_never_opens_the_metadata_service() -> None:
     assert wide.refusal("x", ipaddress.ip_address("169.254.3.3")) is None
     exact = AddressPolicy.allowing(["169.254.169.254"])
     assert exact.refusal("x", metadata) is None
+
+
+async def test_a_name_the_operator_allowed_may_resolve_privately(
+    origin: Origin, make_fetcher: FetcherFactory
+) -> None:
+    """An allowed name reaches its private address; the same address written in a URL is
+    still refused (the name's approval is for its own requests only)."""
+    sockets = RecordingSockets()
+    resolver, asked = resolving({"media.internal": ["127.0.0.1"]})
+    fetcher = make_fetcher(allow=["media.internal"], resolver=resolver, sockets=sockets)
+    origin.file("/a.pdf", b"%PDF")
+    fetched = await fetcher.fetch(origin.url("/a.pdf", "media.internal"), field="url", limit=LIMIT)
+    assert fetched.content == b"%PDF"
+    with pytest.raises(BadRequest) as excinfo:
+        await fetcher.fetch(origin.url("/a.pdf"), field="url", limit=LIMIT)
+    assert "loopback" in excinfo.value.message
+    assert asked == ["media.internal"]
+    assert sockets.attempts == [("127.0.0.1", origin.port)]
+
+
+@pytest.mark.parametrize(
+    ("sockaddr", "reason"),
+    [
+        (("10.0.0.1", 80), "private"),
+        (("::1", 80, 0, 0), "loopback"),
+        (("fe80::1%eth0", 80, 0, 2), "link-local"),
+        (("not-an-address", 80), "malformed"),
+    ],
+)
+def test_the_last_gate_refuses_what_nobody_approved(
+    sockaddr: tuple[object, ...], reason: str
+) -> None:
+    """Whatever aiohttp connects to without asking the resolver (an address written in the
+    URL) meets the socket factory: an address the policy refuses gets no socket."""
+    sockets = RecordingSockets(real=False)
+    guard = Guard(AddressPolicy.allowing(["127.0.0.1"]), sockets=sockets)
+    family = socket.AF_INET6 if len(sockaddr) == 4 else socket.AF_INET
+    with pytest.raises(BadRequest) as excinfo:
+        guard.socket((family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", sockaddr))
+    assert excinfo.value.code == "address_not_allowed"
+    assert f"a {reason} address" in excinfo.value.message
+    assert sockets.attempts == []

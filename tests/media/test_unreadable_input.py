@@ -1,6 +1,6 @@
 """Bad input that once answered 500: image bytes that Pillow chokes on with errors other than
-"cannot identify", and URLs whose host is not valid IDNA or whose port does not exist. Each
-is a 400 naming the field."""
+"cannot identify", and URLs whose host is not valid IDNA, not a valid name or address, or
+whose port does not exist. Each is a 400 naming the field."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ BAD_HOSTS = [
     "https://xn--/f.enc",
     "https://xn--zz-.whatsapp.net/f",
     "https://mmg.whatsapp.net:99999/f",
+    "https://[/f",
+    "https://mmg.what sapp.net/f",
 ]
 
 

@@ -9,11 +9,12 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 
 from sendmako.app import WebhookSeams
 from sendmako.model.statuses import SessionStatus
+from sendmako.net.client import ReadTimeout
+from sendmako.net.mock import MockClient, Request, Response
 from sendmako.settings import Settings
 from sendmako.storage import webhooks as webhook_rows
 from sendmako.webhooks import signing
@@ -26,19 +27,17 @@ URL = "https://hooks.example.com/sendmako"
 
 @dataclass
 class Receiver:
-    """A webhook receiver as a plain function (httpx.MockTransport)."""
+    """A webhook receiver as a plain function (net/mock.py)."""
 
-    received: list[httpx.Request] = field(default_factory=list)
-    answer: Callable[[httpx.Request, int], httpx.Response] = lambda _r, _n: httpx.Response(
-        200, text="ok"
-    )
+    received: list[Request] = field(default_factory=list)
+    answer: Callable[[Request, int], Response] = lambda _r, _n: Response(200, "ok")
 
-    def handle(self, request: httpx.Request) -> httpx.Response:
+    def handle(self, request: Request) -> Response:
         self.received.append(request)
         return self.answer(request, len(self.received))
 
     def bodies(self) -> list[dict[str, object]]:
-        return [json.loads(r.content) for r in self.received]
+        return [json.loads(r.body) for r in self.received]
 
 
 @dataclass
@@ -66,9 +65,8 @@ def clock() -> Clock:
 async def server(settings: Settings, receiver: Receiver, clock: Clock) -> AsyncIterator[Server]:
     """A server whose dispatcher only delivers when the test calls run_once() (the
     accounts of conftest.py live on it)."""
-    client = httpx.AsyncClient(transport=httpx.MockTransport(receiver.handle))
     seams = WebhookSeams(
-        client=client,
+        client=MockClient(receiver.handle),
         clock=clock,
         policy=RetryPolicy(first_delay=10, jitter=0),
         rng=random.Random(0),
@@ -76,7 +74,6 @@ async def server(settings: Settings, receiver: Receiver, clock: Clock) -> AsyncI
     )
     async with running(settings, seams) as started:
         yield started
-    await client.aclose()
 
 
 @pytest.fixture
@@ -136,6 +133,9 @@ async def test_endpoint_lifecycle_and_secret_shown_only_twice(
     [
         ({"url": "ftp://hooks.example.com"}, "url"),
         ({"url": "not a url"}, "url"),
+        ({"url": "http://[/"}, "url"),
+        ({"url": "http:foo"}, "url"),
+        ({"url": "http://exa mple.com/hook"}, "url"),
         ({"url": URL, "events": ["message.recieved"]}, "events[0]"),
     ],
 )
@@ -175,9 +175,9 @@ async def test_incoming_message_is_delivered_signed(
     assert request.headers["X-Sendmako-Event"] == "message.received"
     assert request.headers["X-Sendmako-Delivery"] == body["id"] == request.headers["webhook-id"]
     assert request.headers["X-Sendmako-Signature"] == signing.sendmako_signature(
-        secret, request.content
+        secret, request.body
     )
-    assert signing.verify_standard(secret, dict(request.headers), request.content)
+    assert signing.verify_standard(secret, dict(request.headers), request.body)
 
 
 async def test_group_message_carries_group_and_participant(
@@ -211,12 +211,12 @@ async def test_failures_are_retried_with_backoff_then_succeed(
 ) -> None:
     """500, then a timeout, then 200: three attempts logged, same event id each time."""
 
-    def flaky(request: httpx.Request, count: int) -> httpx.Response:
+    def flaky(_request: Request, count: int) -> Response:
         if count == 1:
-            return httpx.Response(500, text="database down")
+            return Response(500, "database down")
         if count == 2:
-            raise httpx.ReadTimeout("slow", request=request)
-        return httpx.Response(200, text="thanks")
+            raise ReadTimeout("slow")
+        return Response(200, "thanks")
 
     receiver.answer = flaky
     hook = await add_hook(alice, events=["session.connected"])
@@ -245,7 +245,7 @@ async def test_failures_are_retried_with_backoff_then_succeed(
 async def test_a_delivery_is_marked_failed_after_25_hours(
     hooked: Server, alice: Account, receiver: Receiver, clock: Clock
 ) -> None:
-    receiver.answer = lambda _r, _n: httpx.Response(503)
+    receiver.answer = lambda _r, _n: Response(503)
     hook = await add_hook(alice, events=["session.connected"])
     await connect_sandbox(hooked, alice, "22241857975")
     attempts = 0
@@ -264,11 +264,11 @@ async def test_one_chats_events_keep_their_order_others_do_not_wait(
 ) -> None:
     """A failing event blocks the later events of its chat (to that endpoint), not other chats."""
 
-    def first_fails(request: httpx.Request, _count: int) -> httpx.Response:
-        body = json.loads(request.content)
-        if body["data"]["body"] == "A1" and sum(b"A1" in r.content for r in receiver.received) == 1:
-            return httpx.Response(500)
-        return httpx.Response(200)
+    def first_fails(request: Request, _count: int) -> Response:
+        body = json.loads(request.body)
+        if body["data"]["body"] == "A1" and sum(b"A1" in r.body for r in receiver.received) == 1:
+            return Response(500)
+        return Response(200)
 
     receiver.answer = first_fails
     await add_hook(alice, events=["message.received"])
@@ -295,7 +295,7 @@ async def test_test_event_and_redelivery(
     (request,) = receiver.received
     assert request.headers["X-Sendmako-Event"] == "webhook.test"
     assert request.headers["X-Sendmako-Signature"] == signing.sendmako_signature(
-        str(hook["secret"]), request.content
+        str(hook["secret"]), request.body
     )
     log = (await alice.client.get(f"{HOOKS}/{hook_id}/deliveries")).json()
     delivery_id = log["deliveries"][0]["id"]
@@ -303,7 +303,7 @@ async def test_test_event_and_redelivery(
     assert again.json()["delivery"]["status"] == "pending"
     await dispatcher(hooked).run_once()
     assert len(receiver.received) == 2
-    assert receiver.received[1].content == request.content
+    assert receiver.received[1].body == request.body
     assert (
         receiver.received[1].headers["X-Sendmako-Delivery"]
         == request.headers["X-Sendmako-Delivery"]

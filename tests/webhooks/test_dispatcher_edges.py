@@ -7,32 +7,30 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-import httpx
 import pytest
 
 from sendmako.app import WebhookSeams
+from sendmako.net.mock import MockClient, Request, Response
 from sendmako.settings import Settings
 from tests.harness import Account, Server, connect_sandbox, running
 
 HOOKS = "/api/webhooks"
 URL = "https://hooks.example.com/sendmako"
 
-Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
 
-
-class Receiver(httpx.AsyncBaseTransport):
+class Receiver:
     """Answers 200, after running the test's `during` hook (once) if it has one."""
 
     def __init__(self) -> None:
-        self.received: list[httpx.Request] = []
-        self.during: Callable[[httpx.Request], Awaitable[None]] | None = None
+        self.received: list[Request] = []
+        self.during: Callable[[Request], Awaitable[None]] | None = None
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle(self, request: Request) -> Response:
         self.received.append(request)
         during, self.during = self.during, None
         if during is not None:
             await during(request)
-        return httpx.Response(200, text="ok")
+        return Response(200, "ok")
 
 
 @pytest.fixture
@@ -49,11 +47,10 @@ def attempt_timeout() -> float:
 async def server(
     settings: Settings, receiver: Receiver, attempt_timeout: float
 ) -> AsyncIterator[Server]:
-    client = httpx.AsyncClient(transport=receiver)
+    client = MockClient(receiver.handle)
     seams = WebhookSeams(client=client, attempt_timeout=attempt_timeout, background=False)
     async with running(settings, seams) as started:
         yield started
-    await client.aclose()
 
 
 def dispatcher(server: Server):  # type: ignore[no-untyped-def]
@@ -77,7 +74,7 @@ async def test_an_endpoint_deleted_during_its_attempt_stops_nobody_else(
     await add_hook(bob, events=["session.connected"])
     await connect_sandbox(server, alice, "22241857975")
 
-    async def alice_deletes_her_endpoint(_request: httpx.Request) -> None:
+    async def alice_deletes_her_endpoint(_request: Request) -> None:
         assert (await alice.client.delete(f"{HOOKS}/{alices}")).status_code == 200
 
     receiver.during = alice_deletes_her_endpoint
@@ -97,7 +94,7 @@ async def test_an_endpoint_that_never_answers_is_abandoned_after_the_attempt_tim
     hook_id = await add_hook(alice, events=["session.connected"])
     await connect_sandbox(server, alice, "22241857975")
 
-    async def never(_request: httpx.Request) -> None:
+    async def never(_request: Request) -> None:
         await asyncio.Event().wait()
 
     receiver.during = never

@@ -1,6 +1,6 @@
 """Webhook URLs go through the private-address guard: when saved, and again at delivery.
-No test connects anywhere but loopback: the resolver is a table and the opener records
-connection attempts."""
+No test connects anywhere but loopback: the resolver is a table and the socket factory
+records connection attempts."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from sendmako.app import NetworkSeams, WebhookSeams
 from sendmako.settings import Settings
 from tests.harness import Account, Server, connect_sandbox, running
-from tests.network import RecordingOpener
+from tests.network import RecordingSockets
 
 HOOKS = "/api/webhooks"
 
@@ -24,26 +24,26 @@ def table() -> dict[str, list[str]]:
 
 
 @pytest.fixture
-def connections() -> RecordingOpener:
-    return RecordingOpener(real=False)
+def connections() -> RecordingSockets:
+    return RecordingSockets(real=False)
 
 
 @pytest.fixture
 async def server(
-    settings: Settings, table: dict[str, list[str]], connections: RecordingOpener
+    settings: Settings, table: dict[str, list[str]], connections: RecordingSockets
 ) -> AsyncIterator[Server]:
     async def resolve(host: str, _port: int) -> list[IPv4Address | IPv6Address]:
         if host not in table:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         return [ip_address(address) for address in table[host]]
 
-    network = NetworkSeams(resolver=resolve, opener=connections)
+    network = NetworkSeams(resolver=resolve, sockets=connections)
     async with running(settings, WebhookSeams(background=False), network) as started:
         yield started
 
 
 async def test_a_name_that_turned_private_is_refused_at_delivery_without_connecting(
-    server: Server, alice: Account, table: dict[str, list[str]], connections: RecordingOpener
+    server: Server, alice: Account, table: dict[str, list[str]], connections: RecordingSockets
 ) -> None:
     """Saved while public, the name now resolves to a private address (DNS rebinding):
     the delivery fails with the guard's reason and no connection is attempted."""

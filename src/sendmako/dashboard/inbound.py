@@ -20,7 +20,8 @@ from sendmako.media.fetch import MEDIA_LIMITS, human_size
 from sendmako.messaging.sender import MAX_TEXT, SendRequest
 from sendmako.model.messages import MEDIA_TYPES, MessageType
 
-TYPES = [kind.value for kind in MessageType]
+# A poll needs its question and options, which this form does not ask for.
+TYPES = [kind.value for kind in MessageType if kind is not MessageType.POLL]
 CAPTION_MAX = 4096  # as the API's `caption`
 SHORT_MAX = 1024  # as the API's location name and address
 # Octet-stream says nothing: the sniffed type is better (the API's `mimetype` is optional).

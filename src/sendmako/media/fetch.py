@@ -1,8 +1,8 @@
 """Downloads on a user's behalf: a size cap enforced while streaming, timeouts, redirects
 followed one by one (each hop checked again), the content type read from the bytes.
 
-Every connection goes through the private-address guard (`guard.py`, inside the shared
-client). `Fetcher.open` streams (decrypt-media verifies while it downloads); `Fetcher.fetch`
+Every connection goes through the private-address guard (net/guard.py, inside the shared
+guarded client). `Fetcher.open` streams (decrypt-media verifies while it downloads); `Fetcher.fetch`
 returns the whole file (send-message). Errors follow the API contract, each naming the field
 the URL came in:
 
@@ -15,17 +15,27 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-import httpx
+from yarl import URL
 
 from sendmako import log
 from sendmako.errors import BadRequest, OperationFailed
 from sendmako.media.sniff import SNIFF_BYTES, sniff
-from sendmako.net.hosts import HostAllowList, parse_url, under_prefix
+from sendmako.net.client import (
+    Answer,
+    ConnectError,
+    ConnectTimeout,
+    HttpClient,
+    ProtocolError,
+    Timeout,
+    Timeouts,
+    TransportError,
+)
+from sendmako.net.hosts import HostAllowList, InvalidURL, parse_url, under_prefix
 
 logger = log.get(__name__)
 
@@ -40,6 +50,8 @@ SANDBOX_MEDIA_PATH = "/media/sandbox/"
 WHATSAPP_MEDIA_ORIGIN = "https://mmg.whatsapp.net"
 
 USER_AGENT = "Sendmako media fetcher"
+# identity: bodies are counted against the size caps as sent (a compressed one is refused).
+HEADERS = {"Accept-Encoding": "identity", "User-Agent": USER_AGENT}
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +102,7 @@ class TrustedPrefix:
     server's own sandbox media, often on a loopback address the guard refuses."""
 
     prefix: str
-    client: httpx.AsyncClient
+    client: HttpClient
 
 
 # -- results -------------------------------------------------------------------------------
@@ -114,7 +126,7 @@ class Download:
 
     def __init__(
         self,
-        response: httpx.Response,
+        answer: Answer,
         *,
         field: str,
         limit: SizeLimit,
@@ -122,10 +134,10 @@ class Download:
         clock: Callable[[], float],
         total_timeout: float,
     ) -> None:
-        self.url = response.url
-        self.headers = response.headers
-        self.declared_length = _content_length(response.headers)
-        self._response = response
+        self.url = answer.url
+        self.headers = answer.headers
+        self.declared_length = _content_length(answer.headers)
+        self._answer = answer
         self._field = field
         self._limit = limit
         self._deadline = deadline
@@ -142,16 +154,16 @@ class Download:
         """The body as it arrives. Raises (400) as soon as it passes the limit: nothing past
         the limit is read. The read timeout bounds each wait; the total timeout is checked
         after each piece (a trickle of bytes cannot keep the download alive forever)."""
-        host = self.url.host
+        host = _host(self.url)
         try:
-            async for chunk in self._response.aiter_raw():
+            async for chunk in self._answer.chunks():
                 self.received += len(chunk)
                 if self.received > self._limit.max_bytes:
                     raise too_large(self._field, self._limit)
                 if self._clock() > self._deadline:
                     raise too_slow(self._field, host, self._total_timeout)
                 yield chunk
-        except httpx.HTTPError as exc:
+        except TransportError as exc:
             raise download_failed(self._field, host, exc) from exc
         if self.declared_length is not None and self.received != self.declared_length:
             raise OperationFailed(
@@ -174,23 +186,23 @@ def too_slow(field: str, host: str, total: float) -> OperationFailed:
     )
 
 
-def download_failed(field: str, host: str, exc: Exception) -> OperationFailed:
-    if isinstance(exc, httpx.TimeoutException):
-        phase = "connect" if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout) else "read"
+def download_failed(field: str, host: str, exc: TransportError) -> OperationFailed:
+    if isinstance(exc, Timeout):
+        phase = "connect" if isinstance(exc, ConnectTimeout) else "read"
         return OperationFailed(
             f"{field}: download failed: {host} did not answer in time ({phase} timeout).",
             code="download_timeout",
         )
-    if isinstance(exc, httpx.ConnectError):
+    if isinstance(exc, ConnectError):
         detail = "could not be reached"
-    elif isinstance(exc, httpx.RemoteProtocolError):
+    elif isinstance(exc, ProtocolError):
         detail = "broke off the download or answered something that is not HTTP"
     else:
         detail = f"failed ({type(exc).__name__})"
     return OperationFailed(f"{field}: download failed: {host} {detail}.", code="download_failed")
 
 
-def _content_length(headers: httpx.Headers) -> int | None:
+def _content_length(headers: Mapping[str, str]) -> int | None:
     value = headers.get("content-length")
     if value is None or not value.strip().isdigit():
         return None
@@ -207,7 +219,7 @@ class Fetcher:
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: HttpClient,
         *,
         timeouts: FetchTimeouts | None = None,
         max_redirects: int = 5,
@@ -235,51 +247,36 @@ class Fetcher:
         only those hosts are fetched, at every hop."""
         clock = self._clock or asyncio.get_running_loop().time
         deadline = clock() + self.timeouts.total
-        timeout = httpx.Timeout(
-            self.timeouts.read, connect=self.timeouts.connect, pool=self.timeouts.connect
-        )
+        timeouts = Timeouts(connect=self.timeouts.connect, read=self.timeouts.read)
         current = _parse(url, field)
         for _hop in range(self._max_redirects + 1):
-            _check(current, field, allow)
+            host = _check(current, field, allow)
             client = self._client_for(current)
-            request = client.build_request(
-                "GET",
-                current,
-                headers={"Accept-Encoding": "identity", "User-Agent": USER_AGENT},
-                timeout=timeout,
-            )
-            try:
-                # The total timeout covers the answer's head too (and an in-process answer).
-                async with asyncio.timeout(max(0.0, deadline - clock())):
-                    response = await client.send(request, stream=True)
-            except TimeoutError as exc:
-                raise too_slow(field, current.host, self.timeouts.total) from exc
-            except BadRequest as exc:  # the guard refused the address
-                raise BadRequest(f"{field}: {exc.message}", field=field, code=exc.code) from exc
-            except httpx.HTTPError as exc:
-                raise download_failed(field, current.host, exc) from exc
-            try:
-                if response.status_code in _REDIRECTS and "location" in response.headers:
-                    current = _redirect_target(current, response.headers["location"], field)
-                    logger.debug("fetch.redirect", field=field, status=response.status_code)
+            async with AsyncExitStack() as stack:
+                try:
+                    # The total timeout covers the answer's head too (and an in-process answer).
+                    async with asyncio.timeout(max(0.0, deadline - clock())):
+                        answer = await stack.enter_async_context(
+                            client.request("GET", current, headers=HEADERS, timeouts=timeouts)
+                        )
+                except TimeoutError as exc:
+                    raise too_slow(field, host, self.timeouts.total) from exc
+                except BadRequest as exc:  # the guard refused the address
+                    raise BadRequest(f"{field}: {exc.message}", field=field, code=exc.code) from exc
+                except TransportError as exc:
+                    raise download_failed(field, host, exc) from exc
+                if answer.status in _REDIRECTS and "location" in answer.headers:
+                    current = _redirect_target(current, answer.headers["location"], field)
+                    logger.debug("fetch.redirect", field=field, status=answer.status)
                     continue
-                yield self._accept(
-                    response,
-                    url=current,
-                    field=field,
-                    limit=limit,
-                    deadline=deadline,
-                    clock=clock,
-                )
+                yield self._accept(answer, field=field, limit=limit, deadline=deadline, clock=clock)
                 return
-            finally:
-                await response.aclose()
         raise OperationFailed(
             f"{field}: download failed: more than {self._max_redirects} redirects.",
             code="download_failed",
         )
 
-    def _client_for(self, url: httpx.URL) -> httpx.AsyncClient:
+    def _client_for(self, url: URL) -> HttpClient:
         trusted = self._trusted
         if trusted is not None and under_prefix(url, trusted.prefix):
             return trusted.client
@@ -287,28 +284,28 @@ class Fetcher:
 
     def _accept(
         self,
-        response: httpx.Response,
+        answer: Answer,
         *,
-        url: httpx.URL,
         field: str,
         limit: SizeLimit,
         deadline: float,
         clock: Callable[[], float],
     ) -> Download:
-        if not 200 <= response.status_code < 300:
+        host = _host(answer.url)
+        if not 200 <= answer.status < 300:
             raise OperationFailed(
-                f"{field}: download failed: {url.host} answered HTTP {response.status_code}.",
+                f"{field}: download failed: {host} answered HTTP {answer.status}.",
                 code="download_failed",
             )
-        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        encoding = answer.headers.get("content-encoding", "identity").strip().lower()
         if encoding not in ("", "identity"):
             # We asked for identity; decoding a compressed body could expand it past any cap.
             raise OperationFailed(
-                f"{field}: download failed: {url.host} sent a {encoding}-encoded body.",
+                f"{field}: download failed: {host} sent a {encoding}-encoded body.",
                 code="download_failed",
             )
         download = Download(
-            response,
+            answer,
             field=field,
             limit=limit,
             deadline=deadline,
@@ -348,40 +345,63 @@ class Fetcher:
         )
 
 
-def _parse(url: str, field: str) -> httpx.URL:
+def _parse(url: str, field: str) -> URL:
     try:
         parsed = parse_url(url.strip())
-    except httpx.InvalidURL as exc:
+    except InvalidURL as exc:
         raise BadRequest(f"{field}: not a valid URL.", field=field) from exc
     return parsed
 
 
-def _check(url: httpx.URL, field: str, allow: HostAllowList | None) -> None:
+def _host(url: URL) -> str:
+    """The host as messages show it (every URL requested has one: `_check`)."""
+    return url.host or "(no host)"
+
+
+def _check(url: URL, field: str, allow: HostAllowList | None) -> str:
+    """Refuse what is not to be fetched; the URL's host."""
     if url.scheme not in ("http", "https") or not url.host:
         raise BadRequest(f"{field}: only http and https URLs can be fetched.", field=field)
     if allow is not None and not allow.allows(url):
         raise BadRequest(
             f"{field}: {url.scheme}://{url.host} is not a media host this server fetches from "
-            "(the operator can add it to SENDMAKO_MEDIA_HOSTS).",
+            f"({_allow_hint(url, allow)}).",
             field=field,
             code="host_not_allowed",
         )
+    return url.host
 
 
-def _redirect_target(current: httpx.URL, location: str, field: str) -> httpx.URL:
+def _allow_hint(url: URL, allow: HostAllowList) -> str:
+    """What the operator can do about a refused host: add it, or write the scheme when an
+    entry allows the host over another scheme only."""
+    entry = allow.other_scheme(url)
+    if entry is None:
+        return "the operator can add it to SENDMAKO_MEDIA_HOSTS"
+    hint = f"SENDMAKO_MEDIA_HOSTS allows {entry.place} over {entry.scheme} only"
+    if not entry.scheme_written:
+        hint += f": its entry {entry} has no scheme, which means https"
+    return f"{hint}; to allow {url.scheme}, write the scheme: {url.scheme}://{entry.place}"
+
+
+def _redirect_target(current: URL, location: str, field: str) -> URL:
+    invalid = OperationFailed(
+        f"{field}: download failed: {_host(current)} redirected to an invalid URL.",
+        code="download_failed",
+    )
     try:
-        return parse_url(str(current.join(location.strip())))
-    except httpx.InvalidURL as exc:
-        raise OperationFailed(
-            f"{field}: download failed: {current.host} redirected to an invalid URL.",
-            code="download_failed",
-        ) from exc
+        target = parse_url(str(current.join(parse_url(location.strip()))))
+    except InvalidURL as exc:
+        raise invalid from exc
+    if target.scheme in ("http", "https") and not target.host:
+        raise invalid
+    return target
 
 
 _DISPOSITION_NAME = re.compile(r"""filename\*?=(?:UTF-8'')?"?([^";]+)"?""", re.IGNORECASE)
 
 
-def _filename(headers: httpx.Headers, url: httpx.URL) -> str | None:
+def _filename(headers: Mapping[str, str], url: URL) -> str | None:
     disposition = headers.get("content-disposition", "")
     found = _DISPOSITION_NAME.findall(disposition)
     name = unquote(found[-1]) if found else unquote(url.path.rsplit("/", 1)[-1])

@@ -12,6 +12,9 @@ waits for the single writer; one per delivery would make the lock the bottleneck
 outcome not yet written when the process dies leaves its delivery claimed: it is sent
 again once the lease expires or the node restarts, never lost.
 The HTTP client, clock, policy and randomness are injected: tests drive `run_once()`.
+The client is the guarded one (net/guarded.py): every connection it opens is checked
+against the private-address policy at delivery time, whatever the URL resolved to when
+it was saved.
 """
 
 from __future__ import annotations
@@ -19,15 +22,15 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 
-import httpx
-
 from sendmako import log
 from sendmako.errors import SendmakoError
+from sendmako.net.client import Answer, HttpClient, Timeout, Timeouts, TransportError
+from sendmako.net.hosts import InvalidURL, parse_url
 from sendmako.storage import webhooks
 from sendmako.storage.db import Database
 from sendmako.webhooks import signing
@@ -38,24 +41,18 @@ logger = log.get(__name__)
 TIMEOUT_SECONDS = 10.0  # for a whole attempt: connecting, sending, the answer's head
 MAX_FAILED_CYCLES = 3
 EXCERPT_BYTES = 512
-UrlGuard = Callable[[str], Awaitable[None]]
-
-
-async def _no_guard(_url: str) -> None:
-    return None
 
 
 class Dispatcher:
     def __init__(
         self,
         db: Database,
-        client: httpx.AsyncClient,
+        client: HttpClient,
         *,
         node: str,
         policy: RetryPolicy | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
-        guard: UrlGuard = _no_guard,
         concurrency: int = 16,
         batch: int = 500,
         lease: timedelta = timedelta(minutes=5),
@@ -68,11 +65,11 @@ class Dispatcher:
         self.policy = policy or RetryPolicy()
         self.clock = clock
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
-        self.guard = guard
         self.batch = batch
         self.lease = lease
         self.poll_seconds = poll_seconds
         self.timeout = timeout
+        self._timeouts = Timeouts(connect=timeout, read=timeout)
         self._requests = asyncio.Semaphore(concurrency)
         self._wakeup = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
@@ -216,22 +213,24 @@ class Dispatcher:
         excerpt: str | None = None
         error: str | None = None
         try:
-            await self.guard(delivery.url)
+            url = parse_url(delivery.url)
             # The whole attempt is bounded (once it has a slot), not only each read: an
             # endpoint that trickles its answer must not hold a slot for ever.
             async with (
                 self._requests,
                 asyncio.timeout(self.timeout),
-                self.client.stream(
-                    "POST", delivery.url, content=body, headers=headers, timeout=self.timeout
-                ) as response,
+                self.client.request(
+                    "POST", url, headers=headers, body=body, timeouts=self._timeouts
+                ) as answer,
             ):
-                status = response.status_code
-                excerpt = await _excerpt(response)
-        except (httpx.TimeoutException, TimeoutError):
+                status = answer.status
+                excerpt = await _excerpt(answer)
+        except (Timeout, TimeoutError):
             error = f"no answer within {self.timeout:g} s"
-        except httpx.HTTPError as exc:
+        except TransportError as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        except InvalidURL as exc:  # saved before URLs were checked as they are now
+            error = f"not a valid URL: {exc}"
         except SendmakoError as exc:  # the address guard refused the URL
             error = exc.message
         latency = round((time.perf_counter() - started) * 1000)
@@ -300,10 +299,10 @@ def _chains(claimed: Sequence[webhooks.Claimed]) -> list[list[webhooks.Claimed]]
     return [list(group) for _, group in groupby(ordered, key=lambda d: (d.endpoint_id, d.chain))]
 
 
-async def _excerpt(response: httpx.Response) -> str:
+async def _excerpt(answer: Answer) -> str:
     """The first bytes of the answer, never the whole of a large one."""
     collected = b""
-    async for chunk in response.aiter_bytes():
+    async for chunk in answer.chunks():
         collected += chunk
         if len(collected) >= EXCERPT_BYTES:
             break

@@ -3,20 +3,24 @@ log with redelivery. Another user's endpoint or delivery answers 404."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from sendmako.errors import BadRequest, NotFound
+from sendmako.net.hosts import InvalidURL, parse_url
 from sendmako.storage import webhooks
 from sendmako.storage.db import Database
 from sendmako.storage.records import UserRecord
 from sendmako.webhooks import signing
-from sendmako.webhooks.dispatcher import Dispatcher, UrlGuard
+from sendmako.webhooks.dispatcher import Dispatcher
 from sendmako.webhooks.outbox import TEST_EVENT, EndpointCache, envelope, new_event_id
 
 MAX_ENDPOINTS = 20
+
+# Refuses (BadRequest naming the field `url`) a URL whose host is, or resolves to, an address
+# the private-address policy forbids. Delivery checks again, at the connection.
+UrlGuard = Callable[[str], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,8 +174,11 @@ class Endpoints:
         return again[0]
 
     async def _check_url(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parsed = parse_url(url)
+        except InvalidURL as exc:
+            raise BadRequest(f"url: not a valid URL ({exc})", field="url") from exc
+        if parsed.scheme not in ("http", "https") or not parsed.host:
             raise BadRequest("url: must be an http:// or https:// URL with a host", field="url")
         if len(url) > 2048:
             raise BadRequest("url: longer than 2,048 characters", field="url")

@@ -10,7 +10,8 @@ PROBE = """
 import sys
 {imports}
 roots = {{name.split(".")[0] for name in sys.modules}}
-print(",".join(sorted(roots & {{"neonize", "fastapi", "sqlalchemy", "requests", "httpx"}})))
+fetchers = {{"requests", "httpx", "aiohttp"}}
+print(",".join(sorted(roots & ({{"neonize", "fastapi", "sqlalchemy"}} | fetchers))))
 """
 
 

@@ -337,6 +337,7 @@ MESSAGES: dict[str, str] = {
     "msgtype.location": "Location",
     "msgtype.sticker": "Sticker",
     "msgtype.contact": "Contact",
+    "msgtype.poll": "Poll",
     # -- admin: users
     "admin.users_title": "Users",
     "admin.users_count": "{count} user(s)",

@@ -358,6 +358,7 @@ MESSAGES: dict[str, str] = {
     "msgtype.location": "Position",
     "msgtype.sticker": "Autocollant",
     "msgtype.contact": "Contact",
+    "msgtype.poll": "Sondage",
     # -- admin : utilisateurs
     "admin.users_title": "Utilisateurs",
     "admin.users_count": "{count} utilisateur(s)",
