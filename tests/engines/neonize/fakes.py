@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,8 @@ class FakeClient:
     me: Any = None
     connect_error: str | None = None
     uuid: bytes = b"user_1"
+    # WhatsApp's clock in send answers (unix seconds); None: the time of the send.
+    server_time: int | None = 1767225600
 
     # -- events (Connection) ---------------------------------------------------------
 
@@ -106,7 +109,8 @@ class FakeClient:
         if self.fail_send is not None:
             raise SendMessageError(self.fail_send)
         self.sent.append((to, message))
-        return npb.SendResponse(Timestamp=1767225600, ID=f"3EB0SENT{len(self.sent)}", ServerID=0)
+        now = self.server_time if self.server_time is not None else int(time.time())
+        return npb.SendResponse(Timestamp=now, ID=f"3EB0SENT{len(self.sent)}", ServerID=0)
 
     # -- groups ----------------------------------------------------------------------
 
@@ -163,6 +167,7 @@ class FakeClient:
 
     def leave_group(self, group: Any) -> None:
         self.calls.append(("leave_group", (group.User,)))
+        self.groups.pop(group.User, None)  # no longer among the joined groups
 
 
 def group_info(user: str, subject: str, members: list[str], *, admins: tuple[str, ...] = ()) -> Any:

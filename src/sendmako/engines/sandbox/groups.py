@@ -271,7 +271,7 @@ class SandboxGroups:
         elif action is ParticipantAction.DEMOTE and role == ADMIN:
             await sandbox_groups.set_role(tx, group, number, MEMBER)
             roles[number] = MEMBER
-        return ParticipantResult(jid, ok=True, code=200)
+        return ParticipantResult(jid, ok=True)
 
     async def _settle(self, tx: AsyncSession, group: str) -> GroupState | None:
         """After members left: a group without admins gets its longest-standing member as
