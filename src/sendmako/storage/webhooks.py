@@ -10,6 +10,7 @@ from sqlalchemy import Table, Update, bindparam, delete, exists, func, insert, o
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from sendmako.model.statuses import DeliveryStatus
 from sendmako.storage.tables import (
     UtcDateTime,
     WebhookAttempt,
@@ -68,7 +69,7 @@ class Outcome:
     error: str | None
     latency_ms: int
     response_excerpt: str | None
-    status: str  # pending (retry later), succeeded, failed
+    status: DeliveryStatus  # the delivery's status after this attempt
     next_attempt_at: datetime | None
 
 
@@ -81,6 +82,9 @@ class AttemptRecord:
     response_excerpt: str | None
 
 
+_FINISHED = (DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED)
+
+
 @dataclass(frozen=True, slots=True)
 class DeliveryRecord:
     id: int
@@ -88,7 +92,7 @@ class DeliveryRecord:
     event_id: str
     event_name: str
     session_id: str | None
-    status: str
+    status: DeliveryStatus
     attempts: int
     next_attempt_at: datetime
     last_status: int | None
@@ -209,7 +213,7 @@ async def add_events(db: AsyncSession, events: Sequence[NewEvent]) -> None:
                 "event_id": e.id,
                 "endpoint_id": endpoint_id,
                 "chain": chain,
-                "status": "pending",
+                "status": DeliveryStatus.PENDING,
                 "attempts": 0,
                 "next_attempt_at": e.created_at,
                 "created_at": e.created_at,
@@ -240,13 +244,13 @@ _free = or_(WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_unt
 _CANDIDATES = (
     select(WebhookDelivery.id)
     .where(
-        WebhookDelivery.status == "pending",
+        WebhookDelivery.status == DeliveryStatus.PENDING,
         WebhookDelivery.next_attempt_at <= _NOW,
         _free,
         ~exists().where(
             _earlier.endpoint_id == WebhookDelivery.endpoint_id,
             _earlier.chain == WebhookDelivery.chain,
-            _earlier.status == "pending",
+            _earlier.status == DeliveryStatus.PENDING,
             _earlier.id < WebhookDelivery.id,
             or_(
                 _earlier.next_attempt_at > _NOW,
@@ -261,7 +265,7 @@ _TAKE = (
     update(WebhookDelivery)
     .where(
         WebhookDelivery.id.in_(bindparam("ids", expanding=True)),
-        WebhookDelivery.status == "pending",
+        WebhookDelivery.status == DeliveryStatus.PENDING,
         _free,
     )
     .values(claimed_by=bindparam("node"), claimed_until=bindparam("until", type_=UtcDateTime()))
@@ -401,7 +405,9 @@ async def record(db: AsyncSession, outcomes: Sequence[Outcome], *, node: str) ->
                 "b_code": o.status_code,
                 "b_error": o.error,
                 "b_next": o.next_attempt_at,
-                "b_finished": o.attempted_at if o.status in ("succeeded", "failed") else None,
+                "b_finished": o.attempted_at
+                if o.status in (DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED)
+                else None,
             }
             for o in outcomes
         ],
@@ -466,7 +472,7 @@ async def redeliver(db: AsyncSession, delivery_id: int, now: datetime) -> None:
         update(WebhookDelivery)
         .where(WebhookDelivery.id == delivery_id)
         .values(
-            status="pending",
+            status=DeliveryStatus.PENDING,
             next_attempt_at=now,
             claimed_by=None,
             claimed_until=None,
@@ -477,7 +483,11 @@ async def redeliver(db: AsyncSession, delivery_id: int, now: datetime) -> None:
 
 
 async def pending_count(db: AsyncSession) -> int:
-    return (await db.scalar(select(func.count()).where(WebhookDelivery.status == "pending"))) or 0
+    return (
+        await db.scalar(
+            select(func.count()).where(WebhookDelivery.status == DeliveryStatus.PENDING)
+        )
+    ) or 0
 
 
 def _delivery(
@@ -489,7 +499,7 @@ def _delivery(
         event_id=row.event_id,
         event_name=event.name,
         session_id=event.session_id,
-        status=row.status,
+        status=DeliveryStatus(row.status),
         attempts=row.attempts,
         next_attempt_at=row.next_attempt_at,
         last_status=row.last_status,

@@ -29,6 +29,7 @@ from itertools import groupby
 
 from sendmako import log
 from sendmako.errors import SendmakoError
+from sendmako.model.statuses import DeliveryStatus
 from sendmako.net.client import Answer, HttpClient, Timeout, Timeouts, TransportError
 from sendmako.net.hosts import InvalidURL, parse_url
 from sendmako.storage import webhooks
@@ -187,7 +188,7 @@ class Dispatcher:
         for index, delivery in enumerate(chain):
             outcome = await self._attempt(delivery)
             self._outcomes.append(outcome)
-            if outcome.status != "succeeded":
+            if outcome.status != DeliveryStatus.SUCCEEDED:
                 # The rest of the chain waits behind this one: hand it back.
                 self._released.extend(later.id for later in chain[index + 1 :])
                 break
@@ -267,7 +268,7 @@ class Dispatcher:
         """The delivery's fate after this attempt: done, retried later, or given up
         (`final` gives up at once, e.g. for a disabled endpoint)."""
         if ok:
-            new_status, next_at = "succeeded", None
+            new_status, next_at = DeliveryStatus.SUCCEEDED, None
         else:
             next_at = (
                 None
@@ -279,8 +280,8 @@ class Dispatcher:
                     rng=self.rng,
                 )
             )
-            new_status = "pending" if next_at is not None else "failed"
-            if new_status == "failed":
+            new_status = DeliveryStatus.PENDING if next_at is not None else DeliveryStatus.FAILED
+            if new_status == DeliveryStatus.FAILED:
                 logger.warning("webhooks.gave_up", delivery_id=delivery.id, error=error)
         return webhooks.Outcome(
             delivery_id=delivery.id,

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from sendmako.model.statuses import DeliveryStatus
 from sendmako.storage.webhooks import DeliveryRecord, EndpointRecord, Outcome
 
 Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
@@ -103,7 +104,9 @@ class DeliveryOut(BaseModel):
             session_id=record.session_id,
             status=record.status,
             attempts=record.attempts,
-            next_attempt_at=record.next_attempt_at if record.status == "pending" else None,
+            next_attempt_at=record.next_attempt_at
+            if record.status == DeliveryStatus.PENDING
+            else None,
             last_status=record.last_status,
             last_error=record.last_error,
             created_at=record.created_at,
@@ -144,7 +147,7 @@ class TestOut(BaseModel):
 
     @classmethod
     def of(cls, outcome: Outcome) -> TestOut:
-        delivered = outcome.status == "succeeded"
+        delivered = outcome.status == DeliveryStatus.SUCCEEDED
         return cls(
             success=delivered,
             delivered=delivered,

@@ -23,6 +23,7 @@ from sendmako.dashboard.params import PageNumber, RowId
 from sendmako.dashboard.visit import PREFIX, Member, Visit
 from sendmako.errors import SendmakoError
 from sendmako.inbound.registry import WEBHOOKS
+from sendmako.model.statuses import DeliveryStatus
 from sendmako.storage.webhooks import EndpointRecord
 from sendmako.webhooks.endpoints import EndpointChange
 
@@ -143,7 +144,7 @@ async def rotate_secret(webhook_id: RowId, visit: Member, _form: CheckedForm) ->
 @router.post("/{webhook_id}/test")
 async def send_test(webhook_id: RowId, visit: Member, _form: CheckedForm) -> Response:
     outcome = await visit.services.webhooks.send_test(visit.account, webhook_id)
-    if outcome.status == "succeeded":
+    if outcome.status == DeliveryStatus.SUCCEEDED:
         text = visit.t("webhooks.test_ok", status=outcome.status_code, ms=outcome.latency_ms)
         visit.flash(text)
     else:  # the error says why: "HTTP 500", "ConnectError: ...", "no answer within 10 s"
