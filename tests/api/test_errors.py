@@ -56,7 +56,9 @@ async def test_missing_field_names_the_field(server: Server, alice: Account) -> 
     names phone_number."""
     await alice.client.post(SESSIONS, json={"session_name": "x"})
     answer = await alice.client.patch(f"{SESSIONS}user_{alice.user.id}", json={})
-    assert assert_error(answer, 400)["message"] == "Give session_name, pacing_ms or both."
+    assert assert_error(answer, 400)["message"] == (
+        "Give at least one of session_name, pacing_ms, reject_calls, reject_calls_message."
+    )
     answer = await alice.client.post(f"{SESSIONS}user_{alice.user.id}/pair-code", json={})
     assert assert_error(answer, 400)["message"] == "phone_number: this field is required."
 

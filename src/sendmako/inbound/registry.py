@@ -19,7 +19,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendmako.inbound import payloads, stores
 from sendmako.inbound.stores import Arrived
-from sendmako.model.events import MessageReceived, ReceiptReceived
+from sendmako.model.events import (
+    CallReceived,
+    GroupParticipantsChanged,
+    GroupSettingsChanged,
+    MessageEdited,
+    MessageReceived,
+    MessageRevoked,
+    PollVoted,
+    PresenceChanged,
+    ReactionReceived,
+    ReceiptReceived,
+)
 
 E = TypeVar("E")
 S = TypeVar("S")
@@ -28,7 +39,8 @@ S = TypeVar("S")
 @dataclass(frozen=True, slots=True)
 class Kind(Generic[E, S]):
     event: type[E]
-    webhook: str  # the webhook event it raises
+    # The webhook events it raises: the first, unless `choose` names another of them.
+    webhooks: tuple[str, ...]
     # Keeps a batch of these events, in arrival order; answers those to announce, in order,
     # each with what was stored for it.
     store: Callable[[AsyncSession, Sequence[Arrived[E]]], Awaitable[list[tuple[Arrived[E], S]]]]
@@ -37,21 +49,82 @@ class Kind(Generic[E, S]):
     # About messages this server sent: they are stored before this kind is (a receipt can
     # follow its send within milliseconds).
     after_sends: bool = False
+    choose: Callable[[E], str] | None = None
+
+    def webhook(self, event: E) -> str:
+        return self.choose(event) if self.choose is not None else self.webhooks[0]
+
+
+def _message(event: MessageReceived, _: None) -> dict[str, object]:
+    return payloads.message_sent(event) if event.from_me else payloads.message_received(event)
 
 
 KINDS: tuple[Kind[Any, Any], ...] = (
     Kind(
         MessageReceived,
-        "message.received",
+        ("message.received", "message.sent"),
         store=stores.received,
-        payload=lambda event, _: payloads.message_received(event),
+        payload=_message,
+        choose=lambda event: "message.sent" if event.from_me else "message.received",
     ),
     Kind(
         ReceiptReceived,
-        "message.status",
+        ("message.status",),
         store=stores.receipts,
         payload=payloads.message_status,
         after_sends=True,
+    ),
+    Kind(
+        ReactionReceived,
+        ("message.reaction",),
+        store=stores.reactions,
+        payload=lambda event, _: payloads.message_reaction(event),
+        after_sends=True,
+    ),
+    Kind(
+        MessageEdited,
+        ("message.edited",),
+        store=stores.edits,
+        payload=lambda event, _: payloads.message_edited(event),
+        after_sends=True,
+    ),
+    Kind(
+        MessageRevoked,
+        ("message.revoked",),
+        store=stores.revokes,
+        payload=lambda event, _: payloads.message_revoked(event),
+        after_sends=True,
+    ),
+    Kind(
+        PollVoted,
+        ("poll.vote",),
+        store=stores.votes,
+        payload=payloads.poll_vote,
+        after_sends=True,
+    ),
+    Kind(
+        PresenceChanged,
+        ("presence.update",),
+        store=stores.announced_only,
+        payload=lambda event, _: payloads.presence_update(event),
+    ),
+    Kind(
+        GroupParticipantsChanged,
+        ("group.participants",),
+        store=stores.announced_only,
+        payload=lambda event, _: payloads.group_participants(event),
+    ),
+    Kind(
+        GroupSettingsChanged,
+        ("group.updated",),
+        store=stores.announced_only,
+        payload=lambda event, _: payloads.group_updated(event),
+    ),
+    Kind(
+        CallReceived,
+        ("call.received",),
+        store=stores.calls,
+        payload=payloads.call_received,
     ),
 )
 
@@ -61,7 +134,7 @@ SESSION_DISCONNECTED = "session.disconnected"
 SESSION_QR_READY = "session.qr_ready"
 
 WEBHOOKS: tuple[str, ...] = (
-    *(kind.webhook for kind in KINDS),
+    *(webhook for kind in KINDS for webhook in kind.webhooks),
     SESSION_CONNECTED,
     SESSION_DISCONNECTED,
     SESSION_QR_READY,

@@ -9,15 +9,27 @@ session) share one transaction and one statement per kind.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sendmako.model.events import MessageReceived, ReceiptReceived
+from sendmako.inbound import payloads
+from sendmako.model.events import (
+    CallReceived,
+    IncomingMedia,
+    MessageEdited,
+    MessageReceived,
+    MessageRevoked,
+    PollVoted,
+    ReactionReceived,
+    ReceiptReceived,
+)
+from sendmako.model.messages import PollSpec
 from sendmako.model.statuses import RECEIPT_STATUSES, MessageStatus
 from sendmako.storage import messages
 from sendmako.storage.records import SessionRecord
@@ -36,26 +48,137 @@ class Arrived(Generic[E]):
 async def received(
     tx: AsyncSession, items: Sequence[Arrived[MessageReceived]]
 ) -> list[tuple[Arrived[MessageReceived], None]]:
-    """Incoming messages become rows; each is announced as it came."""
-    incoming = [item for item in items if not item.event.from_me]
-    await messages.add_many(
-        tx,
-        [
-            messages.NewMessage(
-                user_id=item.session.user_id,
-                session_id=item.session.session_id,
-                direction="in",
-                wa_message_id=item.event.message_id,
-                chat=item.event.chat,
-                peer=item.event.sender_phone,
-                type=item.event.wa_type,
-                status=MessageStatus.RECEIVED,
-                created_at=datetime.fromtimestamp(item.event.timestamp, UTC),
-            )
-            for item in incoming
-        ],
+    """Messages become rows, each announced as it came: incoming ones, and those this
+    number sent from its phone or another linked device (`from_me`)."""
+    await messages.add_many(tx, [_row(item.session, item.event) for item in items])
+    return [(item, None) for item in items]
+
+
+def _row(session: SessionRecord, event: MessageReceived) -> messages.NewMessage:
+    own = event.from_me
+    return messages.NewMessage(
+        user_id=session.user_id,
+        session_id=session.session_id,
+        direction="out" if own else "in",
+        wa_message_id=event.message_id,
+        chat=event.chat,
+        peer=(event.chat if event.is_group else event.chat.split("@", 1)[0])
+        if own
+        else event.sender_phone,
+        type=event.wa_type,
+        status=MessageStatus.SENT if own else MessageStatus.RECEIVED,
+        created_at=datetime.fromtimestamp(event.timestamp, UTC),
+        body=event.body,
+        sender_name=None if own else event.sender_name,
+        sender_lid=None if own else event.sender_lid,
+        media=_media(event.media) if event.media is not None else None,
+        quoted_id=event.quoted_message_id,
+        poll=_poll(event.poll) if event.poll is not None else None,
     )
-    return [(item, None) for item in incoming]
+
+
+def _media(media: IncomingMedia) -> dict[str, object]:
+    """What a stored message keeps of its file: enough to show it, and to decrypt it."""
+    return payloads.media(media)
+
+
+def _poll(poll: PollSpec) -> dict[str, object]:
+    return {
+        "name": poll.name,
+        "options": list(poll.options),
+        "selectable_count": poll.selectable_count,
+    }
+
+
+async def _targets(
+    tx: AsyncSession, items: Sequence[Arrived[Any]], message_id: Callable[[Any], str]
+) -> dict[tuple[str, str], messages.StoredMessage]:
+    """The stored messages the events are about, in one query."""
+    pairs = sorted({(item.session.session_id, message_id(item.event)) for item in items})
+    return await messages.find_any(tx, pairs) if pairs else {}
+
+
+def _at(timestamp: int) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+async def reactions(
+    tx: AsyncSession, items: Sequence[Arrived[ReactionReceived]]
+) -> list[tuple[Arrived[ReactionReceived], None]]:
+    """A reaction replaces the reactor's earlier one on the stored message."""
+    found = await _targets(tx, items, lambda event: event.message_id)
+    for item in items:
+        event = item.event
+        target = found.get((item.session.session_id, event.message_id))
+        if target is not None:
+            await messages.react(
+                tx, target.id, event.sender.phone, event.emoji, _at(event.timestamp)
+            )
+    return [(item, None) for item in items]
+
+
+async def edits(
+    tx: AsyncSession, items: Sequence[Arrived[MessageEdited]]
+) -> list[tuple[Arrived[MessageEdited], None]]:
+    """The stored message takes the new text; the earlier one is kept beside it."""
+    found = await _targets(tx, items, lambda event: event.message_id)
+    for item in items:
+        event = item.event
+        target = found.get((item.session.session_id, event.message_id))
+        if target is not None:
+            await messages.edit(tx, target.id, event.body, _at(event.timestamp))
+    return [(item, None) for item in items]
+
+
+async def revokes(
+    tx: AsyncSession, items: Sequence[Arrived[MessageRevoked]]
+) -> list[tuple[Arrived[MessageRevoked], None]]:
+    """The stored message is marked deleted for everyone (its text stays for its owner)."""
+    found = await _targets(tx, items, lambda event: event.message_id)
+    for item in items:
+        event = item.event
+        target = found.get((item.session.session_id, event.message_id))
+        if target is not None:
+            by = event.by.phone if event.by is not None else None
+            await messages.revoke(tx, target.id, by, _at(event.timestamp))
+    return [(item, None) for item in items]
+
+
+async def votes(
+    tx: AsyncSession, items: Sequence[Arrived[PollVoted]]
+) -> list[tuple[Arrived[PollVoted], list[str]]]:
+    """A vote replaces the voter's earlier one on the stored poll. WhatsApp carries the
+    options as hashes of their names: the stored poll names them (never handed out as
+    hashes: options the poll does not know are left out)."""
+    found = await _targets(tx, items, lambda event: event.poll_message_id)
+    announced: list[tuple[Arrived[PollVoted], list[str]]] = []
+    for item in items:
+        event = item.event
+        poll = found.get((item.session.session_id, event.poll_message_id))
+        names = {
+            hashlib.sha256(name.encode()).digest(): name
+            for name in (poll.poll_options if poll else ())
+        }
+        selected = [names[h] for h in event.option_hashes if h in names]
+        if poll is not None:
+            await messages.vote(tx, poll.id, event.voter.phone, selected, _at(event.timestamp))
+        announced.append((item, selected))
+    return announced
+
+
+async def announced_only(
+    _tx: AsyncSession, items: Sequence[Arrived[E]]
+) -> list[tuple[Arrived[E], None]]:
+    """Nothing to keep (presence, group changes: the group cache follows on its own)."""
+    return [(item, None) for item in items]
+
+
+async def calls(
+    _tx: AsyncSession, items: Sequence[Arrived[CallReceived]]
+) -> list[tuple[Arrived[CallReceived], bool]]:
+    """Nothing to keep; each call is announced with whether its session refuses calls (the
+    refusal itself is the call handler's, messaging/calls.py)."""
+    return [(item, item.session.reject_calls) for item in items]
 
 
 async def receipts(

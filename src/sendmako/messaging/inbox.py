@@ -66,8 +66,9 @@ class Inbox:
                 continue
             for item, stored in await kind.store(tx, arrived):
                 session = item.session
+                data = kind.payload(item.event, stored)
                 events[session.user_id].append(
-                    SessionEvent(kind.webhook, session.session_id, kind.payload(item.event, stored))
+                    SessionEvent(kind.webhook(item.event), session.session_id, data)
                 )
         for user_id, of_user in events.items():
             for recorder in self.recorders:

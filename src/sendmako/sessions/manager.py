@@ -40,7 +40,7 @@ from sendmako.sessions.queue import (
     SendQueue,
     SentHook,
 )
-from sendmako.sessions.state import LiveSession, SessionView
+from sendmako.sessions.state import LiveSession, SessionChange, SessionView
 from sendmako.storage import messages, wa_sessions
 from sendmako.storage.db import Database
 from sendmako.storage.records import SessionRecord, UserRecord
@@ -172,27 +172,15 @@ class SessionManager:
     def get(self, user: UserRecord, session_id: str) -> SessionView:
         return self._owned(user, session_id).view()
 
-    async def update(
-        self,
-        user: UserRecord,
-        session_id: str,
-        *,
-        session_name: str | None = None,
-        pacing_ms: int | None = None,
-    ) -> SessionView:
-        """Rename and/or change the minimum time between two sends of the session."""
+    async def update(self, user: UserRecord, session_id: str, change: SessionChange) -> SessionView:
+        """Change the session's settings (its name, pacing, calls)."""
         live = self._owned(user, session_id)
+        values = change.values()
         async with self.db.write() as tx:
-            if session_name is not None:
-                await wa_sessions.rename(tx, live.record.session_id, session_name)
-            if pacing_ms is not None:
-                await wa_sessions.set_pacing(tx, live.record.session_id, pacing_ms)
-        if session_name is not None:
-            live.record = replace(live.record, session_name=session_name)
-        if pacing_ms is not None:
-            live.record = replace(live.record, pacing_ms=pacing_ms)
-            if live.queue is not None:
-                live.queue.pacing_seconds = pacing_ms / 1000
+            await wa_sessions.change(tx, live.record.session_id, values)
+        live.record = replace(live.record, **values)  # type: ignore[arg-type]
+        if change.pacing_ms is not None and live.queue is not None:
+            live.queue.pacing_seconds = change.pacing_ms / 1000
         return live.view()
 
     # -- sending ----------------------------------------------------------------------------

@@ -4,7 +4,7 @@ rule that turns a status change into lifecycle events (session.connected, ...)."
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from sendmako.engines.base import Engine, EngineSession
@@ -34,6 +34,25 @@ class SessionView:
     qr_expires_at: float | None  # unix time the shown QR stops being valid
     created_at: datetime
     pacing_ms: int
+    reject_calls: bool = False
+    reject_calls_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionChange:
+    """Settings of a session to change; None leaves one as it is."""
+
+    session_name: str | None = None
+    pacing_ms: int | None = None  # the minimum time between two sends
+    reject_calls: bool | None = None
+    reject_calls_message: str | None = None  # "": no message after a refused call
+
+    def values(self) -> dict[str, object]:
+        """The columns to write."""
+        values = {name: value for name, value in asdict(self).items() if value is not None}
+        if values.get("reject_calls_message") == "":
+            values["reject_calls_message"] = None
+        return values
 
 
 @dataclass(eq=False)
@@ -67,6 +86,8 @@ class LiveSession:
             qr_expires_at=self.qr_expires_at if qr else None,
             created_at=self.record.created_at,
             pacing_ms=self.record.pacing_ms,
+            reject_calls=self.record.reject_calls,
+            reject_calls_message=self.record.reject_calls_message,
         )
 
     def apply(self, event: StatusChanged) -> list[SessionEvent]:

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, func, insert, select, update
+from sqlalchemy import Row, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningUpdate
 
 from sendmako.model.statuses import RECEIPT_STATUSES, MessageStatus
-from sendmako.storage.tables import Message, utcnow
+from sendmako.storage.tables import Message, MessageEdit, MessageReaction, PollVote, utcnow
 
 MESSAGES = cast(Table, Message.__table__)
 
@@ -29,20 +29,39 @@ class NewMessage:
     status: MessageStatus
     created_at: datetime
     bulk_job_id: str | None = None
+    body: str | None = None
+    sender_name: str | None = None
+    sender_lid: str | None = None
+    media: dict[str, object] | None = None
+    quoted_id: str | None = None
+    poll: dict[str, object] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class StoredMessage:
     id: int
     session_id: str
-    direction: str
+    direction: str  # "out": this number wrote it; "in": someone else did
     wa_message_id: str
     chat: str
-    peer: str
+    peer: str  # the recipient (out) or the author (in)
     type: str
     status: MessageStatus
     created_at: datetime
     updated_at: datetime
+    body: str | None = None
+    poll: dict[str, object] | None = None
+    edited_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    @property
+    def from_me(self) -> bool:
+        return self.direction == "out"
+
+    @property
+    def poll_options(self) -> tuple[str, ...]:
+        options = (self.poll or {}).get("options")
+        return tuple(str(option) for option in options) if isinstance(options, list) else ()
 
 
 async def add_many(db: AsyncSession, rows: Sequence[NewMessage]) -> None:
@@ -64,6 +83,12 @@ async def add_many(db: AsyncSession, rows: Sequence[NewMessage]) -> None:
                 "bulk_job_id": row.bulk_job_id,
                 "created_at": row.created_at,
                 "updated_at": row.created_at,
+                "body": row.body,
+                "sender_name": row.sender_name,
+                "sender_lid": row.sender_lid,
+                "media": row.media,
+                "quoted_id": row.quoted_id,
+                "poll": row.poll,
             }
             for row in rows
         ],
@@ -175,6 +200,110 @@ async def find_sent(db: AsyncSession, messages: Sequence[tuple[str, str]]) -> li
     return found
 
 
+async def find_any(
+    db: AsyncSession, messages: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], StoredMessage]:
+    """The messages among (session_id, WhatsApp id) pairs, whoever wrote them, by pair."""
+    found: dict[tuple[str, str], StoredMessage] = {}
+    columns = MESSAGES.c
+    for start in range(0, len(messages), PAIRS_PER_STATEMENT):
+        pairs = messages[start : start + PAIRS_PER_STATEMENT]
+        rows = await db.execute(
+            select(MESSAGES).where(
+                columns.session_id.in_(sorted({session_id for session_id, _ in pairs})),
+                columns.wa_message_id.in_(sorted({wa_id for _, wa_id in pairs})),
+                (columns.session_id + _KEY_SEPARATOR + columns.wa_message_id).in_(
+                    [f"{session_id}{_KEY_SEPARATOR}{wa_id}" for session_id, wa_id in pairs]
+                ),
+            )
+        )
+        for row in rows:
+            found.setdefault((row.session_id, row.wa_message_id), _stored(row))
+    return found
+
+
+async def of_user(
+    db: AsyncSession, user_id: int, wa_message_id: str, session_id: str | None = None
+) -> list[StoredMessage]:
+    """The user's stored messages with this WhatsApp id (in `session_id` when given): one,
+    or two when the user's own sessions wrote to each other."""
+    query = select(Message).where(
+        Message.user_id == user_id, Message.wa_message_id == wa_message_id
+    )
+    if session_id is not None:
+        query = query.where(Message.session_id == session_id)
+    return [_stored(row) for row in (await db.scalars(query.order_by(Message.id))).all()]
+
+
+async def react(db: AsyncSession, message_pk: int, reactor: str, emoji: str, at: datetime) -> None:
+    """`reactor`'s reaction to the message (one each: a new one replaces it; "" takes it
+    back)."""
+    await db.execute(
+        delete(MessageReaction).where(
+            MessageReaction.message_pk == message_pk, MessageReaction.reactor == reactor
+        )
+    )
+    if emoji:
+        db.add(MessageReaction(message_pk=message_pk, reactor=reactor, emoji=emoji, reacted_at=at))
+        await db.flush()
+
+
+async def edit(db: AsyncSession, message_pk: int, body: str, at: datetime) -> None:
+    """The message's new text; the earlier one is kept."""
+    before = await db.scalar(select(Message.body).where(Message.id == message_pk))
+    db.add(MessageEdit(message_pk=message_pk, body=before, replaced_at=at))
+    await db.execute(
+        update(Message).where(Message.id == message_pk).values(body=body, edited_at=at)
+    )
+
+
+async def revoke(db: AsyncSession, message_pk: int, by: str | None, at: datetime) -> None:
+    """Deleted for everyone (by a group admin, `by`, when not by its author)."""
+    await db.execute(
+        update(Message).where(Message.id == message_pk).values(revoked_at=at, revoked_by=by)
+    )
+
+
+async def vote(
+    db: AsyncSession, message_pk: int, voter: str, options: Sequence[str], at: datetime
+) -> None:
+    """`voter`'s choice in the poll (one each: a new vote replaces it; none takes it back)."""
+    await db.execute(
+        delete(PollVote).where(PollVote.message_pk == message_pk, PollVote.voter == voter)
+    )
+    if options:
+        db.add(PollVote(message_pk=message_pk, voter=voter, options=list(options), voted_at=at))
+        await db.flush()
+
+
+async def reactions_of(db: AsyncSession, message_pk: int) -> dict[str, str]:
+    """Each reactor's emoji."""
+    rows = await db.execute(
+        select(MessageReaction.reactor, MessageReaction.emoji).where(
+            MessageReaction.message_pk == message_pk
+        )
+    )
+    return {str(reactor): str(emoji) for reactor, emoji in rows}
+
+
+async def edits_of(db: AsyncSession, message_pk: int) -> list[str | None]:
+    """The earlier texts of an edited message, oldest first."""
+    rows = await db.scalars(
+        select(MessageEdit.body)
+        .where(MessageEdit.message_pk == message_pk)
+        .order_by(MessageEdit.id)
+    )
+    return list(rows)
+
+
+async def votes_of(db: AsyncSession, message_pk: int) -> dict[str, list[str]]:
+    """Each voter's options."""
+    rows = await db.execute(
+        select(PollVote.voter, PollVote.options).where(PollVote.message_pk == message_pk)
+    )
+    return {voter: list(options) for voter, options in rows}
+
+
 async def find(db: AsyncSession, session_id: str, wa_message_id: str) -> StoredMessage | None:
     row = await db.scalar(
         select(Message)
@@ -197,4 +326,8 @@ def _stored(row: Message | Row[Any]) -> StoredMessage:
         status=MessageStatus(row.status),
         created_at=row.created_at,
         updated_at=row.updated_at,
+        body=row.body,
+        poll=row.poll,
+        edited_at=row.edited_at,
+        revoked_at=row.revoked_at,
     )

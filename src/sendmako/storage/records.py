@@ -51,3 +51,5 @@ class SessionRecord:
     pacing_ms: int
     created_at: datetime
     updated_at: datetime
+    reject_calls: bool = False
+    reject_calls_message: str | None = None

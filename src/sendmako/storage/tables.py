@@ -101,6 +101,9 @@ class WaSession(Base):
     device_jid: Mapped[str | None] = mapped_column(String(100))
     # Minimum time between two sends of this session, so a number is never flooded.
     pacing_ms: Mapped[int] = mapped_column(Integer, default=1000)
+    # Calls are refused as they ring, followed by this message when there is one.
+    reject_calls: Mapped[bool] = mapped_column(Boolean, default=False)
+    reject_calls_message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The node that runs this session (DESIGN.md "Growing past one machine").
@@ -128,11 +131,76 @@ class Message(Base):
     bulk_job_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    body: Mapped[str | None] = mapped_column(Text)  # the text, or a media caption
+    sender_name: Mapped[str | None] = mapped_column(String(100))  # the author's push name
+    sender_lid: Mapped[str | None] = mapped_column(String(64))  # the author's hidden id
+    # What WhatsApp says of the file (mimetype, size, keys of an incoming one).
+    media: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    quoted_id: Mapped[str | None] = mapped_column(String(128))  # the message it replies to
+    poll: Mapped[dict[str, object] | None] = mapped_column(JSON)  # name, options, selectable
+    edited_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]  # deleted for everyone
+    revoked_by: Mapped[str | None] = mapped_column(String(64))  # the admin, when not its author
 
     __table_args__ = (
         Index("ix_messages_user_created", "user_id", "direction", "created_at"),
         Index("ix_messages_session_wa_id", "session_id", "wa_message_id"),
+        Index("ix_messages_user_wa_id", "user_id", "wa_message_id"),
     )
+
+
+class MessageEdit(Base):
+    """An earlier text of an edited message."""
+
+    __tablename__ = "message_edits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_pk: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    body: Mapped[str | None] = mapped_column(Text)
+    replaced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MessageReaction(Base):
+    """Someone's reaction to a message (one each; a new one replaces it)."""
+
+    __tablename__ = "message_reactions"
+
+    message_pk: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    reactor: Mapped[str] = mapped_column(String(64), primary_key=True)  # phone
+    emoji: Mapped[str] = mapped_column(String(32))
+    reacted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PollVote(Base):
+    """Someone's choice in a poll (one each; a new vote replaces it)."""
+
+    __tablename__ = "poll_votes"
+
+    message_pk: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    voter: Mapped[str] = mapped_column(String(64), primary_key=True)  # phone
+    options: Mapped[list[str]] = mapped_column(JSON)  # the names chosen
+    voted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NumberCheck(Base):
+    """Whether a number has WhatsApp, as a user last asked: kept a day, so a CRM importing
+    a list does not ask WhatsApp again and again."""
+
+    __tablename__ = "number_checks"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    phone: Mapped[str] = mapped_column(String(32), primary_key=True)
+    on_whatsapp: Mapped[bool] = mapped_column(Boolean)
+    jid: Mapped[str | None] = mapped_column(String(128))
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class BulkJob(Base):

@@ -26,6 +26,8 @@ def to_record(row: WaSession) -> SessionRecord:
         pacing_ms=row.pacing_ms,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        reject_calls=row.reject_calls,
+        reject_calls_message=row.reject_calls_message,
     )
 
 
@@ -103,10 +105,10 @@ async def set_state(
     await db.execute(update(WaSession).where(WaSession.session_id == session_id).values(values))
 
 
-async def set_pacing(db: AsyncSession, session_id: str, pacing_ms: int) -> None:
-    await db.execute(
-        update(WaSession).where(WaSession.session_id == session_id).values(pacing_ms=pacing_ms)
-    )
+async def change(db: AsyncSession, session_id: str, values: dict[str, object]) -> None:
+    """Change the settings named in `values` (columns of wa_sessions)."""
+    if values:
+        await db.execute(update(WaSession).where(WaSession.session_id == session_id).values(values))
 
 
 async def delete_one(db: AsyncSession, session_id: str) -> None:

@@ -37,10 +37,10 @@ def envelope(
 
 
 def chain_of(event: SessionEvent) -> str:
-    """Deliveries of one chain keep their order: one chat of one session, or a session's
-    own lifecycle."""
+    """Deliveries of one chain keep their order: one chat of one session (messages, what
+    happens to them, votes, a group's changes), or a session's own lifecycle."""
     chat = event.data.get("chat") or event.data.get("to")
-    if event.name.startswith("message.") and chat:
+    if chat and not event.name.startswith("session."):
         return f"{event.session_id}:{chat}"
     return f"{event.session_id}:session"
 

@@ -78,10 +78,14 @@ async def get_session(
 async def rename_session(
     session_id: SessionIdPath, body: RenameSessionIn, user: CurrentUser, sessions: Sessions
 ) -> RenameSessionOut:
-    view = await sessions.update(
-        user, session_id, session_name=body.session_name, pacing_ms=body.pacing_ms
+    """Rename the session, or change its pacing or its handling of calls."""
+    view = await sessions.update(user, session_id, body.change())
+    return RenameSessionOut(
+        session_name=view.session_name,
+        pacing_ms=view.pacing_ms,
+        reject_calls=view.reject_calls,
+        reject_calls_message=view.reject_calls_message,
     )
-    return RenameSessionOut(session_name=view.session_name, pacing_ms=view.pacing_ms)
 
 
 @router.delete("/{session_id}", responses=errors(404))

@@ -12,7 +12,7 @@ from pydantic import (
 
 from sendmako.api.schemas.common import Name, Request
 from sendmako.model.statuses import SessionStatus
-from sendmako.sessions.state import SessionView
+from sendmako.sessions.state import SessionChange, SessionView
 
 
 class SessionOut(BaseModel):
@@ -26,6 +26,8 @@ class SessionOut(BaseModel):
     pacing_ms: int = Field(description="minimum milliseconds between two sends")
     status_detail: str | None = Field(description="why the session is in this status")
     qr_expires_at: float | None = Field(description="unix time when the shown QR expires")
+    reject_calls: bool = Field(description="calls are refused as they ring")
+    reject_calls_message: str | None = Field(description="sent to a caller after a refusal")
 
     @classmethod
     def of(cls, view: SessionView) -> SessionOut:
@@ -40,6 +42,8 @@ class SessionOut(BaseModel):
             pacing_ms=view.pacing_ms,
             status_detail=view.detail,
             qr_expires_at=view.qr_expires_at,
+            reject_calls=view.reject_calls,
+            reject_calls_message=view.reject_calls_message,
         )
 
 
@@ -58,22 +62,40 @@ class CreateSessionOut(BaseModel):
 
 
 class RenameSessionIn(Request):
+    """Any of the session's settings; those left out stay as they are."""
+
     session_name: Name | None = None
     pacing_ms: int | None = Field(
         None, ge=0, le=600_000, description="minimum milliseconds between two sends"
     )
+    reject_calls: bool | None = Field(None, description="refuse every call as it rings")
+    reject_calls_message: str | None = Field(
+        None, max_length=4096, description='sent to the caller after a refusal ("": none)'
+    )
 
     @model_validator(mode="after")
     def _something(self) -> RenameSessionIn:
-        if self.session_name is None and self.pacing_ms is None:
-            raise ValueError("give session_name, pacing_ms or both")
+        if not self.model_fields_set:
+            raise ValueError(
+                "give at least one of session_name, pacing_ms, reject_calls, reject_calls_message"
+            )
         return self
+
+    def change(self) -> SessionChange:
+        return SessionChange(
+            session_name=self.session_name,
+            pacing_ms=self.pacing_ms,
+            reject_calls=self.reject_calls,
+            reject_calls_message=self.reject_calls_message,
+        )
 
 
 class RenameSessionOut(BaseModel):
     success: Literal[True] = True
     session_name: str
     pacing_ms: int
+    reject_calls: bool
+    reject_calls_message: str | None
 
 
 class PairCodeIn(Request):

@@ -13,7 +13,7 @@ from sendmako.errors import SendmakoError
 from sendmako.ids import InvalidIdentifier, normalize_phone
 from sendmako.model.actions import RequestPairCode
 from sendmako.model.simulation import Scan
-from sendmako.sessions.state import SessionView
+from sendmako.sessions.state import SessionChange, SessionView
 
 router = APIRouter(prefix=f"{PREFIX}/sessions", route_class=DashboardRoute, include_in_schema=False)
 
@@ -56,7 +56,9 @@ async def rename(session_id: str, visit: Member, form: CheckedForm) -> Response:
     name = form.text("session_name", visit.t("sessions.name"), max_length=NAME_MAX)
     if not form.ok:
         return _detail(visit, view, form, status=400)
-    await visit.services.sessions.update(visit.account, session_id, session_name=name)
+    await visit.services.sessions.update(
+        visit.account, session_id, SessionChange(session_name=name)
+    )
     visit.flash(visit.t("session.renamed", name=name))
     return redirect(f"{PREFIX}/sessions/{session_id}")
 
