@@ -224,6 +224,17 @@ MESSAGES: dict[str, str] = {
     "webhooks.event_session_connected": "a session is linked and connected",
     "webhooks.event_session_disconnected": "a session loses its connection or is unlinked",
     "webhooks.event_session_qr_ready": "a new QR code waits to be scanned",
+    "webhooks.event_message_sent": "a message is sent from the phone or another linked device",
+    "webhooks.event_message_reaction": "someone reacts to a message",
+    "webhooks.event_message_edited": "a message is edited",
+    "webhooks.event_message_revoked": "a message is deleted for everyone",
+    "webhooks.event_poll_vote": "someone votes in a poll",
+    "webhooks.event_presence_update": "a contact comes online, goes offline or types",
+    "webhooks.event_group_participants": (
+        "people join, leave, are added, removed, promoted or demoted in a group"
+    ),
+    "webhooks.event_group_updated": "a group's subject, description or settings change",
+    "webhooks.event_call_received": "someone calls",
     # -- one webhook
     "webhook.title": "Webhook",
     "webhook.back": "← Webhooks",

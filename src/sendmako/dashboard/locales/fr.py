@@ -242,6 +242,20 @@ MESSAGES: dict[str, str] = {
     "webhooks.event_session_connected": "une session est liée et connectée",
     "webhooks.event_session_disconnected": "une session perd sa connexion ou est déliée",
     "webhooks.event_session_qr_ready": "un nouveau QR code attend d'être scanné",
+    "webhooks.event_message_sent": (
+        "un message est envoyé depuis le téléphone ou un autre lié appareil"
+    ),
+    "webhooks.event_message_reaction": "quelqu'un réagit à un message",
+    "webhooks.event_message_edited": "un message est modifié",
+    "webhooks.event_message_revoked": "un message est supprimé pour tout le monde",
+    "webhooks.event_poll_vote": "quelqu'un vote dans un sondage",
+    "webhooks.event_presence_update": "un contact se connecte, se déconnecte ou écrit",
+    "webhooks.event_group_participants": (
+        "des personnes rejoignent, quittent, sont ajoutées, promues "
+        "retirées, ou rétrogradées dans un groupe"
+    ),
+    "webhooks.event_group_updated": "le sujet, la description ou les réglages d'un groupe changent",
+    "webhooks.event_call_received": "quelqu'un appelle",
     # -- un webhook
     "webhook.title": "Webhook",
     "webhook.back": "← Webhooks",
