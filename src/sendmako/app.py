@@ -20,7 +20,10 @@ from sendmako.api.routes import (
     groups,
     health,
     keys,
+    message_actions,
     messages,
+    presence,
+    profile,
     sandbox,
     sessions,
     webhooks,
@@ -101,6 +104,9 @@ def create_app(
     for module in (
         sessions,
         messages,
+        message_actions,
+        presence,
+        profile,
         media_routes,
         contacts,
         groups,
@@ -111,6 +117,7 @@ def create_app(
     ):
         app.include_router(module.router)
     app.include_router(sandbox.media_router)
+    app.include_router(contacts.lookups)
     dashboard.mount(app)
 
     ordinary = Allowance(settings.max_body_bytes)

@@ -25,13 +25,18 @@ from sendmako.accounts.usage import DailyUsage
 from sendmako.directory.contacts import ContactBook
 from sendmako.directory.group_cache import GroupCache
 from sendmako.directory.groups import Groups
+from sendmako.directory.numbers import NumberChecks
+from sendmako.directory.profiles import Profiles
 from sendmako.engines.base import Engine
 from sendmako.engines.registry import build_engines
 from sendmako.inbound import registry
 from sendmako.media.decrypt import MediaDecryptor
 from sendmako.media.fetch import Fetcher, TrustedPrefix, sandbox_media_prefix
+from sendmako.messaging.actions import MessageActions
 from sendmako.messaging.bulk import BulkSender
+from sendmako.messaging.calls import CallGuard
 from sendmako.messaging.inbox import Inbox
+from sendmako.messaging.presence import Presences
 from sendmako.messaging.sender import Sender
 from sendmako.messaging.sent_log import SentLog
 from sendmako.net.addresses import AddressPolicy
@@ -104,6 +109,11 @@ class Services:
     media: MediaDecryptor  # decrypt-media
     contacts: ContactBook  # each session's contact list
     groups: Groups  # group operations, over the group cache
+    actions: MessageActions  # react, vote, edit, delete, mark read
+    presence: Presences  # typing, online, watching a contact
+    numbers: NumberChecks  # who has WhatsApp, kept a day
+    profiles: Profiles  # contacts' pictures, the account's own profile
+    calls: CallGuard  # refuses calls for the sessions set to (reject_calls)
     lease: NodeLease = field(init=False)  # this node's hold on the database (set by `start`)
 
 
@@ -173,6 +183,7 @@ async def stop(services: Services) -> None:
     await services.bulk.stop()
     await services.contacts.background.close()  # syncs need the sessions: stop them first
     await services.groups.cache.background.close()
+    await services.calls.background.close()
     await services.sessions.stop()
     await services.bulk.stopped()  # a job whose send outlived the grace has its answer now
     for engine in services.engines.values():
@@ -242,6 +253,8 @@ def _assemble(
     sessions.recorders.extend([contacts, group_cache])
     usage = DailyUsage(db)
     sender = Sender(sessions, usage, sent_log, fetcher)
+    calls = CallGuard(db, sender)
+    sessions.handlers.append(calls)
     return Services(
         settings=settings,
         db=db,
@@ -268,4 +281,9 @@ def _assemble(
         media=decryptor,
         contacts=contacts,
         groups=Groups(sessions, group_cache),
+        actions=MessageActions(db, sessions, sender, group_cache),
+        presence=Presences(sessions),
+        numbers=NumberChecks(db, sessions),
+        profiles=Profiles(sessions, fetcher),
+        calls=calls,
     )

@@ -29,7 +29,6 @@ from sendmako.model.events import (
     ReactionReceived,
     ReceiptReceived,
 )
-from sendmako.model.messages import PollSpec
 from sendmako.model.statuses import RECEIPT_STATUSES, MessageStatus
 from sendmako.storage import messages
 from sendmako.storage.records import SessionRecord
@@ -73,21 +72,13 @@ def _row(session: SessionRecord, event: MessageReceived) -> messages.NewMessage:
         sender_lid=None if own else event.sender_lid,
         media=_media(event.media) if event.media is not None else None,
         quoted_id=event.quoted_message_id,
-        poll=_poll(event.poll) if event.poll is not None else None,
+        poll=messages.poll_data(event.poll) if event.poll is not None else None,
     )
 
 
 def _media(media: IncomingMedia) -> dict[str, object]:
     """What a stored message keeps of its file: enough to show it, and to decrypt it."""
     return payloads.media(media)
-
-
-def _poll(poll: PollSpec) -> dict[str, object]:
-    return {
-        "name": poll.name,
-        "options": list(poll.options),
-        "selectable_count": poll.selectable_count,
-    }
 
 
 async def _targets(

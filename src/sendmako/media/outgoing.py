@@ -213,3 +213,20 @@ def _audio(data: bytes, sniffed: str | None, field: str, *, voice_note: bool) ->
 def _filename_from_url(url: str) -> str | None:
     name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
     return name or None
+
+
+PROFILE_PICTURE_SIZE = 640  # pixels a side: what WhatsApp keeps of a profile picture
+
+
+def profile_picture(image: MediaPayload) -> bytes:
+    """The centre square of a checked image (`load` with kind image), as a JPEG of at most
+    PROFILE_PICTURE_SIZE pixels a side: what WhatsApp shows as a profile picture."""
+    with Image.open(io.BytesIO(image.data)) as opened:
+        opened.draft("RGB", (PROFILE_PICTURE_SIZE, PROFILE_PICTURE_SIZE))
+        side = min(opened.size)
+        left, top = (opened.width - side) // 2, (opened.height - side) // 2
+        square = opened.convert("RGB").crop((left, top, left + side, top + side))
+        square.thumbnail((PROFILE_PICTURE_SIZE, PROFILE_PICTURE_SIZE))
+        out = io.BytesIO()
+        square.save(out, format="JPEG", quality=85)
+        return out.getvalue()

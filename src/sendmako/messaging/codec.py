@@ -15,7 +15,9 @@ from sendmako.model.messages import (
     MediaPayload,
     MessageType,
     OutgoingMessage,
+    PollSpec,
 )
+from sendmako.storage.messages import poll_data
 
 PLACEHOLDER_RECIPIENT = Jid("0", "s.whatsapp.net")  # each recipient replaces it
 
@@ -44,6 +46,7 @@ class FrozenMessage(TypedDict):
     mentions: list[str]
     quoted_message_id: str | None
     media: FrozenMedia | None
+    poll: dict[str, object] | None
 
 
 def freeze(message: OutgoingMessage, spool: Path) -> dict[str, object]:
@@ -77,6 +80,7 @@ def freeze(message: OutgoingMessage, spool: Path) -> dict[str, object]:
         mentions=[str(jid) for jid in message.mentions],
         quoted_message_id=message.quoted_message_id,
         media=media,
+        poll=poll_data(message.poll) if message.poll is not None else None,
     )
     return cast(dict[str, object], frozen)
 
@@ -117,6 +121,18 @@ def thaw(data: dict[str, object]) -> OutgoingMessage:
         contact=contact,
         mentions=tuple(Jid.parse(jid) for jid in frozen["mentions"]),
         quoted_message_id=frozen["quoted_message_id"],
+        poll=_thaw_poll(frozen.get("poll")),
+    )
+
+
+def _thaw_poll(data: object) -> PollSpec | None:
+    """A job frozen before polls existed has no `poll`."""
+    if not isinstance(data, dict):
+        return None
+    return PollSpec(
+        str(data["name"]),
+        tuple(str(option) for option in data["options"]),
+        int(data["selectable_count"]),
     )
 
 

@@ -18,19 +18,21 @@ from sendmako.ids import InvalidIdentifier, Jid, normalize_phone, recipient_jid
 from sendmako.media import outgoing
 from sendmako.media.fetch import Fetcher
 from sendmako.messaging.sent_log import SentLog
-from sendmako.model.actions import SendResult
+from sendmako.model.actions import Send, SendResult
 from sendmako.model.messages import (
     MEDIA_TYPES,
     ContactCard,
     Location,
     MessageType,
     OutgoingMessage,
+    PollSpec,
 )
 from sendmako.sessions.manager import SessionManager
 from sendmako.sessions.state import SessionView
 from sendmako.storage.records import UserRecord
 
 MAX_TEXT = 65_536
+MIN_POLL_OPTIONS, MAX_POLL_OPTIONS, MAX_POLL_OPTION = 2, 12, 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,7 @@ class SendRequest:
     mentions: tuple[str, ...] = ()
     quoted_message_id: str | None = None
     session_id: str | None = None
+    poll: PollSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,39 +153,43 @@ class Sender:
                 for index, number in enumerate(request.mentions)
             ),
             quoted_message_id=request.quoted_message_id,
+            poll=request.poll if request.type == MessageType.POLL else None,
         )
 
     async def deliver(
         self,
         user: UserRecord,
         session: SessionView,
-        message: OutgoingMessage,
+        action: Send,
         reservation: Reservation,
         *,
         bulk_job_id: str | None = None,
         min_gap: float = 0,
     ) -> Sent:
         """Through the session's queue (at least `min_gap` seconds after the session's
-        previous send); returns once WhatsApp accepted it and it is stored."""
+        previous send); returns once WhatsApp accepted it and, for a message, once it is
+        stored."""
         stored: list[asyncio.Future[None]] = []
 
         def on_sent(result: SendResult) -> None:
-            stored.append(
-                self.sent_log.record_sent(
-                    user_id=user.id,
-                    session_id=session.session_id,
-                    message=message,
-                    result=result,
-                    bulk_job_id=bulk_job_id,
+            if isinstance(action, OutgoingMessage):
+                stored.append(
+                    self.sent_log.record_sent(
+                        user_id=user.id,
+                        session_id=session.session_id,
+                        message=action,
+                        result=result,
+                        bulk_job_id=bulk_job_id,
+                    )
                 )
-            )
             reservation.sent_one()
 
         result = await self.sessions.submit(
-            user, session.session_id, message, on_sent, min_gap=min_gap
+            user, session.session_id, action, on_sent, min_gap=min_gap
         )
-        await stored[0]
-        return Sent(result.message_id, session.session_id, display(message.to), result)
+        for commit in stored:
+            await commit
+        return Sent(result.message_id, session.session_id, display(action.to), result)
 
 
 def check(request: SendRequest) -> None:
@@ -209,6 +216,37 @@ def check(request: SendRequest) -> None:
     elif kind == MessageType.CONTACT and (not request.contact_name or not request.contact_phone):
         missing = "contact.name" if not request.contact_name else "contact.phone"
         raise BadRequest(f"{missing}: this field is required for a contact", field=missing)
+    elif kind == MessageType.POLL:
+        _check_poll(request.poll)
+
+
+def _check_poll(poll: PollSpec | None) -> None:
+    """2 to 12 distinct options of 1 to 100 characters, 1 to all of them selectable."""
+    if poll is None:
+        raise BadRequest("poll: this field is required for a poll", field="poll")
+    if not poll.name.strip():
+        raise BadRequest("poll.name: the question is empty", field="poll.name")
+    if not MIN_POLL_OPTIONS <= len(poll.options) <= MAX_POLL_OPTIONS:
+        raise BadRequest(
+            f"poll.options: give {MIN_POLL_OPTIONS} to {MAX_POLL_OPTIONS} options "
+            f"(got {len(poll.options)})",
+            field="poll.options",
+        )
+    seen: set[str] = set()
+    for index, option in enumerate(poll.options):
+        field = f"poll.options[{index}]"
+        if not option.strip() or len(option) > MAX_POLL_OPTION:
+            raise BadRequest(
+                f"{field}: an option has 1 to {MAX_POLL_OPTION} characters", field=field
+            )
+        if option in seen:
+            raise BadRequest(f"{field}: {option!r} is given twice", field=field)
+        seen.add(option)
+    if not 1 <= poll.selectable_count <= len(poll.options):
+        raise BadRequest(
+            f"poll.selectable_count: between 1 and the number of options ({len(poll.options)})",
+            field="poll.selectable_count",
+        )
 
 
 def _coordinate(value: float | None, field: str, bound: int) -> None:

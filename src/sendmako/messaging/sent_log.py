@@ -42,6 +42,10 @@ class SentLog:
                 status=MessageStatus.SENT,
                 created_at=result.timestamp,
                 bulk_job_id=bulk_job_id,
+                body=message.text,
+                media=_media(message),
+                quoted_id=message.quoted_message_id,
+                poll=messages.poll_data(message.poll) if message.poll is not None else None,
             )
         )
 
@@ -55,3 +59,20 @@ class SentLog:
     @staticmethod
     async def _write(tx: AsyncSession, rows: Sequence[messages.NewMessage]) -> None:
         await messages.add_many(tx, rows)
+
+
+def _media(message: OutgoingMessage) -> dict[str, object] | None:
+    """What is kept of a sent file: what it was, never its bytes."""
+    media = message.media
+    if media is None:
+        return None
+    return {
+        "mediaType": message.type.value,
+        "mimetype": media.mimetype,
+        "fileSize": str(len(media.data)),
+        "fileName": media.filename,
+        "width": media.width,
+        "height": media.height,
+        "duration": media.seconds,
+        "voiceNote": message.voice_note,
+    }

@@ -227,8 +227,14 @@ class NodeLease:
     async def _beat(self, on_lost: Callable[[], None]) -> None:
         while True:
             await self.sleep(self.timings.heartbeat)
+            renewal = asyncio.ensure_future(self.renew())
             try:
-                held = await self.renew()
+                # A heartbeat in flight when `release` stops the loop finishes its
+                # transaction first: cut short, it could leave the database locked.
+                held = await asyncio.shield(renewal)
+            except asyncio.CancelledError:
+                await asyncio.wait({renewal})
+                raise
             # A database hiccup: the next heartbeat that gets through says whether the lease
             # is still this node's.
             except Exception as exc:  # noqa: BLE001 - the task's outermost loop

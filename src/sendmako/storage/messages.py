@@ -11,10 +11,20 @@ from sqlalchemy import Row, Table, bindparam, delete, func, insert, select, upda
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningUpdate
 
+from sendmako.model.messages import PollSpec
 from sendmako.model.statuses import RECEIPT_STATUSES, MessageStatus
 from sendmako.storage.tables import Message, MessageEdit, MessageReaction, PollVote, utcnow
 
 MESSAGES = cast(Table, Message.__table__)
+
+
+def poll_data(poll: PollSpec) -> dict[str, object]:
+    """How a poll is stored in its message's row."""
+    return {
+        "name": poll.name,
+        "options": list(poll.options),
+        "selectable_count": poll.selectable_count,
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -144,8 +144,11 @@ class Dispatcher:
                     task.add_done_callback(self._chain_done)
             except Exception:  # noqa: BLE001 - the dispatcher must outlive a database hiccup
                 logger.exception("webhooks.claim_failed")
+            # Not asyncio.wait_for: on Python 3.11 it can swallow a cancellation that
+            # arrives as the wait ends, and `stop` would then wait for this loop forever.
             with suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self.poll_seconds)
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wakeup.wait()
 
     def _chain_done(self, task: asyncio.Task[None]) -> None:
         self._chains.discard(task)

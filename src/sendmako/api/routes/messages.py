@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from fastapi import APIRouter, Request, Response
 from pydantic import TypeAdapter
 
@@ -18,9 +20,14 @@ from sendmako.api.schemas.messages import (
     SendMessageIn,
     SendMessageOut,
 )
+from sendmako.errors import BadRequest
 from sendmako.messaging.bulk import JobView
+from sendmako.messaging.sender import Sent
 from sendmako.model.statuses import RecipientStatus
+from sendmako.storage.records import UserRecord
 from sendmako.wiring import Services
+
+T = TypeVar("T")
 
 router = APIRouter(prefix="/api", tags=["messages"])
 
@@ -41,7 +48,7 @@ async def send_message(request: Request) -> Response:
     services: Services = request.app.state.services
     user = await services.auth.authenticate(request.headers.get("authorization"))
     body = validated(_SEND_MESSAGE, await request.body())
-    sent = await services.sender.send(user, body.to, body.to_request())
+    sent = await _send(services, user, body)
     answer = SendMessageOut(
         message_id=sent.message_id,
         session_id=sent.session_id,
@@ -106,3 +113,22 @@ def _results(job: JobView) -> list[BulkResultOut]:
         )
         for result in job.results
     ]
+
+
+async def _send(services: Services, user: UserRecord, body: SendMessageIn) -> Sent:
+    """A message, or (types reaction and poll_vote) an action on one already sent."""
+    if body.type == "reaction":
+        emoji = _required(body.emoji, "emoji", "a reaction")
+        message_id = _required(body.message_id, "message_id", "a reaction")
+        return await services.actions.react(user, body.to, message_id, emoji, body.session_id)
+    if body.type == "poll_vote":
+        message_id = _required(body.message_id, "message_id", "a poll vote")
+        options = _required(body.options, "options", "a poll vote")
+        return await services.actions.vote(user, body.to, message_id, options, body.session_id)
+    return await services.sender.send(user, body.to, body.to_request())
+
+
+def _required(value: T | None, field: str, what: str) -> T:
+    if value is None:
+        raise BadRequest(f"{field}: this field is required for {what}", field=field)
+    return value

@@ -16,6 +16,7 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         413: "request body too large",
         422: "valid request, but the operation failed",
         429: "too many requests (see Retry-After)",
+        501: "the session's engine cannot do this (capability_not_supported)",
         503: "WhatsApp unreachable or the session is not connected",
     }
     return {

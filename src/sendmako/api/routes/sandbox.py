@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+import time
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Path
 from fastapi.responses import FileResponse
 
 from sendmako.api.deps import CurrentUser, ServicesDep, Sessions
 from sendmako.api.routes.responses import errors
-from sendmako.api.schemas.common import ErrorOut
+from sendmako.api.schemas.common import ErrorOut, SuccessOut
 from sendmako.api.schemas.contacts import SandboxContactsIn, SandboxContactsOut
 from sendmako.api.schemas.messages import (
     SandboxInboundBatchIn,
@@ -20,11 +23,29 @@ from sendmako.api.schemas.messages import (
     SandboxSentItem,
     SandboxSentOut,
 )
-from sendmako.api.schemas.sandbox import SandboxDisconnectIn, SandboxScanIn, SandboxStateOut
+from sendmako.api.schemas.sandbox import (
+    SandboxDisconnectIn,
+    SandboxHappenIn,
+    SandboxScanIn,
+    SandboxStateOut,
+)
 from sendmako.errors import BadRequest, NotFound, OperationFailed, SendmakoError
-from sendmako.ids import InvalidIdentifier, normalize_phone
+from sendmako.ids import InvalidIdentifier, Jid, normalize_phone
 from sendmako.media.fetch import SANDBOX_MEDIA_PATH
+from sendmako.messaging.presence import CHAT_STATES, PRESENCES
 from sendmako.messaging.sender import SendRequest, check, parse_recipient
+from sendmako.model.events import (
+    CallReceived,
+    GroupParticipantsChanged,
+    GroupSettingsChanged,
+    MessageEdited,
+    MessageRevoked,
+    PollVoted,
+    PresenceChanged,
+    ReactionReceived,
+    Someone,
+    WhatsAppEvent,
+)
 from sendmako.model.simulation import (
     AddressBookEntry,
     Arrival,
@@ -33,11 +54,14 @@ from sendmako.model.simulation import (
     Disconnect,
     DisconnectReason,
     EnterPairCode,
+    Happen,
     ListSent,
     Scan,
 )
 from sendmako.sessions.manager import SessionManager
 from sendmako.storage.records import UserRecord
+
+T = TypeVar("T")
 
 router = APIRouter(prefix="/api/sandbox/sessions", tags=["sandbox"])
 # The sandbox's media CDN: outside /api and without an API key, like WhatsApp's.
@@ -246,3 +270,83 @@ async def sandbox_media(token: str, services: ServicesDep) -> FileResponse:
     if path is None:
         raise NotFound("No such media.", code="media_not_found")
     return FileResponse(path, media_type="application/octet-stream")
+
+
+@router.post("/{session_id}/happen", responses=errors(404, 422, 503))
+async def happen(
+    session_id: SessionIdPath, body: SandboxHappenIn, user: CurrentUser, sessions: Sessions
+) -> SuccessOut:
+    """Simulate the outside world: a contact reacts to, edits, deletes or votes in a message,
+    calls, comes online or types; a group changes. The session receives it as from WhatsApp
+    (stored, and its webhook sent) before this answers."""
+    sessions.require(user, session_id, Happen)
+    await sessions.perform(user, session_id, Happen(happening(body)))
+    return SuccessOut()
+
+
+def happening(body: SandboxHappenIn) -> WhatsAppEvent:  # noqa: PLR0911 - one case per event
+    """The event `body` describes, checked (400 naming the field)."""
+    who = Someone(_number(body.sender, "from"))
+    group = _group(body.group_id) if body.group_id is not None else None
+    chat, now = group or str(Jid.user_jid(who.phone)), int(time.time())
+    in_group = group is not None
+    if body.event == "reaction":
+        message_id = _given(body.message_id, "message_id")
+        return ReactionReceived(chat, message_id, who, _given(body.emoji, "emoji"), now, in_group)
+    if body.event == "edit":
+        message_id, text = _given(body.message_id, "message_id"), _given(body.text, "text")
+        return MessageEdited(chat, message_id, who, text, now, in_group)
+    if body.event == "revoke":
+        by = Someone(_number(body.by, "by")) if body.by is not None else None
+        message_id = _given(body.message_id, "message_id")
+        return MessageRevoked(chat, message_id, who, now, by, in_group)
+    if body.event == "vote":
+        options = _given(body.options, "options")
+        hashes = tuple(hashlib.sha256(option.encode()).digest() for option in options)
+        poll_id = _given(body.message_id, "message_id")
+        return PollVoted(chat, poll_id, who, hashes, now, in_group)
+    if body.event == "call":
+        return CallReceived(f"CALL{secrets.token_hex(8).upper()}", who, body.video, now)
+    if body.event in ("presence", "typing"):
+        allowed = PRESENCES if body.event == "presence" else CHAT_STATES
+        state = _given(body.state, "state")
+        if state not in allowed:
+            raise BadRequest(f"state: one of {', '.join(allowed)}", field="state")
+        return PresenceChanged(who, state, chat=chat if body.event == "typing" else None)
+    if group is None:
+        raise BadRequest("group_id: this field is required for a group change", field="group_id")
+    if body.event == "group_participants":
+        people = tuple(
+            Someone(_number(number, f"participants[{index}]"))
+            for index, number in enumerate(_given(body.participants, "participants"))
+        )
+        return GroupParticipantsChanged(group, _given(body.action, "action"), people, who, now)
+    return GroupSettingsChanged(
+        group,
+        who,
+        now,
+        subject=body.subject,
+        description=body.description,
+        announce=body.announce,
+        restrict=body.restrict,
+    )
+
+
+def _given(value: T | None, field: str) -> T:
+    if value is None:
+        raise BadRequest(f"{field}: this field is required for this event", field=field)
+    return value
+
+
+def _number(text: str | None, field: str) -> str:
+    try:
+        return normalize_phone(_given(text, field))
+    except InvalidIdentifier as exc:
+        raise BadRequest(f"{field}: {exc}", field=field) from exc
+
+
+def _group(text: str) -> str:
+    jid = parse_recipient(text, field="group_id")
+    if not jid.is_group:
+        raise BadRequest("group_id: must be a group JID (…@g.us)", field="group_id")
+    return str(jid)

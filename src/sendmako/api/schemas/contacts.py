@@ -74,3 +74,28 @@ class SandboxContactsOut(BaseModel):
                 for k in known
             ],
         )
+
+
+class CheckNumbersIn(Request):
+    numbers: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
+        min_length=1, max_length=50, description="1 to 50 numbers, in any spelling"
+    )
+    session_id: str | None = None
+
+
+class NumberOut(BaseModel):
+    number: str = Field(description="digits with the country code")
+    on_whatsapp: bool
+    jid: str | None
+
+
+class CheckNumbersOut(BaseModel):
+    success: Literal[True] = True
+    session_id: str
+    results: list[NumberOut]
+
+
+class PictureOut(BaseModel):
+    success: Literal[True] = True
+    session_id: str
+    picture_url: str | None = Field(description="null when there is none, or it is hidden")

@@ -6,8 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from sendmako.errors import BadRequest
 from sendmako.messaging.sender import SendRequest
-from sendmako.model.messages import MEDIA_TYPES, MessageType
+from sendmako.model.messages import MEDIA_TYPES, MessageType, PollSpec
 
 Short = Annotated[str, StringConstraints(max_length=1024)]
 
@@ -18,13 +19,25 @@ class ContactIn(BaseModel):
     phone: str
 
 
+class PollIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(max_length=255, description="the question")
+    options: list[str] = Field(max_length=64, description="2 to 12 distinct options")
+    selectable_count: int = Field(1, description="how many options a voter may choose")
+
+
+# Beyond the message types: acting on a message already in the chat (`message_id`).
+ACTIONS = ("reaction", "poll_vote")
+
+
 class MessageFields(BaseModel):
     """Everything a message can carry; which fields a type needs is checked by type."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    type: MessageType = Field(
-        description="text, image, video, audio, document, location, sticker or contact"
+    type: MessageType | Literal["reaction", "poll_vote"] = Field(
+        description="text, image, video, audio, document, location, sticker, contact, poll; "
+        "or reaction and poll_vote, about the message `message_id`"
     )
     session_id: str | None = Field(None, description="default: your oldest connected session")
     text: str | None = Field(None, description="type text (65,536 characters at most)")
@@ -49,9 +62,21 @@ class MessageFields(BaseModel):
     contact: ContactIn | None = None
     mentions: list[str] = Field(default_factory=list, max_length=1024)
     quoted_message_id: str | None = Field(None, max_length=128)
+    poll: PollIn | None = Field(None, description="type poll")
+    message_id: str | None = Field(
+        None, max_length=128, description="reaction, poll_vote: the message it is about"
+    )
+    emoji: str | None = Field(
+        None, max_length=32, description='reaction: the emoji ("" takes a reaction back)'
+    )
+    options: list[str] | None = Field(
+        None, max_length=12, description="poll_vote: the names of the options chosen"
+    )
 
     def to_request(self) -> SendRequest:
         kind = self.type
+        if not isinstance(kind, MessageType):
+            raise BadRequest(f"type: a {kind} is not a message of its own", field="type")
         url = base64 = None
         if kind in MEDIA_TYPES:
             url = getattr(self, f"{kind.value}_url")
@@ -77,6 +102,11 @@ class MessageFields(BaseModel):
             mentions=tuple(self.mentions),
             quoted_message_id=self.quoted_message_id,
             session_id=self.session_id,
+            poll=(
+                PollSpec(self.poll.name, tuple(self.poll.options), self.poll.selectable_count)
+                if self.poll is not None
+                else None
+            ),
         )
 
 
@@ -179,3 +209,29 @@ class SandboxSentItem(BaseModel):
 class SandboxSentOut(BaseModel):
     success: Literal[True] = True
     messages: list[SandboxSentItem]
+
+
+# -- acting on a message already in a chat ------------------------------------------------
+
+
+class EditMessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=65_536, description="the new text or caption")
+    session_id: str | None = Field(
+        None, description="the session holding the message, when two of yours do"
+    )
+
+
+class MessageActionOut(BaseModel):
+    success: Literal[True] = True
+    message_id: str = Field(description="the message acted on")
+    session_id: str
+
+
+class MarkReadIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    chat: str = Field(max_length=128, description="a number or a JID: the chat of the messages")
+    message_ids: list[Annotated[str, StringConstraints(max_length=128)]] = Field(
+        min_length=1, max_length=100, description="1 to 100 messages of that chat"
+    )
+    session_id: str | None = None

@@ -32,3 +32,54 @@ class SandboxStateOut(BaseModel):
     session_id: str
     status: SessionStatus
     phone_number: str | None
+
+
+HAPPENINGS = (
+    "reaction",
+    "edit",
+    "revoke",
+    "vote",
+    "call",
+    "presence",
+    "typing",
+    "group_participants",
+    "group_updated",
+)
+
+
+class SandboxHappenIn(Request):
+    """Something the outside world does, seen by this session. Each `event` takes the
+    fields its description names."""
+
+    event: Literal[
+        "reaction",
+        "edit",
+        "revoke",
+        "vote",
+        "call",
+        "presence",
+        "typing",
+        "group_participants",
+        "group_updated",
+    ] = Field(
+        description="reaction (message_id, emoji), edit (message_id, text), revoke "
+        "(message_id, by?), vote (message_id: the poll, options), call (video), presence "
+        "(state: available or unavailable), typing (state: composing, recording or paused), "
+        "group_participants (group_id, action, participants), group_updated (group_id, any of "
+        "subject, description, announce, restrict)"
+    )
+    sender: str = Field(alias="from", max_length=64, description="the number who does it")
+    group_id: str | None = Field(None, max_length=128, description="inside this group")
+    message_id: str | None = Field(None, max_length=128)
+    emoji: str | None = Field(None, max_length=32)
+    text: str | None = Field(None, max_length=65_536)
+    by: str | None = Field(None, max_length=64, description="revoke: the admin who deletes")
+    options: list[str] | None = Field(None, max_length=12)
+    video: bool = False
+    state: str | None = Field(None, max_length=20)
+    action: Literal["add", "remove", "promote", "demote", "join", "leave"] | None = None
+    participants: list[str] | None = Field(None, max_length=256)
+    subject: str | None = Field(None, max_length=256)
+    description: str | None = Field(None, max_length=2048)
+    announce: bool | None = None
+    restrict: bool | None = None
