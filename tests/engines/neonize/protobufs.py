@@ -16,6 +16,7 @@ GROUP = "120363025246125244"
 MARIA_LID = "123456789012345"
 MARIA = "5511999998888"
 ME = "22241857975"
+ME_LID = "99887766554433"
 EMPTY = npb.JID(User="", Server="", RawAgent=0, Device=0, Integrator=0, IsEmpty=True)
 PLAINTEXT = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4
 ENCRYPTED = bytes(reversed(PLAINTEXT)) + b"0123456789"

@@ -53,10 +53,10 @@ from neonize.utils.jid import Jid2String
 from sendmako import log
 from sendmako.engines.neonize import convert, directory
 from sendmako.engines.neonize.errors import Context, translate
+from sendmako.engines.neonize.ffi import Own
 from sendmako.engines.neonize.outgoing import RecentMessages
 from sendmako.engines.neonize.store import StoredDevice, list_devices
 from sendmako.errors import OperationFailed, SendmakoError
-from sendmako.ids import USER_SERVER
 from sendmako.model.events import (
     ContactsChanged,
     EngineEvent,
@@ -127,8 +127,8 @@ class Connection:
         self.recent = RecentMessages()
         self.device_jid: str | None = None
         self.phone: str | None = None
+        self.lid: str | None = None  # this number's hidden id, once connected
         self.push_name: str | None = None
-        self._own_users: frozenset[str] = frozenset()
         self._client_factory = client_factory
         self._devices = devices
         self._started = threading.Event()  # connect() is past writing neonize's Go maps
@@ -147,7 +147,6 @@ class Connection:
         if resume is not None:
             self.device_jid = resume.jid
             self.phone = resume.phone
-            self._own_users = frozenset({resume.phone})
             self.state = State.LINKED
         self.client = self._client_factory(
             self.config.store,
@@ -198,6 +197,9 @@ class Connection:
         def stop() -> None:
             if self.lock.acquire(timeout=timeout):
                 try:
+                    # Before the client leaves neonize's Go map: a command waiting for the
+                    # lock must find the session gone, not call into a missing client.
+                    self.state = State.ENDED
                     self.client.stop()
                 finally:
                     self.lock.release()
@@ -212,9 +214,9 @@ class Connection:
         return self.state is State.CONNECTED
 
     @property
-    def own_jid(self) -> str | None:
-        """This number's JID without the device part: how others' phones name our messages."""
-        return f"{self.phone}@{USER_SERVER}" if self.phone else None
+    def own(self) -> Own:
+        """This number: its phone, its hidden id and its push name, as far as known."""
+        return Own(phone=self.phone, lid=self.lid, push_name=self.push_name)
 
     def pair_code(self, phone: str) -> str:
         if self.state is not State.QR:
@@ -312,7 +314,6 @@ class Connection:
             return
         self.device_jid = Jid2String(ev.ID)
         self.phone = str(ev.ID.User)
-        self._own_users = frozenset({self.phone})
         self.state = State.LINKED
         self._log.info("neonize.paired", platform=ev.Platform)
         # Stored at once, so a crash before CONNECTED still resumes this device.
@@ -331,7 +332,7 @@ class Connection:
             self.device_jid = Jid2String(me.JID)
             self.phone = str(me.JID.User)
             self.push_name = str(me.PushName) or None
-            self._own_users = frozenset(u for u in (me.JID.User, me.LID.User) if u)
+            self.lid = str(me.LID.User) or None
         self.state = State.CONNECTED
         self.link.event(
             StatusChanged(
@@ -372,7 +373,7 @@ class Connection:
             self.link.event(converted)
 
     def _on_group_info(self, ev: Any) -> None:
-        changed = convert.group_changed(ev, self._own_users)
+        changed = convert.group_changed(ev, self.own.users)
         if changed is not None:
             self.link.event(changed)
 
