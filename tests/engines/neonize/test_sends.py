@@ -14,7 +14,8 @@ from PIL import Image
 
 from sendmako.engines.neonize.commands import Commands
 from sendmako.engines.neonize.ffi import Own
-from sendmako.engines.neonize.outgoing import VOICE_NOTE_MIMETYPE, RecentMessages
+from sendmako.engines.neonize.outgoing import VOICE_NOTE_MIMETYPE
+from sendmako.engines.neonize.recent import RecentMessages
 from sendmako.errors import BadRequest, OperationFailed, Unavailable
 from sendmako.ids import Jid
 from sendmako.model.messages import (

@@ -16,12 +16,16 @@ from __future__ import annotations
 from typing import Any
 
 from sendmako.model.actions import Action
+from sendmako.model.calls import RejectCall
+from sendmako.model.chats import MarkRead, SendChatState, SetPresence, SubscribePresence
 from sendmako.model.directory import (
+    CheckNumbers,
     CreateGroup,
     GetGroup,
     GetGroupPicture,
     GetInviteCode,
     GetInviteInfo,
+    GetProfilePicture,
     JoinGroup,
     LeaveGroup,
     ListContacts,
@@ -30,10 +34,13 @@ from sendmako.model.directory import (
     UpdateParticipants,
 )
 from sendmako.model.messages import OutgoingMessage
+from sendmako.model.profile import GetProfile, SetProfilePicture, UpdateProfile
 
 WORKER_ACTIONS: frozenset[type[Action[Any]]] = frozenset(
     {
+        # messages
         OutgoingMessage,
+        # contacts and groups
         ListContacts,
         ListGroups,
         GetGroup,
@@ -45,5 +52,17 @@ WORKER_ACTIONS: frozenset[type[Action[Any]]] = frozenset(
         JoinGroup,
         GetGroupPicture,
         LeaveGroup,
+        # chats
+        MarkRead,
+        SendChatState,
+        SetPresence,
+        SubscribePresence,
+        RejectCall,
+        # people and this number's profile
+        CheckNumbers,
+        GetProfilePicture,
+        GetProfile,
+        UpdateProfile,
+        SetProfilePicture,
     }
 )

@@ -24,10 +24,13 @@ from neonize.utils.jid import build_jid
 from sendmako.engines.base import performers_of, performs
 from sendmako.engines.neonize import outgoing
 from sendmako.engines.neonize.actions import WORKER_ACTIONS
+from sendmako.engines.neonize.chat_commands import ChatCommands
 from sendmako.engines.neonize.directory_commands import DirectoryCommands
 from sendmako.engines.neonize.errors import Context
 from sendmako.engines.neonize.ffi import Own, timestamp
+from sendmako.engines.neonize.profile_commands import ProfileCommands
 from sendmako.engines.neonize.protocol import SPOOL_NAME
+from sendmako.engines.neonize.recent import RecentCalls, RecentMessages
 from sendmako.errors import BadRequest, OperationFailed
 from sendmako.ids import USER_SERVER, Jid
 from sendmako.model.actions import Action, SendResult
@@ -37,7 +40,7 @@ R = TypeVar("R")
 ON_WHATSAPP_TTL_SECONDS = 3600.0
 
 
-class Commands(DirectoryCommands):
+class Commands(DirectoryCommands, ChatCommands, ProfileCommands):
     def __init__(
         self,
         client: Any,
@@ -45,14 +48,16 @@ class Commands(DirectoryCommands):
         session_id: str,
         lock: Lock,
         ready: Callable[[], bool],
-        recent: outgoing.RecentMessages,
+        recent: RecentMessages,
         spool_dir: Path | None,
         own: Callable[[], Own] = Own,
+        calls: RecentCalls | None = None,
     ) -> None:
         super().__init__(
             client, session_id=session_id, lock=lock, ready=ready, recent=recent, own=own
         )
         self.spool_dir = spool_dir
+        self.calls = calls if calls is not None else RecentCalls()
         self._on_whatsapp: dict[str, tuple[float, Any]] = {}
 
     def perform(self, action: Action[R], *, spool: str | None = None) -> R:

@@ -54,7 +54,7 @@ from sendmako import log
 from sendmako.engines.neonize import convert, directory
 from sendmako.engines.neonize.errors import Context, translate
 from sendmako.engines.neonize.ffi import Own
-from sendmako.engines.neonize.outgoing import RecentMessages
+from sendmako.engines.neonize.recent import RecentCalls, RecentMessages
 from sendmako.engines.neonize.store import StoredDevice, list_devices
 from sendmako.errors import OperationFailed, SendmakoError
 from sendmako.model.events import (
@@ -125,6 +125,7 @@ class Connection:
         self.lock = threading.Lock()  # around every FFI call but connect()
         self.state = State.STARTING
         self.recent = RecentMessages()
+        self.calls = RecentCalls()  # call offers, so a refusal answers their caller
         self.device_jid: str | None = None
         self.phone: str | None = None
         self.lid: str | None = None  # this number's hidden id, once connected

@@ -9,33 +9,29 @@ from sendmako.engines.base import performs
 from sendmako.engines.neonize import directory
 from sendmako.engines.neonize.errors import Context
 from sendmako.engines.neonize.ffi import FFI, proto_jid
-from sendmako.errors import OperationFailed
+from sendmako.errors import BadRequest, OperationFailed
 from sendmako.ids import Jid
 from sendmako.model.directory import (
+    CheckNumbers,
     Contact,
     CreateGroup,
     GetGroup,
     GetGroupPicture,
     GetInviteCode,
     GetInviteInfo,
+    GetProfilePicture,
     GroupInfo,
     JoinGroup,
     LeaveGroup,
     ListContacts,
     ListGroups,
+    NumberStatus,
     ParticipantResult,
     UpdateGroupSettings,
     UpdateParticipants,
 )
 
 INVITE_PREFIX = "https://chat.whatsapp.com/"
-# whatsmeow's words for "no picture to show": none set, or hidden from this number.
-NO_PICTURE = (
-    "does not have a profile picture",
-    "no profile picture",
-    "item-not-found",
-    "hidden their profile picture",
-)
 
 
 class DirectoryCommands(FFI):
@@ -46,6 +42,37 @@ class DirectoryCommands(FFI):
         # contact.* crashes the process unless logged in (`contact` itself is a Python object)
         found = self._logged_in_call(Context.OTHER, self.client.contact.get_all_contacts)
         return directory.contacts(found)
+
+    # -- people ------------------------------------------------------------------------
+
+    @performs(CheckNumbers)
+    def check_numbers(self, action: CheckNumbers) -> list[NumberStatus]:
+        """One question to WhatsApp for all the numbers. WhatsApp may answer with a hidden
+        @lid JID: the answer still names the number asked."""
+        phones = action.phones
+        if not phones:
+            return []
+        if not all(phone.isdigit() for phone in phones):
+            raise BadRequest("phones: digits with the country code", field="phones")
+        queries = ["+" + phone for phone in dict.fromkeys(phones)]
+        try:
+            answers = self._call(Context.SEND, lambda: self.client.is_on_whatsapp(*queries))
+        except OperationFailed as exc:
+            if "returned nothing" not in exc.message.lower():
+                raise
+            answers = []  # neonize's word for an empty answer: none of them is
+        found: dict[str, Jid] = {}
+        for answer in answers:
+            if answer.IsIn and answer.JID.User:
+                found[str(answer.Query).lstrip("+")] = directory.jid_of(answer.JID)
+        return [
+            NumberStatus(phone=phone, on_whatsapp=phone in found, jid=found.get(phone))
+            for phone in phones
+        ]
+
+    @performs(GetProfilePicture)
+    def profile_picture_url(self, action: GetProfilePicture) -> str | None:
+        return self._picture_url(action.jid.without_device(), Context.OTHER)
 
     # -- groups -------------------------------------------------------------------------
 
@@ -122,17 +149,6 @@ class DirectoryCommands(FFI):
     @performs(GetGroupPicture)
     def group_picture_url(self, action: GetGroupPicture) -> str | None:
         return self._picture_url(action.group, Context.GROUP)
-
-    def _picture_url(self, jid: Jid, context: Context) -> str | None:
-        """The URL of a user's or group's picture; None when none is set or it is hidden."""
-        target = proto_jid(jid)
-        try:
-            picture = self._call(context, lambda: self.client.get_profile_picture(target))
-        except OperationFailed as exc:
-            if any(marker in exc.message.lower() for marker in NO_PICTURE):
-                return None
-            raise
-        return str(picture.URL) or None
 
     @performs(LeaveGroup)
     def leave_group(self, action: LeaveGroup) -> None:

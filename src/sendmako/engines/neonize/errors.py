@@ -69,6 +69,11 @@ _REFUSALS: tuple[tuple[tuple[str, ...], str, str], ...] = (
         "This device never saw that poll (it was sent before the device was linked?)",
     ),
     (
+        ("not a valid image",),
+        "invalid_image",
+        "WhatsApp did not take that picture (a JPEG is needed)",
+    ),
+    (
         ("without pushname",),
         "no_profile_name",
         "This number has no profile name yet; set one first",

@@ -25,12 +25,19 @@ from typing import Any, TypeVar
 from neonize.exc import NeonizeError
 from neonize.utils.jid import build_jid
 
-from sendmako.engines.neonize import outgoing
 from sendmako.engines.neonize.errors import Context, translate
-from sendmako.errors import BadRequest, Unavailable
+from sendmako.engines.neonize.recent import RecentMessages
+from sendmako.errors import BadRequest, OperationFailed, Unavailable
 from sendmako.ids import GROUP_SERVER, LID_SERVER, USER_SERVER, Jid
 
 T = TypeVar("T")
+# whatsmeow's words for "no picture to show": none set, or hidden from this number.
+NO_PICTURE = (
+    "does not have a profile picture",
+    "no profile picture",
+    "item-not-found",
+    "hidden their profile picture",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +68,7 @@ class FFI:
         session_id: str,
         lock: Lock,
         ready: Callable[[], bool],
-        recent: outgoing.RecentMessages,
+        recent: RecentMessages,
         own: Callable[[], Own] = Own,
     ) -> None:
         self.client = client
@@ -93,6 +100,17 @@ class FFI:
             return call()
 
         return self._call(context, guarded)
+
+    def _picture_url(self, jid: Jid, context: Context) -> str | None:
+        """The URL of a user's or group's picture; None when none is set or it is hidden."""
+        target = proto_jid(jid)
+        try:
+            picture = self._call(context, lambda: self.client.get_profile_picture(target))
+        except OperationFailed as exc:
+            if any(marker in exc.message.lower() for marker in NO_PICTURE):
+                return None
+            raise
+        return str(picture.URL) or None
 
     def _require_ready(self) -> None:
         if not self.ready():

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import io
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
@@ -29,6 +27,7 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
 )
 from neonize.utils.enum import MediaType
 
+from sendmako.engines.neonize.recent import RecentMessages
 from sendmako.errors import BadRequest
 from sendmako.model.messages import MediaPayload, MessageType, OutgoingMessage
 
@@ -44,29 +43,6 @@ _UPLOAD_KIND = {
     MessageType.AUDIO: MediaType.MediaAudio,
     MessageType.DOCUMENT: MediaType.MediaDocument,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Remembered:
-    sender: str  # JID of who sent it, without device
-    message: Any  # the WhatsApp Message protobuf
-
-
-class RecentMessages:
-    """The last messages seen or sent, so a reply can quote the original's content."""
-
-    def __init__(self, size: int = 512) -> None:
-        self.size = size
-        self._items: OrderedDict[str, Remembered] = OrderedDict()
-
-    def remember(self, message_id: str, sender: str, message: Any) -> None:
-        self._items[message_id] = Remembered(sender, message)
-        self._items.move_to_end(message_id)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
-
-    def get(self, message_id: str) -> Remembered | None:
-        return self._items.get(message_id)
 
 
 def build(  # noqa: PLR0911 - one protobuf per message type

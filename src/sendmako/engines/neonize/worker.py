@@ -147,6 +147,7 @@ class Worker:
             recent=connection.recent,
             spool_dir=Path(args["spool_dir"]),
             own=lambda: connection.own,
+            calls=connection.calls,
         )
         threading.Thread(target=connection.run, name="connect", daemon=True).start()
         return {"resumed": resumed, "pid": os.getpid()}

@@ -1,0 +1,81 @@
+"""Every everyday action, its answer and every event cross the server-worker frame protocol
+as themselves (`protocol.pack`/`unpack`): what the server sends is what the worker's
+commands get, and what the worker reports is what the server stores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sendmako.engines.neonize.actions import WORKER_ACTIONS
+from sendmako.engines.neonize.commands import PERFORMERS
+from sendmako.engines.neonize.protocol import EventFrame, Reply, Request, pack, unpack
+from sendmako.ids import Jid
+from sendmako.model.calls import RejectCall
+from sendmako.model.chats import (
+    ChatState,
+    MarkRead,
+    Presence,
+    SendChatState,
+    SetPresence,
+    SubscribePresence,
+)
+from sendmako.model.directory import CheckNumbers, GetProfilePicture, NumberStatus
+from sendmako.model.profile import GetProfile, Profile, SetProfilePicture, UpdateProfile
+
+MARIA = Jid.user_jid("5511999998888")
+GROUP = Jid("120363025246125244", "g.us")
+
+ACTIONS: list[Any] = [
+    MarkRead(chat=GROUP, message_ids=("3EB0A", "3EB0B"), sender=Jid("123456789012345", "lid")),
+    MarkRead(chat=MARIA, message_ids=("3EB0A",)),
+    SendChatState(to=MARIA, state=ChatState.RECORDING),
+    SetPresence(Presence.UNAVAILABLE),
+    SubscribePresence(to=MARIA),
+    RejectCall(call_id="A1B2C3", caller=MARIA),
+    CheckNumbers(phones=("5511999998888", "22241857975")),
+    GetProfilePicture(jid=MARIA),
+    GetProfile(),
+    UpdateProfile(name="Boutique Awa"),
+    UpdateProfile(about="Ouvert de 8 h à 18 h"),
+    SetProfilePicture(jpeg=b"\xff\xd8\xff\xe0\x00\x10JFIF"),
+]
+ANSWERS: list[Any] = [
+    [
+        NumberStatus("5511999998888", on_whatsapp=True, jid=Jid("123456789012345", "lid")),
+        NumberStatus("22241857975", on_whatsapp=False),
+    ],
+    Profile(phone="22241857975", name="Awa", about=None, picture_url="https://pps.whatsapp.net/p"),
+    "https://pps.whatsapp.net/v/t61/pic.jpg",
+    None,
+]
+EVENTS: list[Any] = []
+
+
+def crossed(frame: Any) -> Any:
+    body = pack(frame)
+    return unpack(body[4:])
+
+
+def test_the_worker_performs_exactly_the_listed_actions() -> None:
+    assert set(PERFORMERS) == WORKER_ACTIONS
+
+
+@pytest.mark.parametrize("action", ACTIONS, ids=lambda a: type(a).__name__)
+def test_actions_cross_as_themselves(action: Any) -> None:
+    assert type(action) in WORKER_ACTIONS
+    request = Request(3, "perform", {"action": action})
+    assert crossed(request) == request
+
+
+@pytest.mark.parametrize("answer", ANSWERS, ids=lambda a: type(a).__name__)
+def test_answers_cross_as_themselves(answer: Any) -> None:
+    reply = Reply(3, answer)
+    assert crossed(reply) == reply
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=lambda e: type(e).__name__)
+def test_events_cross_as_themselves(event: Any) -> None:
+    frame = EventFrame(event)
+    assert crossed(frame) == frame
