@@ -19,7 +19,13 @@ from neonize.exc import (
     SendMessageError,
 )
 from neonize.proto import Neonize_pb2 as npb
-from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import PollVoteMessage
+from neonize.proto.waCommon.WACommon_pb2 import MessageKey
+from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
+    Message,
+    PollEncValue,
+    PollUpdateMessage,
+    PollVoteMessage,
+)
 from neonize.utils.enum import ChatPresence, ChatPresenceMedia
 
 from tests.engines.neonize.protobufs import ME, jid
@@ -266,6 +272,25 @@ class FakeClient:
         assert isinstance(data, bytes), "neonize reads a path or fetches a URL given a str"
         self._record("set_profile_photo", len(data))
         return "1767225600"
+
+    def build_poll_vote(self, info: Any, options: list[str]) -> Any:
+        source = info.SerializeToString() and info.MessageSource  # neonize serialises first
+        self._record(
+            "build_poll_vote",
+            _text(source.Chat),
+            _text(source.Sender),
+            source.IsFromMe,
+            source.IsGroup,
+            info.ID,
+            tuple(options),
+        )
+        key = MessageKey(remoteJID=_text(source.Chat), fromMe=source.IsFromMe, ID=info.ID)
+        return Message(
+            pollUpdateMessage=PollUpdateMessage(
+                pollCreationMessageKey=key,
+                vote=PollEncValue(encPayload=b"sealed", encIV=b"\x00" * 12),
+            )
+        )
 
     def decrypt_poll_vote(self, event: Any) -> Any:
         self._crashes_unless(self.in_go_map and self.is_logged_in, "decrypt_poll_vote")

@@ -4,6 +4,7 @@ commands get, and what the worker reports is what the server stores."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from sendmako.engines.neonize.actions import WORKER_ACTIONS
 from sendmako.engines.neonize.commands import PERFORMERS
 from sendmako.engines.neonize.protocol import EventFrame, Reply, Request, pack, unpack
 from sendmako.ids import Jid
+from sendmako.model.actions import SendResult
 from sendmako.model.calls import RejectCall
 from sendmako.model.chats import (
     ChatState,
@@ -22,12 +24,35 @@ from sendmako.model.chats import (
     SubscribePresence,
 )
 from sendmako.model.directory import CheckNumbers, GetProfilePicture, NumberStatus
+from sendmako.model.messages import (
+    EditMessage,
+    MessageKey,
+    MessageType,
+    OutgoingMessage,
+    PollSpec,
+    PollVote,
+    Reaction,
+    RevokeMessage,
+)
 from sendmako.model.profile import GetProfile, Profile, SetProfilePicture, UpdateProfile
 
 MARIA = Jid.user_jid("5511999998888")
 GROUP = Jid("120363025246125244", "g.us")
 
+POLL = MessageKey(GROUP, "3EB0POLL", from_me=False, sender=Jid("123456789012345", "lid"))
 ACTIONS: list[Any] = [
+    OutgoingMessage(
+        to=GROUP,
+        type=MessageType.POLL,
+        poll=PollSpec("Déjeuner ?", ("Riz", "Thieb"), selectable_count=0),
+        quoted_message_id="3EB0Q",
+    ),
+    Reaction(to=MARIA, target=MessageKey(MARIA, "3EB0A", from_me=True), emoji="👍"),
+    Reaction(to=GROUP, target=POLL, emoji=""),
+    EditMessage(to=MARIA, target=MessageKey(MARIA, "3EB0A", from_me=True), text="corrigé"),
+    RevokeMessage(to=GROUP, target=POLL),
+    PollVote(to=GROUP, poll=POLL, options=("Thieb",), poll_options=("Riz", "Thieb")),
+    PollVote(to=GROUP, poll=POLL, options=()),
     MarkRead(chat=GROUP, message_ids=("3EB0A", "3EB0B"), sender=Jid("123456789012345", "lid")),
     MarkRead(chat=MARIA, message_ids=("3EB0A",)),
     SendChatState(to=MARIA, state=ChatState.RECORDING),
@@ -42,6 +67,7 @@ ACTIONS: list[Any] = [
     SetProfilePicture(jpeg=b"\xff\xd8\xff\xe0\x00\x10JFIF"),
 ]
 ANSWERS: list[Any] = [
+    SendResult("3EB0SENT", datetime(2026, 1, 1, 12, 0, tzinfo=UTC)),
     [
         NumberStatus("5511999998888", on_whatsapp=True, jid=Jid("123456789012345", "lid")),
         NumberStatus("22241857975", on_whatsapp=False),

@@ -33,13 +33,23 @@ from sendmako.model.directory import (
     UpdateGroupSettings,
     UpdateParticipants,
 )
-from sendmako.model.messages import OutgoingMessage
+from sendmako.model.messages import (
+    EditMessage,
+    OutgoingMessage,
+    PollVote,
+    Reaction,
+    RevokeMessage,
+)
 from sendmako.model.profile import GetProfile, SetProfilePicture, UpdateProfile
 
 WORKER_ACTIONS: frozenset[type[Action[Any]]] = frozenset(
     {
-        # messages
+        # messages (polls among them), and acting on one already in a chat
         OutgoingMessage,
+        Reaction,
+        EditMessage,
+        RevokeMessage,
+        PollVote,
         # contacts and groups
         ListContacts,
         ListGroups,

@@ -28,6 +28,7 @@ from sendmako.model.events import (
     MessageReceived,
     ReceiptReceived,
 )
+from sendmako.model.messages import PollSpec
 from sendmako.model.statuses import MessageStatus, SessionStatus
 
 # A LID (hidden id) the message itself did not resolve: asks the device store, or None.
@@ -52,6 +53,14 @@ _SIGNALLING = frozenset(
     }
 )
 MEDIA_HOST = "https://mmg.whatsapp.net"
+# The fields a poll arrives in, by WhatsApp's version of it (V4 is wrapped: left as is).
+POLL_KINDS = (
+    "pollCreationMessage",
+    "pollCreationMessageV2",
+    "pollCreationMessageV3",
+    "pollCreationMessageV5",
+    "pollCreationMessageV6",
+)
 
 
 # -- JIDs -------------------------------------------------------------------------------
@@ -141,6 +150,20 @@ def message_received(ev: MessageEv, resolve: LidResolver | None = None) -> Messa
         mentions=tuple(_user(jid) for jid in context.mentionedJID) if context is not None else (),
         **fields,
     )
+
+
+def poll_spec(message: Any) -> PollSpec | None:
+    """The poll a WhatsApp message holds (its question, options, how many may be chosen),
+    or None when it holds none."""
+    for kind in POLL_KINDS:
+        if message.HasField(kind):
+            poll = getattr(message, kind)
+            return PollSpec(
+                name=str(poll.name),
+                options=tuple(str(option.optionName) for option in poll.options),
+                selectable_count=int(poll.selectableOptionsCount),
+            )
+    return None
 
 
 def _body(kind: str, message: Any) -> str | None:
