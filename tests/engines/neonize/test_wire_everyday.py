@@ -4,6 +4,7 @@ commands get, and what the worker reports is what the server stores."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,20 @@ from sendmako.model.chats import (
     SubscribePresence,
 )
 from sendmako.model.directory import CheckNumbers, GetProfilePicture, NumberStatus
+from sendmako.model.events import (
+    CallReceived,
+    GroupChanged,
+    GroupParticipantsChanged,
+    GroupSettingsChanged,
+    MessageEdited,
+    MessageReceived,
+    MessageRevoked,
+    PollVoted,
+    PresenceChanged,
+    ReactionReceived,
+    ReceiptReceived,
+    Someone,
+)
 from sendmako.model.messages import (
     EditMessage,
     MessageKey,
@@ -35,6 +50,7 @@ from sendmako.model.messages import (
     RevokeMessage,
 )
 from sendmako.model.profile import GetProfile, Profile, SetProfilePicture, UpdateProfile
+from sendmako.model.statuses import MessageStatus
 
 MARIA = Jid.user_jid("5511999998888")
 GROUP = Jid("120363025246125244", "g.us")
@@ -76,7 +92,59 @@ ANSWERS: list[Any] = [
     "https://pps.whatsapp.net/v/t61/pic.jpg",
     None,
 ]
-EVENTS: list[Any] = []
+MARIA_SOMEONE = Someone(phone="5511999998888", lid="123456789012345")
+EVENTS: list[Any] = [
+    MessageReceived(
+        message_id="3EB0POLL",
+        chat="120363025246125244@g.us",
+        sender_phone="5511999998888",
+        sender_jid="123456789012345@lid",
+        sender_name="Maria",
+        wa_type="pollCreationMessageV3",
+        body="Déjeuner ?",
+        timestamp=1767225600,
+        is_group=True,
+        from_me=True,
+        sender_lid="123456789012345",
+        poll=PollSpec("Déjeuner ?", ("Riz", "Thieb"), 1),
+    ),
+    ReceiptReceived(
+        ("3EB0A",),
+        "120363025246125244@g.us",
+        MessageStatus.READ,
+        1767225700,
+        participant_phone="5511999998888",
+        participant_lid="123456789012345",
+    ),
+    ReactionReceived("5511999998888@s.whatsapp.net", "3EB0A", MARIA_SOMEONE, "👍", 1767225600),
+    MessageEdited("5511999998888@s.whatsapp.net", "3EB0A", MARIA_SOMEONE, "corrigé", 1767225600),
+    MessageRevoked(
+        "120363025246125244@g.us",
+        "3EB0B",
+        Someone("5511955554444"),
+        1767225600,
+        by=MARIA_SOMEONE,
+        is_group=True,
+    ),
+    PollVoted(
+        "120363025246125244@g.us",
+        "3EB0POLL",
+        MARIA_SOMEONE,
+        (hashlib.sha256(b"Thieb").digest(),),
+        1767225600,
+        is_group=True,
+    ),
+    PresenceChanged(MARIA_SOMEONE, "available", last_seen=1767225000),
+    PresenceChanged(MARIA_SOMEONE, "recording", chat="120363025246125244@g.us"),
+    GroupParticipantsChanged(
+        "120363025246125244@g.us", "add", (MARIA_SOMEONE,), Someone("22241857975"), 1767225600
+    ),
+    GroupSettingsChanged(
+        "120363025246125244@g.us", None, 1767225600, subject="Équipe", announce=True
+    ),
+    GroupChanged("120363025246125244@g.us", left=True),
+    CallReceived("A1B2C3", MARIA_SOMEONE, video=True, timestamp=1767225600, is_group=False),
+]
 
 
 def crossed(frame: Any) -> Any:
