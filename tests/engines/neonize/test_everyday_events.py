@@ -208,6 +208,23 @@ def test_a_delete_by_its_author() -> None:
     )
 
 
+def test_an_admin_deleting_someone_elses_message_by_phone_numbers_is_by() -> None:
+    revoke = ProtocolMessage(
+        key=MessageKey(
+            remoteJID=f"{GROUP}@g.us",
+            fromMe=False,
+            ID="3EB0BOB",
+            participant=f"{BOB}@s.whatsapp.net",
+        ),
+        type=ProtocolMessage.REVOKE,
+    )
+    converted = event(
+        Message(protocolMessage=revoke), chat=jid(GROUP, "g.us"), sender=jid(MARIA), is_group=True
+    )
+    assert isinstance(converted, MessageRevoked)
+    assert (converted.sender, converted.by) == (Someone(BOB), Someone(MARIA))
+
+
 def test_an_admin_deleting_someone_elses_message_is_by() -> None:
     revoke = ProtocolMessage(
         key=MessageKey(
@@ -408,7 +425,7 @@ def test_members_joining_and_leaving_themselves_and_this_number_leaving() -> Non
         f"{GROUP}@g.us", "join", (Someone(MARIA),), None, 1767225600
     )
     left = notices.group_events(
-        group_event(Sender=jid(ME_LID, "lid"), Leave=[jid(ME_LID, "lid")]),
+        group_event(Sender=jid(ME), Leave=[jid(ME_LID, "lid")]),  # named both ways
         frozenset({ME, ME_LID}),
         resolve,
     )

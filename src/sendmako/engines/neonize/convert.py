@@ -101,6 +101,11 @@ def someone(jid: Any, alt: Any = None, resolve: LidResolver | None = None) -> So
     return Someone(phone=str(jid.User), lid=lid)
 
 
+def same_person(one: Someone, other: Someone) -> bool:
+    """Whether two namings are one person: the same number, or the same hidden id."""
+    return one.phone == other.phone or (one.lid is not None and one.lid == other.lid)
+
+
 def _lid_of(jid: Any, alt: Any) -> str | None:
     if jid.Server == LID_SERVER:
         return str(jid.User)
@@ -228,7 +233,7 @@ def _revoked(ev: MessageEv, protocol: Any, resolve: LidResolver | None) -> Messa
     by = None
     if author is None:
         author = revoker
-    elif author.phone != revoker.phone and author.lid != revoker.lid:
+    elif not same_person(author, revoker):
         by = revoker
     return MessageRevoked(
         message_id=str(protocol.key.ID),

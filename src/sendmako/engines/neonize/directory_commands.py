@@ -56,7 +56,7 @@ class DirectoryCommands(FFI):
             raise BadRequest("phones: digits with the country code", field="phones")
         queries = ["+" + phone for phone in dict.fromkeys(phones)]
         try:
-            answers = self._call(Context.SEND, lambda: self.client.is_on_whatsapp(*queries))
+            answers = self._call(Context.OTHER, lambda: self.client.is_on_whatsapp(*queries))
         except OperationFailed as exc:
             if "returned nothing" not in exc.message.lower():
                 raise

@@ -19,7 +19,14 @@ from neonize.events import (
     PresenceEv,
 )
 
-from sendmako.engines.neonize.convert import LidResolver, chat_of, is_set, jid_text, someone
+from sendmako.engines.neonize.convert import (
+    LidResolver,
+    chat_of,
+    is_set,
+    jid_text,
+    same_person,
+    someone,
+)
 from sendmako.ids import GROUP_SERVER
 from sendmako.model.events import (
     CallReceived,
@@ -94,16 +101,16 @@ def group_events(
     by = someone(actor, None, resolve) if actor is not None else None
     found: list[WhatsAppEvent] = []
     for field, themselves, to_them in _MEMBERSHIP:
-        members = list(getattr(ev, field))
-        own_doing = [m for m in members if actor is None or m.User == actor.User]
-        done_to = [m for m in members if actor is not None and m.User != actor.User]
+        members = [someone(jid, None, resolve) for jid in getattr(ev, field)]
+        own_doing = tuple(m for m in members if by is None or same_person(m, by))
+        done_to = tuple(m for m in members if by is not None and not same_person(m, by))
         for action, who, doer in ((themselves, own_doing, None), (to_them, done_to, by)):
             if who:
                 found.append(
                     GroupParticipantsChanged(
                         group=group,
                         action=action,
-                        participants=tuple(someone(m, None, resolve) for m in who),
+                        participants=who,
                         by=doer,
                         timestamp=timestamp,
                     )
