@@ -53,6 +53,7 @@ from sendmako.model.events import (
     ReactionReceived,
     ReceiptReceived,
     Someone,
+    StatusChanged,
 )
 from sendmako.model.messages import PollSpec
 from tests.engines.neonize.fakes import FakeClient
@@ -576,6 +577,27 @@ def test_a_vote_waits_on_its_own_thread_while_a_long_send_holds_the_lock() -> No
     conn.lock.release()
     conn.late_votes.shutdown(wait=True)
     assert [type(e) for e in link.events] == [PollVoted]
+
+
+def test_a_vote_that_arrives_before_the_connection_is_up_waits_for_it() -> None:
+    """Votes queued while offline may come before ConnectedEv: decrypt_poll_vote would
+    abort the process on a device not logged in, so they wait, in order, not dropped."""
+    client = FakeClient(vote_hashes=[b"h" * 32])
+    link = RecordingLink()
+    conn = Connection(
+        ConnectionConfig("user_1", "/data/user_1.db", DEVICE, None, shared_store=False),
+        link,
+        client_factory=lambda *_args: client,
+        devices=lambda _store: [StoredDevice(jid=DEVICE, proto=jid(ME, device=7))],
+    )
+    conn.open()
+    client.is_logged_in = False
+    client.fire(poll_vote_event(**IN_GROUP))
+    assert link.events == []
+    client.is_logged_in = True
+    client.fire(ConnectedEv(status=True))
+    conn.late_votes.shutdown(wait=True)
+    assert [type(e) for e in link.events] == [StatusChanged, PollVoted]
 
 
 def test_messages_are_remembered_as_they_arrived_and_calls_by_their_caller() -> None:

@@ -84,8 +84,9 @@ FIRST_QR_SECONDS = 60.0
 NEXT_QR_SECONDS = 20.0
 CONTACTS_SYNC_DELAY_SECONDS = 15.0  # app-state sync fills the contact store after connecting
 LID_LOOKUP_WAIT_SECONDS = 1.0
-# A poll vote is decrypted in Go under the lock. The event thread waits this long for it;
-# past that (a long upload holds it) the vote waits on a thread of its own, this long.
+# A poll vote is decrypted in Go under the lock, once connected. The event thread waits
+# this long for the lock; past that (a long upload holds it), or before the connection is
+# up (votes queued while offline), the vote waits on a thread of its own, this long.
 VOTE_WAIT_SECONDS = 1.0
 LATE_VOTE_WAIT_SECONDS = 300.0
 DEVICE_OS = "Sendmako"  # the name the phone shows under "Linked devices"
@@ -144,6 +145,7 @@ class Connection:
         self.recent = RecentMessages()
         self.calls = RecentCalls()  # call offers, so a refusal answers their caller
         self.late_votes = ThreadPoolExecutor(1, thread_name_prefix="late-votes")
+        self._online = threading.Event()  # state CONNECTED, for what waits for it
         self.device_jid: str | None = None
         self.phone: str | None = None
         self.lid: str | None = None  # this number's hidden id, once connected
@@ -219,6 +221,7 @@ class Connection:
                     # Before the client leaves neonize's Go map: a command waiting for the
                     # lock must find the session gone, not call into a missing client.
                     self.state = State.ENDED
+                    self._online.clear()
                     self.client.stop()
                 finally:
                     self.lock.release()
@@ -357,6 +360,7 @@ class Connection:
             self.push_name = str(me.PushName) or None
             self.lid = str(me.LID.User) or None
         self.state = State.CONNECTED
+        self._online.set()
         self.link.event(
             StatusChanged(
                 SessionStatus.CONNECTED,
@@ -371,6 +375,7 @@ class Connection:
     def _on_disconnected(self, _ev: Any) -> None:
         if self.state is State.CONNECTED:
             self.state = State.DISCONNECTED
+            self._online.clear()
             self.link.event(
                 StatusChanged(
                     SessionStatus.DISCONNECTED, "lost the connection to WhatsApp; reconnecting"
@@ -402,18 +407,25 @@ class Connection:
         self.link.event(converted)
 
     def _on_poll_vote(self, ev: Any) -> None:
-        """Decrypt the vote (a Go call under the lock): at once when the lock is free
-        soon, else on the late-votes thread, so the event thread never waits long."""
-        try:
-            hashes = self._decrypt_vote(ev, VOTE_WAIT_SECONDS)
-        except _LockBusy:
-            self.late_votes.submit(self._late_vote, ev)
-            return
-        if hashes is not None:
-            self.link.event(convert.poll_voted(ev, hashes, self._resolve_lid))
+        """Decrypt the vote (a Go call under the lock, once connected): at once when
+        connected and the lock is free soon, else on the late-votes thread (in arrival
+        order), so the event thread never waits long."""
+        if self.state is State.CONNECTED:
+            try:
+                hashes = self._decrypt_vote(ev, VOTE_WAIT_SECONDS)
+            except _LockBusy:
+                pass
+            else:
+                if hashes is not None:
+                    self.link.event(convert.poll_voted(ev, hashes, self._resolve_lid))
+                return
+        self.late_votes.submit(self._late_vote, ev)
 
     def _late_vote(self, ev: Any) -> None:
         try:
+            if not self._online.wait(LATE_VOTE_WAIT_SECONDS):
+                self._log.warning("neonize.vote_dropped", message_id=ev.Info.ID, reason="offline")
+                return
             hashes = self._decrypt_vote(ev, LATE_VOTE_WAIT_SECONDS)
             if hashes is not None:
                 self.link.event(convert.poll_voted(ev, hashes, self._resolve_lid))
@@ -426,9 +438,6 @@ class Connection:
         """The SHA-256 of each option the vote chose, or None when it cannot be read (a
         poll this device never saw). decrypt_poll_vote dereferences whatsmeow's secrets
         store, nil until paired: called only while logged in."""
-        if self.state is not State.CONNECTED:
-            self._log.warning("neonize.vote_dropped", message_id=ev.Info.ID, reason="offline")
-            return None
         if not self.lock.acquire(timeout=wait):
             raise _LockBusy
         try:
@@ -505,6 +514,7 @@ class Connection:
             return
         self._ended = True
         self.state = State.ENDED
+        self._online.clear()
         if ending.status is not None:
             self.link.event(StatusChanged(ending.status, ending.detail))
         self.link.ended(ending)
