@@ -278,7 +278,8 @@ class NeonizeUnderTest(EngineUnderTest):
             ready=self.connection.ready,
             recent=self.connection.recent,
             spool_dir=None,
-            own_jid=lambda: self.connection.own_jid,
+            own=lambda: self.connection.own,
+            calls=self.connection.calls,
         )
         self.server_side = ServerSide(self._cross)
         self._ids = itertools.count(1)

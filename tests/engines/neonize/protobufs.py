@@ -10,12 +10,14 @@ from typing import Any
 from neonize._binder import func_callback_bytes
 from neonize.events import EVENT_TO_INT, MessageEv, ReceiptEv
 from neonize.proto import Neonize_pb2 as npb
-from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message
+from neonize.proto.waCommon.WACommon_pb2 import MessageKey
+from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message, PollEncValue, PollUpdateMessage
 
 GROUP = "120363025246125244"
 MARIA_LID = "123456789012345"
 MARIA = "5511999998888"
 ME = "22241857975"
+ME_LID = "99887766554433"
 EMPTY = npb.JID(User="", Server="", RawAgent=0, Device=0, Integrator=0, IsEmpty=True)
 PLAINTEXT = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4
 ENCRYPTED = bytes(reversed(PLAINTEXT)) + b"0123456789"
@@ -50,6 +52,8 @@ def message_event(
     message_id: str = "3EB0C431C26A1916E0F8A1",
     push_name: str = "Maria",
     media_type: str = "",
+    recipient_alt: Any = EMPTY,
+    edit: str = "",
 ) -> MessageEv:
     sender = sender if sender is not None else jid(MARIA)
     return MessageEv(
@@ -61,7 +65,7 @@ def message_event(
                 IsFromMe=from_me,
                 IsGroup=is_group,
                 AddressingMode=npb.LID if sender.Server == "lid" else npb.PN,
-                RecipientAlt=EMPTY,
+                RecipientAlt=recipient_alt,
                 BroadcastListOwner=EMPTY,
             ),
             ID=message_id,
@@ -72,7 +76,7 @@ def message_event(
             Category="",
             Multicast=False,
             MediaType=media_type,
-            Edit="",
+            Edit=edit,
         ),
         Message=message,
         IsEphemeral=False,
@@ -81,7 +85,7 @@ def message_event(
         IsViewOnceV2Extension=False,
         IsDocumentWithCaption=False,
         IsLottieSticker=False,
-        IsEdit=False,
+        IsEdit=edit == "1",
         UnavailableRequestID="",
         RetryCount=0,
     )
@@ -99,6 +103,19 @@ def receipt_event(kind: int, *, group: bool = False, ids: tuple[str, ...] = ("3E
         BroadcastListOwner=EMPTY,
     )
     return ReceiptEv(MessageSource=source, MessageIDs=list(ids), Timestamp=1767225700, Type=kind)
+
+
+def poll_vote_event(**source: Any) -> MessageEv:
+    """An encrypted vote on our poll 3EB0POLL in a LID group (its key from the voter's
+    point of view); `source` as `message_event` takes it."""
+    update = PollUpdateMessage(
+        pollCreationMessageKey=MessageKey(
+            remoteJID=f"{GROUP}@g.us", fromMe=False, ID="3EB0POLL", participant=f"{ME_LID}@lid"
+        ),
+        vote=PollEncValue(encPayload=b"\x01" * 40, encIV=b"\x02" * 12),
+        senderTimestampMS=1767225600123,
+    )
+    return message_event(Message(pollUpdateMessage=update), message_id="3EB0VOTE", **source)
 
 
 def text(body: str) -> Message:

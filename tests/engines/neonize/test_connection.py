@@ -215,3 +215,15 @@ def test_stop_before_the_connection_started_makes_no_ffi_call() -> None:
     built.client.qr_handler(built.client, b"2@x")  # type: ignore[misc]
     conn.stop(1.0)
     assert ("stop", ()) in built.client.calls
+
+
+def test_a_stopped_connection_refuses_commands_before_its_client_leaves_neonize() -> None:
+    """A command waiting for the lock while stop() runs must not call a client that is no
+    longer in neonize's Go map (set_status_message, get_me... abort the process there)."""
+    conn, built, _ = connection(device_jid=DEVICE, devices=[stored(DEVICE)])
+    built.client.fire(ConnectedEv(status=True))
+    assert conn.ready()
+    conn.stop(1.0)
+    assert ("stop", ()) in built.client.calls
+    assert conn.state is State.ENDED
+    assert not conn.ready()

@@ -9,7 +9,7 @@ import pytest
 from neonize.proto import Neonize_pb2 as npb
 
 from sendmako.engines.neonize.commands import Commands
-from sendmako.engines.neonize.outgoing import RecentMessages
+from sendmako.engines.neonize.recent import RecentMessages
 from sendmako.errors import OperationFailed, Unavailable
 from sendmako.ids import Jid
 from sendmako.model.directory import (

@@ -161,6 +161,40 @@ def test_oversized_frames_are_refused() -> None:
         ),
         ("that group invite link is not valid", Context.INVITE, OperationFailed, "invite_invalid"),
         ("server returned error 479", Context.SEND, OperationFailed, "whatsapp_error"),
+        (
+            "no LID found for 5511999998888@s.whatsapp.net from server",
+            Context.SEND,
+            OperationFailed,
+            "not_on_whatsapp",
+        ),
+        (
+            "failed to get user info for 5511999998888@s.whatsapp.net to fill LID cache: "
+            "user not found",
+            Context.SEND,
+            OperationFailed,
+            "not_on_whatsapp",
+        ),
+        (
+            "failed to get user info for 5511999998888@s.whatsapp.net to fill LID cache: "
+            "websocket not connected",
+            Context.SEND,
+            Unavailable,
+            "session_not_connected",
+        ),
+        ("server returned error 463", Context.SEND, OperationFailed, "new_contact_restricted"),
+        (
+            "failed to encrypt poll vote: original message secret key not found",
+            Context.SEND,
+            OperationFailed,
+            "poll_not_found",
+        ),
+        (
+            "can't send presence without PushName set",
+            Context.OTHER,
+            OperationFailed,
+            "no_profile_name",
+        ),
+        ("client not found", Context.OTHER, Unavailable, "session_not_connected"),
     ],
 )
 def test_whatsmeow_errors_become_ours(

@@ -13,7 +13,9 @@ from neonize.utils.enum import MediaType
 from PIL import Image
 
 from sendmako.engines.neonize.commands import Commands
-from sendmako.engines.neonize.outgoing import VOICE_NOTE_MIMETYPE, RecentMessages
+from sendmako.engines.neonize.ffi import Own
+from sendmako.engines.neonize.outgoing import VOICE_NOTE_MIMETYPE
+from sendmako.engines.neonize.recent import RecentMessages
 from sendmako.errors import BadRequest, OperationFailed, Unavailable
 from sendmako.ids import Jid
 from sendmako.model.messages import (
@@ -24,7 +26,7 @@ from sendmako.model.messages import (
     OutgoingMessage,
 )
 from tests.engines.neonize.fakes import FakeClient
-from tests.engines.neonize.protobufs import GROUP, MARIA, ME
+from tests.engines.neonize.protobufs import GROUP, MARIA, ME, ME_LID
 
 TO = Jid.user_jid(MARIA)
 
@@ -37,7 +39,7 @@ def commands(client: FakeClient, *, ready: bool = True, spool: Path | None = Non
         ready=lambda: ready,
         recent=RecentMessages(),
         spool_dir=spool,
-        own_jid=lambda: f"{ME}@s.whatsapp.net",
+        own=lambda: Own(phone=ME, lid=ME_LID, push_name="Awa"),
     )
 
 

@@ -16,12 +16,16 @@ from __future__ import annotations
 from typing import Any
 
 from sendmako.model.actions import Action
+from sendmako.model.calls import RejectCall
+from sendmako.model.chats import MarkRead, SendChatState, SetPresence, SubscribePresence
 from sendmako.model.directory import (
+    CheckNumbers,
     CreateGroup,
     GetGroup,
     GetGroupPicture,
     GetInviteCode,
     GetInviteInfo,
+    GetProfilePicture,
     JoinGroup,
     LeaveGroup,
     ListContacts,
@@ -29,11 +33,24 @@ from sendmako.model.directory import (
     UpdateGroupSettings,
     UpdateParticipants,
 )
-from sendmako.model.messages import OutgoingMessage
+from sendmako.model.messages import (
+    EditMessage,
+    OutgoingMessage,
+    PollVote,
+    Reaction,
+    RevokeMessage,
+)
+from sendmako.model.profile import GetProfile, SetProfilePicture, UpdateProfile
 
 WORKER_ACTIONS: frozenset[type[Action[Any]]] = frozenset(
     {
+        # messages (polls among them), and acting on one already in a chat
         OutgoingMessage,
+        Reaction,
+        EditMessage,
+        RevokeMessage,
+        PollVote,
+        # contacts and groups
         ListContacts,
         ListGroups,
         GetGroup,
@@ -45,5 +62,17 @@ WORKER_ACTIONS: frozenset[type[Action[Any]]] = frozenset(
         JoinGroup,
         GetGroupPicture,
         LeaveGroup,
+        # chats
+        MarkRead,
+        SendChatState,
+        SetPresence,
+        SubscribePresence,
+        RejectCall,
+        # people and this number's profile
+        CheckNumbers,
+        GetProfilePicture,
+        GetProfile,
+        UpdateProfile,
+        SetProfilePicture,
     }
 )

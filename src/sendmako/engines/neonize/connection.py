@@ -1,7 +1,7 @@
 """One WhatsApp connection inside a worker process: neonize's sync client and its guards.
 
-neonize 0.5.2 aborts the whole process (a Go `fatal error`, uncatchable) in three ways
-(`neonize-notes.md`), and this module is where each is avoided:
+neonize 0.5.2 aborts the whole process (a Go `fatal error`, uncatchable) in several ways
+(`neonize-notes.md`, `neonize-wave2.md`), and this module is where each is avoided:
 
 - Its Go maps are unsynchronised: `connect()` writes them while it starts, and any other
   call racing those writes crashes. So no FFI call is made before the connection is known
@@ -10,19 +10,26 @@ neonize 0.5.2 aborts the whole process (a Go `fatal error`, uncatchable) in thre
 - `get_me`, `contact.*`, `get_pn_from_lid` and revokes dereference a nil device store
   unless the session is logged in. They run only in state CONNECTED, and `is_logged_in`
   is asked first. (`get_me` and revokes are never called at all: `client.me` is filled by
-  neonize's first event.)
+  neonize's first event, and revokes are built in Python, `targets.py`.) So do
+  `decrypt_poll_vote`, `set_profile_name` and `get_lid_from_pn`.
+- `set_status_message` aborts when the client is not in neonize's Go map (before
+  connect, after stop): commands run only in state CONNECTED, and `stop` leaves that state
+  under the lock before the client leaves the map. `send_chat_presence` aborts on a
+  number outside neonize's enums: only their members are ever passed.
 - Resuming a device the store does not hold panics. `open` resumes a JID only when the
   store lists it, and otherwise pairs a new device.
 
 Event callbacks run on the Go thread that pumps events: they convert and forward, and
 never take `lock` (a send holding it may be waiting on that very pump), except to resolve
-a hidden @lid with a bounded wait.
+a hidden @lid or decrypt a poll vote, each with a bounded wait (a vote that cannot wait
+goes to a thread of its own).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -30,6 +37,9 @@ from typing import Any, Protocol
 from neonize._binder import ProxySettings
 from neonize.client import NewClient
 from neonize.events import (
+    CallOfferEv,
+    CallOfferNoticeEv,
+    ChatPresenceEv,
     ClientOutdatedEv,
     ConnectedEv,
     ConnectFailureEv,
@@ -42,6 +52,7 @@ from neonize.events import (
     MessageEv,
     OfflineSyncCompletedEv,
     PairStatusEv,
+    PresenceEv,
     ReceiptEv,
     StreamReplacedEv,
     TemporaryBanEv,
@@ -51,15 +62,16 @@ from neonize.proto.waCompanionReg.WAWebProtobufsCompanionReg_pb2 import DevicePr
 from neonize.utils.jid import Jid2String
 
 from sendmako import log
-from sendmako.engines.neonize import convert, directory
+from sendmako.engines.neonize import convert, directory, notices, patches
 from sendmako.engines.neonize.errors import Context, translate
-from sendmako.engines.neonize.outgoing import RecentMessages
+from sendmako.engines.neonize.ffi import Own
+from sendmako.engines.neonize.recent import RecentCalls, RecentMessages
 from sendmako.engines.neonize.store import StoredDevice, list_devices
 from sendmako.errors import OperationFailed, SendmakoError
-from sendmako.ids import USER_SERVER
 from sendmako.model.events import (
     ContactsChanged,
     EngineEvent,
+    MessageReceived,
     QrCodeChanged,
     StatusChanged,
 )
@@ -72,6 +84,11 @@ FIRST_QR_SECONDS = 60.0
 NEXT_QR_SECONDS = 20.0
 CONTACTS_SYNC_DELAY_SECONDS = 15.0  # app-state sync fills the contact store after connecting
 LID_LOOKUP_WAIT_SECONDS = 1.0
+# A poll vote is decrypted in Go under the lock, once connected. The event thread waits
+# this long for the lock; past that (a long upload holds it), or before the connection is
+# up (votes queued while offline), the vote waits on a thread of its own, this long.
+VOTE_WAIT_SECONDS = 1.0
+LATE_VOTE_WAIT_SECONDS = 300.0
 DEVICE_OS = "Sendmako"  # the name the phone shows under "Linked devices"
 
 
@@ -107,6 +124,7 @@ DeviceLister = Callable[[str], list[StoredDevice]]
 
 
 def neonize_client(store: str, jid: Any, new_device: bool, uuid: str) -> Any:
+    patches.apply()  # before any call into neonize: decrypt_poll_vote needs it
     props = DeviceProps(os=DEVICE_OS, platformType=DeviceProps.CHROME)
     return NewClient(store, jid=jid, props=props, uuid=uuid, new_device=new_device)
 
@@ -125,10 +143,13 @@ class Connection:
         self.lock = threading.Lock()  # around every FFI call but connect()
         self.state = State.STARTING
         self.recent = RecentMessages()
+        self.calls = RecentCalls()  # call offers, so a refusal answers their caller
+        self.late_votes = ThreadPoolExecutor(1, thread_name_prefix="late-votes")
+        self._online = threading.Event()  # state CONNECTED, for what waits for it
         self.device_jid: str | None = None
         self.phone: str | None = None
+        self.lid: str | None = None  # this number's hidden id, once connected
         self.push_name: str | None = None
-        self._own_users: frozenset[str] = frozenset()
         self._client_factory = client_factory
         self._devices = devices
         self._started = threading.Event()  # connect() is past writing neonize's Go maps
@@ -147,7 +168,6 @@ class Connection:
         if resume is not None:
             self.device_jid = resume.jid
             self.phone = resume.phone
-            self._own_users = frozenset({resume.phone})
             self.state = State.LINKED
         self.client = self._client_factory(
             self.config.store,
@@ -198,6 +218,10 @@ class Connection:
         def stop() -> None:
             if self.lock.acquire(timeout=timeout):
                 try:
+                    # Before the client leaves neonize's Go map: a command waiting for the
+                    # lock must find the session gone, not call into a missing client.
+                    self.state = State.ENDED
+                    self._online.clear()
                     self.client.stop()
                 finally:
                     self.lock.release()
@@ -212,9 +236,9 @@ class Connection:
         return self.state is State.CONNECTED
 
     @property
-    def own_jid(self) -> str | None:
-        """This number's JID without the device part: how others' phones name our messages."""
-        return f"{self.phone}@{USER_SERVER}" if self.phone else None
+    def own(self) -> Own:
+        """This number: its phone, its hidden id and its push name, as far as known."""
+        return Own(phone=self.phone, lid=self.lid, push_name=self.push_name)
 
     def pair_code(self, phone: str) -> str:
         if self.state is not State.QR:
@@ -274,8 +298,12 @@ class Connection:
             ConnectFailureEv: lambda ev: self._finish(convert.connect_failure(ev)),
             MessageEv: self._on_message,
             ReceiptEv: self._on_receipt,
-            JoinedGroupEv: lambda ev: self.link.event(convert.joined_group(ev)),
+            JoinedGroupEv: lambda ev: self.link.event(notices.joined_group(ev)),
             GroupInfoEv: self._on_group_info,
+            PresenceEv: lambda ev: self.link.event(notices.presence_changed(ev, self._resolve_lid)),
+            ChatPresenceEv: self._on_chat_presence,
+            CallOfferEv: self._on_call_offer,
+            CallOfferNoticeEv: self._on_group_call,
             OfflineSyncCompletedEv: lambda _ev: self._schedule_contacts(0.0),
         }
         for event_type, handler in handlers.items():
@@ -312,7 +340,6 @@ class Connection:
             return
         self.device_jid = Jid2String(ev.ID)
         self.phone = str(ev.ID.User)
-        self._own_users = frozenset({self.phone})
         self.state = State.LINKED
         self._log.info("neonize.paired", platform=ev.Platform)
         # Stored at once, so a crash before CONNECTED still resumes this device.
@@ -331,8 +358,9 @@ class Connection:
             self.device_jid = Jid2String(me.JID)
             self.phone = str(me.JID.User)
             self.push_name = str(me.PushName) or None
-            self._own_users = frozenset(u for u in (me.JID.User, me.LID.User) if u)
+            self.lid = str(me.LID.User) or None
         self.state = State.CONNECTED
+        self._online.set()
         self.link.event(
             StatusChanged(
                 SessionStatus.CONNECTED,
@@ -347,6 +375,7 @@ class Connection:
     def _on_disconnected(self, _ev: Any) -> None:
         if self.state is State.CONNECTED:
             self.state = State.DISCONNECTED
+            self._online.clear()
             self.link.event(
                 StatusChanged(
                     SessionStatus.DISCONNECTED, "lost the connection to WhatsApp; reconnecting"
@@ -360,11 +389,67 @@ class Connection:
         self._log.info("neonize.keepalive_restored")
 
     def _on_message(self, ev: Any) -> None:
-        converted = convert.message_received(ev, self._resolve_lid)
+        if convert.is_poll_vote(ev):
+            self._on_poll_vote(ev)
+            return
+        converted = convert.message_event(ev, self._resolve_lid)
         if converted is None:
             return
-        self.recent.remember(converted.message_id, converted.sender_jid, ev.Message)
+        if isinstance(converted, MessageReceived):
+            # As it arrived: a reply quotes it, a vote or a read receipt answers it so.
+            self.recent.remember(
+                converted.message_id,
+                converted.sender_jid,
+                ev.Message,
+                chat=convert.jid_text(ev.Info.MessageSource.Chat),
+                from_me=converted.from_me,
+            )
         self.link.event(converted)
+
+    def _on_poll_vote(self, ev: Any) -> None:
+        """Decrypt the vote (a Go call under the lock, once connected): at once when
+        connected and the lock is free soon, else on the late-votes thread (in arrival
+        order), so the event thread never waits long."""
+        if self.state is State.CONNECTED:
+            try:
+                hashes = self._decrypt_vote(ev, VOTE_WAIT_SECONDS)
+            except _LockBusy:
+                pass
+            else:
+                if hashes is not None:
+                    self.link.event(convert.poll_voted(ev, hashes, self._resolve_lid))
+                return
+        self.late_votes.submit(self._late_vote, ev)
+
+    def _late_vote(self, ev: Any) -> None:
+        try:
+            if not self._online.wait(LATE_VOTE_WAIT_SECONDS):
+                self._log.warning("neonize.vote_dropped", message_id=ev.Info.ID, reason="offline")
+                return
+            hashes = self._decrypt_vote(ev, LATE_VOTE_WAIT_SECONDS)
+            if hashes is not None:
+                self.link.event(convert.poll_voted(ev, hashes, self._resolve_lid))
+        except _LockBusy:
+            self._log.warning("neonize.vote_dropped", message_id=ev.Info.ID, reason="busy")
+        except Exception as exc:  # noqa: BLE001 - the outermost frame of this thread's task
+            self._log.error("neonize.handler_failed", handler="late_vote", error=repr(exc))
+
+    def _decrypt_vote(self, ev: Any, wait: float) -> tuple[bytes, ...] | None:
+        """The SHA-256 of each option the vote chose, or None when it cannot be read (a
+        poll this device never saw). decrypt_poll_vote dereferences whatsmeow's secrets
+        store, nil until paired: called only while logged in."""
+        if not self.lock.acquire(timeout=wait):
+            raise _LockBusy
+        try:
+            if self.state is not State.CONNECTED or not self.client.is_logged_in:
+                return None
+            vote = self.client.decrypt_poll_vote(ev)
+        except NeonizeError as exc:
+            self._log.warning("neonize.vote_undecryptable", message_id=ev.Info.ID, error=str(exc))
+            return None
+        finally:
+            self.lock.release()
+        return tuple(bytes(digest) for digest in vote.selectedOptions)
 
     def _on_receipt(self, ev: Any) -> None:
         converted = convert.receipt_received(ev, self._resolve_lid)
@@ -372,12 +457,32 @@ class Connection:
             self.link.event(converted)
 
     def _on_group_info(self, ev: Any) -> None:
-        changed = convert.group_changed(ev, self._own_users)
-        if changed is not None:
-            self.link.event(changed)
+        for event in notices.group_events(ev, self.own.users, self._resolve_lid):
+            self.link.event(event)
+
+    def _on_chat_presence(self, ev: Any) -> None:
+        converted = notices.chat_presence_changed(ev, self._resolve_lid)
+        if converted is not None:
+            self.link.event(converted)
+
+    def _on_call_offer(self, ev: Any) -> None:
+        self._remember_caller(ev.basicCallMeta)
+        self.link.event(notices.call_received(ev, self._resolve_lid))
+
+    def _on_group_call(self, ev: Any) -> None:
+        self._remember_caller(ev.basicCallMeta)
+        self.link.event(notices.group_call_received(ev, self._resolve_lid))
+
+    def _remember_caller(self, meta: Any) -> None:
+        """The caller exactly as the offer named them: refusing the call answers that."""
+        caller = type(meta.callCreator)()
+        caller.CopyFrom(meta.callCreator)
+        self.calls.remember(str(meta.callID), caller)
 
     def _resolve_lid(self, jid: Any) -> str | None:
         """The phone number behind a hidden @lid from the device store, if it knows it."""
+        if self.lid and self.phone and jid.User == self.lid:
+            return self.phone  # our own
         if self.state is not State.CONNECTED:
             return None  # get_pn_from_lid crashes the process unless logged in
         if not self.lock.acquire(timeout=LID_LOOKUP_WAIT_SECONDS):
@@ -409,6 +514,11 @@ class Connection:
             return
         self._ended = True
         self.state = State.ENDED
+        self._online.clear()
         if ending.status is not None:
             self.link.event(StatusChanged(ending.status, ending.detail))
         self.link.ended(ending)
+
+
+class _LockBusy(Exception):
+    """The connection's lock stayed taken (a long send) for as long as we could wait."""

@@ -6,28 +6,33 @@ Runs in the worker process (the only place neonize's types exist).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from neonize.events import (
     ConnectFailureEv,
-    GroupInfoEv,
-    JoinedGroupEv,
     LoggedOutEv,
     MessageEv,
     ReceiptEv,
     TemporaryBanEv,
 )
 from neonize.proto import Neonize_pb2 as npb
+from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import ProtocolMessage
 
-from sendmako.ids import GROUP_SERVER, LID_SERVER, USER_SERVER
+from sendmako.ids import LID_SERVER, USER_SERVER
 from sendmako.model.events import (
-    GroupChanged,
     IncomingMedia,
+    MessageEdited,
     MessageReceived,
+    MessageRevoked,
+    PollVoted,
+    ReactionReceived,
     ReceiptReceived,
+    Someone,
+    WhatsAppEvent,
 )
+from sendmako.model.messages import PollSpec
 from sendmako.model.statuses import MessageStatus, SessionStatus
 
 # A LID (hidden id) the message itself did not resolve: asks the device store, or None.
@@ -52,6 +57,14 @@ _SIGNALLING = frozenset(
     }
 )
 MEDIA_HOST = "https://mmg.whatsapp.net"
+# The fields a poll arrives in, by WhatsApp's version of it (V4 is wrapped: left as is).
+POLL_KINDS = (
+    "pollCreationMessage",
+    "pollCreationMessageV2",
+    "pollCreationMessageV3",
+    "pollCreationMessageV5",
+    "pollCreationMessageV6",
+)
 
 
 # -- JIDs -------------------------------------------------------------------------------
@@ -64,15 +77,48 @@ def jid_text(jid: Any) -> str:
     return f"{jid.User}@{jid.Server}"
 
 
-def _is_set(jid: Any) -> bool:
+def is_set(jid: Any) -> bool:
     return bool(jid.User) and not jid.IsEmpty
+
+
+def jid_proto(text: str) -> Any | None:
+    """A JID as text in a message key ("user@server", maybe "user:device@server") as
+    neonize's protobuf, without device; None when it is not one."""
+    user, at, server = text.partition("@")
+    user = user.split(":", 1)[0]
+    if not at or not user or not server:
+        return None
+    return npb.JID(User=user, Server=server, RawAgent=0, Device=0, Integrator=0, IsEmpty=False)
+
+
+def someone(jid: Any, alt: Any = None, resolve: LidResolver | None = None) -> Someone:
+    """A person as our events name them: their phone number (resolved from a hidden @lid
+    through `alt` or `resolve`), and their LID's digits beside it when WhatsApp used or
+    told one."""
+    if jid.Server == LID_SERVER:
+        return Someone(phone=_phone_of(jid, alt, resolve), lid=str(jid.User))
+    lid = str(alt.User) if alt is not None and is_set(alt) and alt.Server == LID_SERVER else None
+    return Someone(phone=str(jid.User), lid=lid)
+
+
+def same_person(one: Someone, other: Someone) -> bool:
+    """Whether two namings are one person: the same number, or the same hidden id."""
+    return one.phone == other.phone or (one.lid is not None and one.lid == other.lid)
+
+
+def _lid_of(jid: Any, alt: Any) -> str | None:
+    if jid.Server == LID_SERVER:
+        return str(jid.User)
+    if is_set(alt) and alt.Server == LID_SERVER:
+        return str(alt.User)
+    return None
 
 
 def _phone_of(jid: Any, alt: Any, resolve: LidResolver | None) -> str:
     """The phone number behind `jid`: its alternate JID when `jid` is a hidden @lid."""
     if jid.Server != LID_SERVER:
         return str(jid.User)
-    if _is_set(alt) and alt.Server == USER_SERVER:
+    if alt is not None and is_set(alt) and alt.Server == USER_SERVER:
         return str(alt.User)
     if resolve is not None:
         phone = resolve(jid)
@@ -81,13 +127,16 @@ def _phone_of(jid: Any, alt: Any, resolve: LidResolver | None) -> str:
     return str(jid.User)  # unresolvable: the LID's digits are the best we have
 
 
-def _chat_of(source: Any) -> str:
+def chat_of(source: Any, resolve: LidResolver | None = None) -> str:
     chat = source.Chat
     if chat.Server == LID_SERVER and not source.IsGroup:
         # A direct chat addressed by LID: name it by the other party's number when known.
         alt = source.RecipientAlt if source.IsFromMe else source.SenderAlt
-        if _is_set(alt) and alt.Server == USER_SERVER:
+        if is_set(alt) and alt.Server == USER_SERVER:
             return f"{alt.User}@{USER_SERVER}"
+        phone = resolve(chat) if resolve is not None else None
+        if phone:
+            return f"{phone}@{USER_SERVER}"
     return jid_text(chat)
 
 
@@ -101,6 +150,130 @@ def wa_kind(message: Any) -> str | None:
         if descriptor.name not in _SIGNALLING:
             return str(descriptor.name)
     return None
+
+
+def message_event(ev: MessageEv, resolve: LidResolver | None = None) -> WhatsAppEvent | None:
+    """What a `MessageEv` is for us: a message, or a reaction, an edit or a delete of an
+    earlier one; None for WhatsApp's plumbing. Poll votes need decrypting first
+    (`is_poll_vote`, then `poll_voted`)."""
+    message = ev.Message
+    protocol = _protocol(message)
+    if protocol is not None:
+        return _from_protocol(ev, protocol, resolve)
+    if message.HasField("reactionMessage"):
+        return _reaction(ev, message.reactionMessage, resolve)
+    if message.HasField("encReactionMessage"):
+        return None  # community announcement reactions: neonize cannot decrypt them
+    if is_poll_vote(ev):
+        return None  # encrypted: `poll_voted` once the connection decrypted it
+    return message_received(ev, resolve)
+
+
+def _from_protocol(
+    ev: MessageEv, protocol: Any, resolve: LidResolver | None
+) -> MessageEdited | MessageRevoked | None:
+    if protocol.type == ProtocolMessage.MESSAGE_EDIT and protocol.HasField("editedMessage"):
+        return _edited(ev, protocol, resolve)
+    if protocol.type == ProtocolMessage.REVOKE and protocol.key.ID:
+        return _revoked(ev, protocol, resolve)
+    return None  # ephemeral settings, history-sync notices, key shares...
+
+
+def _protocol(message: Any) -> Any | None:
+    """The protocol message a `Message` carries (whatsmeow unwraps an edit's
+    `editedMessage` wrapper; an event that kept it is unwrapped here)."""
+    if message.HasField("protocolMessage") and message.protocolMessage.HasField("type"):
+        return message.protocolMessage
+    if message.HasField("editedMessage"):
+        inner = message.editedMessage.message
+        if inner.HasField("protocolMessage") and inner.protocolMessage.HasField("type"):
+            return inner.protocolMessage
+    return None
+
+
+def _about_message(ev: MessageEv, resolve: LidResolver | None) -> dict[str, Any]:
+    """What every event about an earlier message says of where and when, and who did it."""
+    source = ev.Info.MessageSource
+    return {
+        "chat": chat_of(source, resolve),
+        "timestamp": _seconds(ev),
+        "is_group": bool(source.IsGroup),
+        "from_me": bool(source.IsFromMe),
+    }
+
+
+def _reaction(ev: MessageEv, reaction: Any, resolve: LidResolver | None) -> ReactionReceived:
+    source = ev.Info.MessageSource
+    return ReactionReceived(
+        message_id=str(reaction.key.ID),
+        sender=someone(source.Sender, source.SenderAlt, resolve),
+        emoji=str(reaction.text),
+        **_about_message(ev, resolve),
+    )
+
+
+def _edited(ev: MessageEv, protocol: Any, resolve: LidResolver | None) -> MessageEdited:
+    source = ev.Info.MessageSource
+    edited = protocol.editedMessage
+    kind = wa_kind(edited)
+    return MessageEdited(
+        message_id=str(protocol.key.ID),
+        sender=someone(source.Sender, source.SenderAlt, resolve),
+        body=(_body(kind, edited) if kind is not None else None) or "",
+        **_about_message(ev, resolve),
+    )
+
+
+def _revoked(ev: MessageEv, protocol: Any, resolve: LidResolver | None) -> MessageRevoked:
+    """Deleted for everyone: by its author (the key is theirs), or by a group admin (the
+    key names the author as `participant`; the event comes from the admin)."""
+    source = ev.Info.MessageSource
+    revoker = someone(source.Sender, source.SenderAlt, resolve)
+    author = key_author(ev, protocol.key, resolve)
+    by = None
+    if author is None:
+        author = revoker
+    elif not same_person(author, revoker):
+        by = revoker
+    return MessageRevoked(
+        message_id=str(protocol.key.ID),
+        sender=author,
+        by=by,
+        **_about_message(ev, resolve),
+    )
+
+
+def key_author(ev: MessageEv, key: Any, resolve: LidResolver | None) -> Someone | None:
+    """Who wrote the message a key (in a reaction, a revoke, a vote) points at, the way
+    whatsmeow's getOrigSenderFromKey reads it: the key is written from the point of view
+    of the event's sender."""
+    source = ev.Info.MessageSource
+    if key.fromMe:
+        return someone(source.Sender, source.SenderAlt, resolve)
+    if source.Chat.Server in (USER_SERVER, LID_SERVER):
+        jid = jid_proto(str(key.remoteJID))
+    else:
+        jid = jid_proto(str(key.participant))
+    return someone(jid, None, resolve) if jid is not None else None
+
+
+def is_poll_vote(ev: MessageEv) -> bool:
+    return bool(ev.Message.HasField("pollUpdateMessage"))
+
+
+def poll_voted(
+    ev: MessageEv, option_hashes: Sequence[bytes], resolve: LidResolver | None = None
+) -> PollVoted:
+    """A vote, once decrypted: the SHA-256 of each option chosen (none: taken back). Each
+    vote carries the voter's whole choice, replacing their earlier one."""
+    source = ev.Info.MessageSource
+    update = ev.Message.pollUpdateMessage
+    return PollVoted(
+        poll_message_id=str(update.pollCreationMessageKey.ID),
+        voter=someone(source.Sender, source.SenderAlt, resolve),
+        option_hashes=tuple(bytes(digest) for digest in option_hashes),
+        **_about_message(ev, resolve),
+    )
 
 
 def message_received(ev: MessageEv, resolve: LidResolver | None = None) -> MessageReceived | None:
@@ -124,26 +297,49 @@ def message_received(ev: MessageEv, resolve: LidResolver | None = None) -> Messa
         )
     elif kind == "contactMessage":
         fields.update(contact_name=inner.displayName or None, contact_vcard=inner.vcard or None)
+    elif kind in POLL_KINDS:
+        fields["poll"] = poll_spec(message)
     return MessageReceived(
         message_id=ev.Info.ID,
-        chat=_chat_of(source),
+        chat=chat_of(source, resolve),
         sender_phone=_phone_of(source.Sender, source.SenderAlt, resolve),
         sender_jid=jid_text(source.Sender),
         sender_name=ev.Info.Pushname or None,
         wa_type=kind,
         body=_body(kind, message),
-        # neonize encodes a message's time in milliseconds (UnixMilli), every other time
-        # (receipts, send answers) in seconds.
-        timestamp=int(ev.Info.Timestamp) // 1000,
+        timestamp=_seconds(ev),
         is_group=bool(source.IsGroup),
         from_me=bool(source.IsFromMe),
+        sender_lid=_lid_of(source.Sender, source.SenderAlt),
         quoted_message_id=(context.stanzaID or None) if context is not None else None,
         mentions=tuple(_user(jid) for jid in context.mentionedJID) if context is not None else (),
         **fields,
     )
 
 
+def poll_spec(message: Any) -> PollSpec | None:
+    """The poll a WhatsApp message holds (its question, options, how many may be chosen),
+    or None when it holds none."""
+    for kind in POLL_KINDS:
+        if message.HasField(kind):
+            poll = getattr(message, kind)
+            return PollSpec(
+                name=str(poll.name),
+                options=tuple(str(option.optionName) for option in poll.options),
+                selectable_count=int(poll.selectableOptionsCount),
+            )
+    return None
+
+
+def _seconds(ev: MessageEv) -> int:
+    """A message's time: neonize encodes it in milliseconds (UnixMilli), every other time
+    (receipts, send answers, presence) in seconds."""
+    return int(ev.Info.Timestamp) // 1000
+
+
 def _body(kind: str, message: Any) -> str | None:
+    if kind in POLL_KINDS:
+        return str(getattr(message, kind).name) or None
     if kind == "conversation":
         return str(message.conversation)
     if kind == "extendedTextMessage":
@@ -193,31 +389,16 @@ def receipt_received(ev: ReceiptEv, resolve: LidResolver | None = None) -> Recei
         return None
     source = ev.MessageSource
     participant = None
-    if source.IsGroup and _is_set(source.Sender):
-        participant = _phone_of(source.Sender, source.SenderAlt, resolve)
+    if source.IsGroup and is_set(source.Sender):
+        participant = someone(source.Sender, source.SenderAlt, resolve)
     return ReceiptReceived(
         message_ids=tuple(ev.MessageIDs),
-        chat=_chat_of(source),
+        chat=chat_of(source, resolve),
         status=status,
         timestamp=int(ev.Timestamp),
-        participant_phone=participant,
+        participant_phone=participant.phone if participant is not None else None,
+        participant_lid=participant.lid if participant is not None else None,
     )
-
-
-# -- groups -----------------------------------------------------------------------------
-
-
-def joined_group(ev: JoinedGroupEv) -> GroupChanged:
-    return GroupChanged(group_jid=jid_text(ev.GroupInfo.JID))
-
-
-def group_changed(ev: GroupInfoEv, own_users: frozenset[str]) -> GroupChanged | None:
-    """A change to a group we are in; `left` when one of `own_users` (our phone and LID)
-    is among those who left or were removed."""
-    if ev.JID.Server != GROUP_SERVER:
-        return None
-    left = any(jid.User in own_users for jid in ev.Leave)
-    return GroupChanged(group_jid=jid_text(ev.JID), left=left)
 
 
 # -- connection -------------------------------------------------------------------------

@@ -41,9 +41,45 @@ _OFFLINE = (
     "info query timed out",
     "context deadline exceeded",
     "failed to refresh media connections",
+    "client not found",  # neonize's own word for a session missing from its Go map
 )
 _IQ_STATUS = re.compile(r"(?:status|error) (\d{3})")
 RATE_LIMIT_RETRY_SECONDS = 60.0
+
+# What whatsmeow says, read the same in every context: (markers, our code, what it means).
+_REFUSALS: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    # WhatsApp refuses to let this number write to someone new for now (a "reach-out
+    # timelock", often after spam reports): a restriction on the number, not the chat.
+    (
+        ("server returned error 463",),
+        "new_contact_restricted",
+        "WhatsApp refuses to let this number contact a new number for now",
+    ),
+    # whatsmeow readdresses every message to a number to its LID first; a number without
+    # WhatsApp has none, so sending to it fails with one of these (not with a 404).
+    (
+        ("no lid found for", "to fill lid cache"),
+        "not_on_whatsapp",
+        "The recipient is not on WhatsApp",
+    ),
+    # A vote needs the poll's key, which whatsmeow keeps for polls this device sent or saw.
+    (
+        ("message secret key not found",),
+        "poll_not_found",
+        "This device never saw that poll (it was sent before the device was linked?)",
+    ),
+    (
+        ("not a valid image",),
+        "invalid_image",
+        "WhatsApp did not take that picture (a JPEG is needed)",
+    ),
+    (
+        ("without pushname",),
+        "no_profile_name",
+        "This number has no profile name yet; set one first",
+    ),
+)
+_MEANINGS = {code: meaning for _markers, code, meaning in _REFUSALS}
 
 
 def translate(message: str, *, session_id: str, context: Context) -> SendmakoError:
@@ -62,15 +98,22 @@ def translate(message: str, *, session_id: str, context: Context) -> SendmakoErr
             f"WhatsApp is rate-limiting session {session_id}: {text}",
             retry_after=RATE_LIMIT_RETRY_SECONDS,
         )
+    code = _code(lower, status, context)
+    meaning = _MEANINGS.get(code) if code is not None else None
+    if code is not None and meaning is not None:
+        return OperationFailed(f"{meaning} ({text}).", code=code)
+    return OperationFailed(f"WhatsApp refused: {text}", code=code or "whatsapp_error")
+
+
+def _code(lower: str, status: int | None, context: Context) -> str | None:
+    for markers, code, _meaning in _REFUSALS:
+        if any(marker in lower for marker in markers):
+            return code
     if context in (Context.GROUP, Context.INVITE):
-        code = _group_code(lower, status, context)
-        if code is not None:
-            return OperationFailed(f"WhatsApp refused: {text}", code=code)
+        return _group_code(lower, status, context)
     if context is Context.SEND and ("not on whatsapp" in lower or status == 404):
-        return OperationFailed(
-            f"The recipient is not on WhatsApp ({text}).", code="not_on_whatsapp"
-        )
-    return OperationFailed(f"WhatsApp refused: {text}", code="whatsapp_error")
+        return "not_on_whatsapp"
+    return None
 
 
 def _group_code(lower: str, status: int | None, context: Context) -> str | None:

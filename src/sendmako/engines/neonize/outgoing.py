@@ -9,10 +9,9 @@ one call here that needs the connection.
 from __future__ import annotations
 
 import io
+import os
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
@@ -24,19 +23,24 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
     ImageMessage,
     LocationMessage,
     Message,
+    MessageContextInfo,
+    PollCreationMessage,
     StickerMessage,
     VideoMessage,
 )
 from neonize.utils.enum import MediaType
 
+from sendmako.engines.neonize.recent import RecentMessages
 from sendmako.errors import BadRequest
-from sendmako.model.messages import MediaPayload, MessageType, OutgoingMessage
+from sendmako.model.messages import MediaPayload, MessageType, OutgoingMessage, PollSpec
 
 # upload(data, media type) -> neonize's UploadResponse
 Uploader = Callable[[bytes, MediaType], Any]
 
 THUMBNAIL_SIDE = 96  # px: WhatsApp shows it blurred while the file downloads
 VOICE_NOTE_MIMETYPE = "audio/ogg; codecs=opus"
+POLL_OPTIONS = (2, 12)  # WhatsApp's bounds on a poll's options
+POLL_SECRET_BYTES = 32
 _UPLOAD_KIND = {
     MessageType.IMAGE: MediaType.MediaImage,
     MessageType.STICKER: MediaType.MediaImage,  # stickers use the image keys
@@ -44,29 +48,6 @@ _UPLOAD_KIND = {
     MessageType.AUDIO: MediaType.MediaAudio,
     MessageType.DOCUMENT: MediaType.MediaDocument,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Remembered:
-    sender: str  # JID of who sent it, without device
-    message: Any  # the WhatsApp Message protobuf
-
-
-class RecentMessages:
-    """The last messages seen or sent, so a reply can quote the original's content."""
-
-    def __init__(self, size: int = 512) -> None:
-        self.size = size
-        self._items: OrderedDict[str, Remembered] = OrderedDict()
-
-    def remember(self, message_id: str, sender: str, message: Any) -> None:
-        self._items[message_id] = Remembered(sender, message)
-        self._items.move_to_end(message_id)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
-
-    def get(self, message_id: str) -> Remembered | None:
-        return self._items.get(message_id)
 
 
 def build(  # noqa: PLR0911 - one protobuf per message type
@@ -94,6 +75,8 @@ def build(  # noqa: PLR0911 - one protobuf per message type
                 contextInfo=context,
             )
         )
+    if kind is MessageType.POLL:
+        return poll(_required(message.poll, "poll"), context)
     if kind is MessageType.CONTACT:
         card = _required(message.contact, "contact")
         return Message(
@@ -171,6 +154,33 @@ def build(  # noqa: PLR0911 - one protobuf per message type
             isAnimated=animated,
             **common,
         )
+    )
+
+
+def poll(spec: PollSpec, context: Any = None) -> Any:
+    """A poll, as whatsmeow's BuildPollCreation makes it: its question, options and how
+    many may be chosen (0: any number), with the 32-byte secret its votes are encrypted
+    with. whatsmeow keeps that secret when it sends the poll, so votes decrypt later."""
+    low, high = POLL_OPTIONS
+    options = spec.options
+    if not spec.name.strip():
+        raise BadRequest("poll.name: required", field="poll")
+    if not low <= len(options) <= high or len(set(options)) != len(options):
+        raise BadRequest(f"poll.options: {low} to {high} distinct options", field="poll")
+    if not all(option.strip() for option in options):
+        raise BadRequest("poll.options: an option is empty", field="poll")
+    if not 0 <= spec.selectable_count <= len(options):
+        raise BadRequest(
+            "poll.selectable_count: 0 (any number) up to the number of options", field="poll"
+        )
+    return Message(
+        pollCreationMessage=PollCreationMessage(
+            name=spec.name,
+            options=[PollCreationMessage.Option(optionName=option) for option in options],
+            selectableOptionsCount=spec.selectable_count,
+            contextInfo=context,
+        ),
+        messageContextInfo=MessageContextInfo(messageSecret=os.urandom(POLL_SECRET_BYTES)),
     )
 
 

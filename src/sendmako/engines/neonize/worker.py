@@ -146,7 +146,8 @@ class Worker:
             ready=connection.ready,
             recent=connection.recent,
             spool_dir=Path(args["spool_dir"]),
-            own_jid=lambda: connection.own_jid,
+            own=lambda: connection.own,
+            calls=connection.calls,
         )
         threading.Thread(target=connection.run, name="connect", daemon=True).start()
         return {"resumed": resumed, "pid": os.getpid()}
