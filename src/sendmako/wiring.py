@@ -92,6 +92,7 @@ class Services:
     settings: Settings
     db: Database
     auth: accounts.Authenticator
+    passwords: accounts.Passwords  # argon2 on its own threads: every password check and hash
     engines: dict[str, Engine]
     sessions: SessionManager
     sender: Sender
@@ -144,8 +145,9 @@ async def start(
         await db.close()
         raise
     lease.start(on_lost=_stop_this_process)
+    passwords = accounts.Passwords(db)
     try:
-        first = await accounts.bootstrap_admin(db, settings.admin_email)
+        first = await accounts.bootstrap_admin(db, settings.admin_email, passwords)
         if first is not None:
             on_first_admin(first.user, first.key.secret, first.password)
         engines = build_engines(settings, db)
@@ -153,13 +155,20 @@ async def start(
             await engine.start()
         seams = webhook_seams or WebhookSeams()
         services = _assemble(
-            settings, db, engines, app, seams=seams, network=network or NetworkSeams()
+            settings,
+            db,
+            engines,
+            app,
+            passwords=passwords,
+            seams=seams,
+            network=network or NetworkSeams(),
         )
         services.lease = lease
         await services.dispatcher.start(background=seams.background)
         await services.sessions.start()
         await services.bulk.resume()
     except BaseException:
+        passwords.close()
         await lease.release()  # a node that did not start holds nothing
         raise
     logger.info(
@@ -185,6 +194,7 @@ async def stop(services: Services) -> None:
     await services.dispatcher.stop()
     await services.http.aclose()
     await services.own.aclose()
+    services.passwords.close()
     await services.lease.release()  # last: the next node may start once nothing of this one runs
     await services.db.close()
     logger.info("sendmako.stopped")
@@ -202,6 +212,7 @@ def _assemble(
     engines: dict[str, Engine],
     app: ASGIApp,
     *,
+    passwords: accounts.Passwords,
     seams: WebhookSeams,
     network: NetworkSeams,
 ) -> Services:
@@ -251,6 +262,7 @@ def _assemble(
         settings=settings,
         db=db,
         auth=accounts.Authenticator(db, accounts.CredentialsEpoch(credentials_epoch(settings))),
+        passwords=passwords,
         engines=engines,
         sessions=sessions,
         sender=sender,

@@ -159,9 +159,10 @@ async def test_a_wrong_password_costs_the_same_for_a_never_used_account(server: 
     db = server.app.state.services.db
     async with db.write() as tx:
         user, _key = await accounts.create_user(tx, "fresh@example.com", plan="free")
-    await accounts.set_password(db, user.id, accounts.generate_password(), generated=True)
-    hasher = CountingHasher()
-    assert await accounts.check_login(db, "fresh@example.com", "wrong", hasher=hasher) is None
+    passwords = server.app.state.services.passwords
+    await passwords.set(user.id, accounts.generate_password(), generated=True)
+    hasher = passwords.hasher = CountingHasher()
+    assert await passwords.check_login("fresh@example.com", "wrong") is None
     cheap, full = hasher.verified  # the stored cheap hash, then a full-cost one
     assert hasher.check_needs_rehash(cheap)
     assert not hasher.check_needs_rehash(full)

@@ -37,7 +37,7 @@ async def test_pages_need_a_login(server: Server) -> None:
     """Anonymous visitors are sent to the login page, and back where they were after it."""
     account = await server.account("alice@example.com")
     assert server.app is not None
-    await accounts.set_password(server.app.state.services.db, account.user.id, PASSWORD)
+    await server.app.state.services.passwords.set(account.user.id, PASSWORD)
     dashboard = Dashboard(server)
     page = await dashboard.get("/dashboard/keys")
     assert page.response.headers["location"] == "/dashboard/login?next=/dashboard/keys"
@@ -56,7 +56,7 @@ async def test_next_never_leaves_the_dashboard(server: Server, target: str) -> N
     """`next` only names dashboard pages: no open redirect."""
     account = await server.account("alice@example.com")
     assert server.app is not None
-    await accounts.set_password(server.app.state.services.db, account.user.id, PASSWORD)
+    await server.app.state.services.passwords.set(account.user.id, PASSWORD)
     dashboard = Dashboard(server)
     await dashboard.get("/dashboard/login")
     done = await dashboard.post(
@@ -155,7 +155,7 @@ async def test_a_disabled_account_cannot_log_in_and_is_logged_out(server: Server
 async def test_a_new_password_closes_other_logins(server: Server) -> None:
     alice, dashboard = await member(server, "alice@example.com")
     assert server.app is not None
-    await accounts.set_password(server.app.state.services.db, alice.user.id, "another password")
+    await server.app.state.services.passwords.set(alice.user.id, "another password")
     assert (await dashboard.get("/dashboard/sessions")).status == 303
     assert (await Dashboard(server).login("alice@example.com", "another password")).status == 303
 

@@ -17,11 +17,9 @@ from sendmako.accounts.keys import (
 from sendmako.accounts.passwords import (
     MIN_PASSWORD_LENGTH,
     PASSWORD_HASHER,
-    check_login,
+    Passwords,
     check_password_rules,
     generate_password,
-    hash_password,
-    set_password,
 )
 from sendmako.accounts.users import create_user, normalize_email
 
@@ -33,17 +31,15 @@ __all__ = [
     "CredentialsEpoch",
     "FirstAdmin",
     "NewKey",
+    "Passwords",
     "bootstrap_admin",
-    "check_login",
     "check_password_rules",
     "create_key",
     "create_user",
     "generate_key",
     "generate_password",
     "hash_key",
-    "hash_password",
     "normalize_email",
     "owned_key",
     "revoke_key",
-    "set_password",
 ]

@@ -207,7 +207,11 @@ async def _users_list(db: Database, _args: argparse.Namespace) -> int:
 async def _users_passwd(db: Database, args: argparse.Namespace) -> int:
     user_id = await _user_id(db, args.email)
     password = _read_password(from_stdin=args.password_stdin)
-    await accounts.set_password(db, user_id, password)
+    passwords = accounts.Passwords(db)
+    try:
+        await passwords.set(user_id, password)
+    finally:
+        passwords.close()
     print(f"Password of {accounts.normalize_email(args.email)} changed.")
     return 0
 

@@ -7,7 +7,7 @@ import math
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from sendmako import accounts, log
+from sendmako import log
 from sendmako.dashboard.forms import CheckedForm
 from sendmako.dashboard.i18n import CATALOGUES
 from sendmako.dashboard.pages import DashboardRoute, redirect, render
@@ -58,7 +58,7 @@ async def login(visit: Visitor, form: CheckedForm) -> Response:
         form.refuse("password", visit.t("form.required", field=visit.t("login.password")))
     if not form.ok:
         return _login_form(visit, status=400, email=email, next=next_path, errors=form.errors)
-    user = await accounts.check_login(visit.services.db, email, password)
+    user = await visit.services.passwords.check_login(email, password)
     if user is None:
         throttle.failed(email, visit.address)
         logger.info("dashboard.login_failed", address=visit.address)
