@@ -13,7 +13,7 @@ from sendmako.cli import main
 from sendmako.errors import BadRequest
 from sendmako.settings import Settings
 from sendmako.storage import users
-from tests.dashboard.client import PASSWORD, Dashboard
+from tests.dashboard.client import PASSWORD, Dashboard, member
 from tests.harness import Server, running
 
 
@@ -78,24 +78,57 @@ def test_users_passwd_sets_a_password_that_logs_in(
     assert main(["users", "passwd", "nobody@example.com", "--password-stdin"]) == 1
 
 
-async def test_the_cli_password_works_on_a_running_dashboard(
-    workdir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import asyncio
-
-    settings = Settings(
+@pytest.fixture
+def cli_settings(workdir: Path) -> Settings:
+    """The settings of a server on the data directory the CLI acts on."""
+    return Settings(
         _env_file=None,  # type: ignore[call-arg]
         data_dir=workdir / "data",
         engines=["sandbox"],
         default_engine="sandbox",
     )
-    async with running(settings) as server:
+
+
+async def test_the_cli_password_works_on_a_running_dashboard(
+    cli_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running(cli_settings) as server:
         monkeypatch.setattr("sys.stdin", io.StringIO("set from the CLI\n"))
         code = await asyncio.to_thread(
             main, ["users", "passwd", "admin@localhost", "--password-stdin"]
         )
         assert code == 0
         assert (await Dashboard(server).login("admin@localhost", "set from the CLI")).status == 303
+
+
+async def test_the_cli_ends_the_logins_and_keys_of_a_running_server(
+    cli_settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """From another process (the CLI runs its own event loop and database connections): a
+    new password signs the user out; disabling signs them out and refuses their API key at
+    once; enabling lets the key in again, not the ended logins."""
+    async with running(cli_settings) as server:
+        _, dashboard = await member(server, "alice@example.com")
+        monkeypatch.setattr("sys.stdin", io.StringIO("set from the CLI\n"))
+        passwd = ["users", "passwd", "alice@example.com", "--password-stdin"]
+        assert await asyncio.to_thread(main, passwd) == 0
+        assert (await dashboard.get("/dashboard/sessions")).status == 303
+
+        alice = await server.account("alice2@example.com")
+        await alice.client.get("/api/whatsapp/sessions/")  # its key is cached now
+        assert server.app is not None
+        await server.app.state.services.passwords.set(alice.user.id, PASSWORD)
+        browser = Dashboard(server)
+        assert (await browser.login("alice2@example.com")).status == 303
+        assert await asyncio.to_thread(main, ["users", "disable", "alice2@example.com"]) == 0
+        assert "User alice2@example.com disabled." in capsys.readouterr().out
+        refused = await alice.client.get("/api/whatsapp/sessions/")
+        assert (refused.status_code, refused.json()["code"]) == (403, "account_disabled")
+        assert (await browser.get("/dashboard/sessions")).status == 303
+
+        assert await asyncio.to_thread(main, ["users", "enable", "alice2@example.com"]) == 0
+        assert (await alice.client.get("/api/whatsapp/sessions/")).status_code == 200
+        assert (await browser.get("/dashboard/sessions")).status == 303
 
 
 async def test_a_login_does_not_wait_behind_the_default_executor(server: Server) -> None:

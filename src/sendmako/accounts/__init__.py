@@ -14,6 +14,7 @@ from sendmako.accounts.keys import (
     owned_key,
     revoke_key,
 )
+from sendmako.accounts.logins import close_login, end_logins, login_owner, open_login
 from sendmako.accounts.passwords import (
     MIN_PASSWORD_LENGTH,
     PASSWORD_HASHER,
@@ -21,7 +22,7 @@ from sendmako.accounts.passwords import (
     check_password_rules,
     generate_password,
 )
-from sendmako.accounts.users import create_user, normalize_email
+from sendmako.accounts.users import create_user, normalize_email, set_disabled
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
@@ -34,12 +35,17 @@ __all__ = [
     "Passwords",
     "bootstrap_admin",
     "check_password_rules",
+    "close_login",
     "create_key",
     "create_user",
+    "end_logins",
     "generate_key",
     "generate_password",
     "hash_key",
+    "login_owner",
     "normalize_email",
+    "open_login",
     "owned_key",
     "revoke_key",
+    "set_disabled",
 ]

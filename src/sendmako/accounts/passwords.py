@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from sendmako import log
+from sendmako.accounts import logins
 from sendmako.accounts.users import normalize_email
 from sendmako.errors import BadRequest, NotFound
 from sendmako.storage import users
@@ -91,10 +92,19 @@ class Passwords:
         hasher = _GENERATED_HASHER if generated else self.hasher
         return await self._run(hasher.hash, password)
 
-    async def set(self, user_id: int, password: str, *, generated: bool = False) -> None:
-        """Replace a user's password. Hashed before the transaction opens: no lock is held
-        while argon2 works."""
-        await _store_hash(self.db, user_id, await self.hash(password, generated=generated))
+    async def set(
+        self,
+        user_id: int,
+        password: str,
+        *,
+        generated: bool = False,
+        keep_login: str | None = None,
+    ) -> None:
+        """Replace a user's password, which ends the user's dashboard logins but
+        `keep_login` (the token of the one making the change, if it is theirs). Hashed before
+        the transaction opens: no lock is held while argon2 works."""
+        hashed = await self.hash(password, generated=generated)
+        await _store_hash(self.db, user_id, hashed, end_logins=True, keep_login=keep_login)
 
     async def check_login(self, email: str, password: str) -> UserRecord | None:
         """The user whose email and password these are, or None. Disabled users are
@@ -131,11 +141,20 @@ class Passwords:
         return await asyncio.get_running_loop().run_in_executor(self._pool, work, *args)
 
 
-async def _store_hash(db: Database, user_id: int, hashed: str) -> None:
+async def _store_hash(
+    db: Database,
+    user_id: int,
+    hashed: str,
+    *,
+    end_logins: bool = False,
+    keep_login: str | None = None,
+) -> None:
     async with db.write() as tx:
         if await users.get(tx, user_id) is None:
             raise NotFound(f"User {user_id} not found.", code="user_not_found")
         await users.update(tx, user_id, password_hash=hashed)
+        if end_logins:
+            await logins.end_logins(tx, user_id, keep=keep_login)
     logger.info("user.password_set", user_id=user_id)
 
 

@@ -71,6 +71,13 @@ def _parser() -> argparse.ArgumentParser:
         help="read the password from the first line of standard input instead of prompting",
     )
     passwd.set_defaults(handler=_users_passwd)
+    for action, what in (
+        ("disable", "stop an account: its API keys, dashboard logins, sends and bulk jobs"),
+        ("enable", "let a disabled account in again (its bulk jobs carry on)"),
+    ):
+        status = user_cmd.add_parser(action, help=what)
+        status.add_argument("email")
+        status.set_defaults(handler=_users_status, disabled=action == "disable")
 
     key_cmd = commands.add_parser("keys", help="manage API keys").add_subparsers(
         dest="action", required=True
@@ -213,6 +220,15 @@ async def _users_passwd(db: Database, args: argparse.Namespace) -> int:
     finally:
         passwords.close()
     print(f"Password of {accounts.normalize_email(args.email)} changed.")
+    return 0
+
+
+async def _users_status(db: Database, args: argparse.Namespace) -> int:
+    user_id = await _user_id(db, args.email)
+    epoch = accounts.CredentialsEpoch(credentials_epoch(args.settings))
+    await accounts.set_disabled(db, epoch, user_id, disabled=args.disabled)
+    done = "disabled" if args.disabled else "enabled"
+    print(f"User {accounts.normalize_email(args.email)} {done}.")
     return 0
 
 

@@ -1,14 +1,13 @@
 """The dashboard's session cookie: who is logged in, the CSRF token, pending flash messages.
 
-The cookie is signed (itsdangerous) rather than stored server-side, so no table is needed.
-It carries a fingerprint of the user's password hash: changing the password (CLI or
-dashboard) ends every session made with the old one.
+The cookie is signed (itsdangerous). Who is logged in is also kept on the server
+(`accounts/logins.py`): the cookie carries the login's random token, valid only while the
+login's row exists, so logging out, a new password or disabling the account ends the
+session even for a copy of the cookie taken before.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,17 +26,17 @@ MAX_FLASHES = 5
 class SessionCookie:
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     user_id: int | None = None
-    fingerprint: str | None = None
+    login: str | None = None  # the token of the user's login (accounts/logins.py)
     flashes: list[tuple[str, str]] = field(default_factory=list)  # (kind, text)
 
     def to_payload(self) -> dict[str, Any]:
-        return {"c": self.csrf, "u": self.user_id, "p": self.fingerprint, "f": self.flashes}
+        return {"c": self.csrf, "u": self.user_id, "l": self.login, "f": self.flashes}
 
     @classmethod
     def from_payload(cls, payload: object) -> SessionCookie | None:
         if not isinstance(payload, dict):
             return None
-        csrf, user_id, fingerprint = payload.get("c"), payload.get("u"), payload.get("p")
+        csrf, user_id, login = payload.get("c"), payload.get("u"), payload.get("l")
         flashes = payload.get("f") or []
         if not isinstance(csrf, str) or not isinstance(flashes, list):
             return None
@@ -46,7 +45,7 @@ class SessionCookie:
         return cls(
             csrf=csrf,
             user_id=user_id,
-            fingerprint=fingerprint if isinstance(fingerprint, str) else None,
+            login=login if isinstance(login, str) else None,
             flashes=[(str(kind), str(text)) for kind, text in flashes[:MAX_FLASHES]],
         )
 
@@ -55,7 +54,6 @@ class CookieCodec:
     """Signs and reads session cookies with the server's secret key."""
 
     def __init__(self, secret: str) -> None:
-        self._secret = secret.encode()
         self._serializer = URLSafeTimedSerializer(secret, salt="sendmako.dashboard.session")
 
     def dump(self, cookie: SessionCookie) -> str:
@@ -70,9 +68,3 @@ class CookieCodec:
         except BadSignature:  # also SignatureExpired, its subclass
             return None
         return SessionCookie.from_payload(payload)
-
-    def fingerprint(self, password_hash: str) -> str:
-        """Ties a session to the password it was opened with, without putting the hash in
-        the cookie (keyed, so the cookie tells nothing about the hash)."""
-        digest = hmac.new(self._secret, password_hash.encode(), hashlib.sha256).hexdigest()
-        return digest[:32]

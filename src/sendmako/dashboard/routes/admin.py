@@ -95,8 +95,9 @@ async def change_status(user_id: RowId, visit: Admin, form: CheckedForm) -> Resp
         form.refuse("action", visit.t("admin.not_yourself"))
     if not form.ok:
         return await _users(visit, form, status=400)
-    async with visit.services.db.write() as tx:
-        await users.update(tx, user_id, disabled=action == "disable")
+    await accounts.set_disabled(
+        visit.services.db, visit.services.auth.epoch, user_id, disabled=action == "disable"
+    )
     visit.services.auth.forget_user(user_id)
     logger.info("dashboard.user_status", user_id=user_id, action=action, by=visit.account.id)
     done = "admin.user_disabled" if action == "disable" else "admin.user_enabled"
@@ -108,7 +109,9 @@ async def change_status(user_id: RowId, visit: Admin, form: CheckedForm) -> Resp
 async def new_password(user_id: RowId, visit: Admin, _form: CheckedForm) -> Response:
     target = await _user(visit, user_id)
     password = accounts.generate_password()
-    await visit.services.passwords.set(user_id, password, generated=True)
+    # Every login of the user ends, but the one making the change (an admin's own reset).
+    keep = visit.cookie.login if user_id == visit.account.id else None
+    await visit.services.passwords.set(user_id, password, generated=True, keep_login=keep)
     logger.info("dashboard.user_password_reset", user_id=user_id, by=visit.account.id)
     reset = {"email": target.email, "password": password}
     return await _users(visit, reset=reset)

@@ -7,12 +7,11 @@ import math
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from sendmako import log
+from sendmako import accounts, log
 from sendmako.dashboard.forms import CheckedForm
 from sendmako.dashboard.i18n import CATALOGUES
 from sendmako.dashboard.pages import DashboardRoute, redirect, render
 from sendmako.dashboard.visit import PREFIX, Visit, Visitor, safe_next
-from sendmako.storage import users
 
 router = APIRouter(prefix=PREFIX, route_class=DashboardRoute, include_in_schema=False)
 logger = log.get(__name__)
@@ -74,10 +73,9 @@ async def login(visit: Visitor, form: CheckedForm) -> Response:
             errors={"form": visit.t("login.disabled")},
         )
     throttle.succeeded(email)
-    async with visit.services.db.read() as db:
-        stored = await users.password_hash(db, user.id)  # rehashed by check_login, maybe
-    assert stored is not None
-    visit.sign_in(user, stored)
+    async with visit.services.db.write() as tx:
+        login = await accounts.open_login(tx, user.id)
+    visit.sign_in(user, login)
     logger.info("dashboard.login", user_id=user.id)
     return redirect(next_path if safe_next(next_path) else HOME)
 
@@ -86,6 +84,9 @@ async def login(visit: Visitor, form: CheckedForm) -> Response:
 async def logout(visit: Visitor, _form: CheckedForm) -> Response:
     if visit.user is not None:
         logger.info("dashboard.logout", user_id=visit.user.id)
+    if visit.cookie.login is not None:  # ended on the server: a copy of the cookie opens nothing
+        async with visit.services.db.write() as tx:
+            await accounts.close_login(tx, visit.cookie.login)
     visit.sign_out()
     visit.flash(visit.t("login.logged_out"))
     return redirect(f"{PREFIX}/login")
