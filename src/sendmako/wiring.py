@@ -34,6 +34,7 @@ from sendmako.messaging.bulk import BulkSender
 from sendmako.messaging.inbox import Inbox
 from sendmako.messaging.sender import Sender
 from sendmako.messaging.sent_log import SentLog
+from sendmako.messaging.suspensions import Suspensions
 from sendmako.net.addresses import AddressPolicy
 from sendmako.net.guard import (
     Opener,
@@ -97,6 +98,7 @@ class Services:
     sessions: SessionManager
     sender: Sender
     bulk: BulkSender
+    suspensions: Suspensions  # disabled accounts send nothing: the one way to disable one
     webhooks: Endpoints
     dispatcher: Dispatcher
     usage: DailyUsage
@@ -166,6 +168,7 @@ async def start(
         services.lease = lease
         await services.dispatcher.start(background=seams.background)
         await services.sessions.start()
+        await services.suspensions.start()  # before jobs resume: a disabled account's wait
         await services.bulk.resume()
     except BaseException:
         passwords.close()
@@ -182,6 +185,7 @@ async def start(
 
 async def stop(services: Services) -> None:
     """The reverse of `start`: nothing stops before what depends on it."""
+    await services.suspensions.stop()
     await services.bulk.stop()
     await services.contacts.background.close()  # syncs need the sessions: stop them first
     await services.groups.cache.background.close()
@@ -258,15 +262,18 @@ def _assemble(
     sessions.recorders.extend([contacts, group_cache])
     usage = DailyUsage(db)
     sender = Sender(sessions, usage, sent_log, fetcher)
+    bulk = BulkSender(db, sender, sessions, usage, settings.data_dir / "spool" / "bulk")
+    epoch = accounts.CredentialsEpoch(credentials_epoch(settings))
     return Services(
         settings=settings,
         db=db,
-        auth=accounts.Authenticator(db, accounts.CredentialsEpoch(credentials_epoch(settings))),
+        auth=accounts.Authenticator(db, epoch),
         passwords=passwords,
         engines=engines,
         sessions=sessions,
         sender=sender,
-        bulk=BulkSender(db, sender, sessions, usage, settings.data_dir / "spool" / "bulk"),
+        bulk=bulk,
+        suspensions=Suspensions(db, sessions, bulk, epoch),
         webhooks=Endpoints(
             db,
             endpoint_cache,

@@ -58,7 +58,9 @@ async def set_disabled(
     """Disable or enable an account: the one way to, for the dashboard and the CLI alike.
 
     Disabling ends the user's dashboard logins. The epoch tells every server process (this
-    one too) that their API key caches must forget the account's keys."""
+    one too): their API key caches forget the account's keys, and they stop the account's
+    sends and bulk jobs, or resume the jobs when it is enabled again
+    (`messaging/suspensions.py`)."""
     async with db.write() as tx:
         user = await users.get(tx, user_id)
         if user is None:

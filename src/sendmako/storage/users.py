@@ -50,6 +50,10 @@ async def list_all(db: AsyncSession) -> list[UserRecord]:
     return [to_record(user, plan) for user, plan in rows]
 
 
+async def disabled_ids(db: AsyncSession) -> set[int]:
+    return set((await db.scalars(select(User.id).where(User.disabled.is_(True)))).all())
+
+
 async def session_counts(db: AsyncSession) -> dict[int, int]:
     """Sessions per user id (users without sessions are absent)."""
     rows = await db.execute(select(WaSession.user_id, func.count()).group_by(WaSession.user_id))

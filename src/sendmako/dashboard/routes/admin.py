@@ -95,9 +95,7 @@ async def change_status(user_id: RowId, visit: Admin, form: CheckedForm) -> Resp
         form.refuse("action", visit.t("admin.not_yourself"))
     if not form.ok:
         return await _users(visit, form, status=400)
-    await accounts.set_disabled(
-        visit.services.db, visit.services.auth.epoch, user_id, disabled=action == "disable"
-    )
+    await visit.services.suspensions.set_disabled(user_id, disabled=action == "disable")
     visit.services.auth.forget_user(user_id)
     logger.info("dashboard.user_status", user_id=user_id, action=action, by=visit.account.id)
     done = "admin.user_disabled" if action == "disable" else "admin.user_enabled"
