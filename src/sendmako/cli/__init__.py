@@ -127,6 +127,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        # The client's address is the app's business: it believes forwarded headers only
+        # from SENDMAKO_TRUSTED_PROXIES (uvicorn would believe them from any 127.0.0.1 peer).
+        proxy_headers=False,
         lifespan="off",  # the server below runs it: see there
     )
     try:

@@ -17,6 +17,8 @@ from sendmako import accounts
 from sendmako.dashboard import i18n
 from sendmako.dashboard.cookies import (
     COOKIE_PATH,
+    DEVICE_COOKIE,
+    DEVICE_MAX_AGE,
     LANG_COOKIE,
     LANG_MAX_AGE,
     MAX_FLASHES,
@@ -51,6 +53,7 @@ class Visit:
     user: UserRecord | None = None
     cookie_changed: bool = False
     new_lang: str | None = None
+    new_device: str | None = None
     t: i18n.Translator = field(init=False)
 
     def __post_init__(self) -> None:
@@ -65,7 +68,16 @@ class Visit:
 
     @property
     def address(self) -> str:
-        return self.request.client.host if self.request.client else "unknown"
+        """The client's address: the peer's, or the one a trusted proxy forwarded."""
+        peer = self.request.client.host if self.request.client else "unknown"
+        return self.state.proxies.client_address(peer, self.request.headers)
+
+    def device_for(self, email: str) -> str | None:
+        """This browser's device id if it logged in to `email` before (see throttle.py)."""
+        return self.state.cookies.device_for(self.request.cookies.get(DEVICE_COOKIE), email)
+
+    def remember_device(self, email: str) -> None:
+        self.new_device = self.state.cookies.dump_device(email)
 
     def flash(self, text: str, kind: str = "success") -> None:
         """A message shown on the next page rendered (after a redirect)."""
@@ -102,6 +114,16 @@ class Visit:
                 SESSION_COOKIE,
                 self.state.cookies.dump(self.cookie),
                 max_age=SESSION_MAX_AGE,
+                path=COOKIE_PATH,
+                secure=secure,
+                httponly=True,
+                samesite="lax",
+            )
+        if self.new_device is not None:
+            response.set_cookie(
+                DEVICE_COOKIE,
+                self.new_device,
+                max_age=DEVICE_MAX_AGE,
                 path=COOKIE_PATH,
                 secure=secure,
                 httponly=True,
