@@ -1,10 +1,11 @@
 """Sandbox address books: the contacts each simulated phone has saved, in the database.
 
 What `contacts()` returns is what WhatsApp would: the saved numbers that are on WhatsApp,
-with the saved name and, for numbers linked to a sandbox session, the push name that
-session chose. Changing an address book tells the session with `ContactsChanged`, the way
-a phone tells its linked devices; a session that is not connected reads the address book
-when it connects.
+with the saved name and, for numbers linked to another sandbox session of the same account,
+the push name that session chose (never one of another account's sessions: the sandbox
+tells no account anything of the others'). Changing an address book tells the session with
+`ContactsChanged`, the way a phone tells its linked devices; a session that is not
+connected reads the address book when it connects.
 """
 
 from __future__ import annotations
