@@ -249,3 +249,28 @@ async def test_address_book_numbers_are_validated(people: People) -> None:
 async def _record(server: Server, session_id: str) -> Any:
     async with services(server).db.read() as db:
         return await wa_sessions.get(db, session_id)
+
+
+async def test_a_sandbox_address_book_holds_5000_numbers_at_most(people: People) -> None:
+    """Adding past 5,000 numbers is refused (400 naming the limit and the way out), all or
+    nothing; renaming numbers already there, and replacing the whole book, still work."""
+    alice = people.alice
+    path = f"/api/sandbox/sessions/{alice.session_id}/contacts"
+    full = [{"phone": f"2224{n:07d}"} for n in range(1000, 6000)]
+    assert (await alice.client.post(path, json={"contacts": full})).status_code == 200
+    refused = await alice.client.post(
+        path,
+        json={"contacts": [{"phone": full[0]["phone"], "name": "A"}, {"phone": "22249999998"}]},
+    )
+    assert refused.status_code == 400
+    assert (refused.json()["code"], refused.json()["field"]) == ("address_book_full", "contacts")
+    assert "at most 5,000 numbers" in refused.json()["message"]
+    assert "PUT replaces the whole address book" in refused.json()["message"]
+    renamed = await alice.client.post(path, json={"contacts": [{**full[0], "name": "Awa"}]})
+    assert renamed.status_code == 200
+    assert len(renamed.json()["contacts"]) == 5000
+    replaced = await alice.client.put(path, json={"contacts": full[:10]})
+    assert len(replaced.json()["contacts"]) == 10
+    assert (
+        await alice.client.post(path, json={"contacts": [{"phone": "22249999998"}]})
+    ).status_code == 200

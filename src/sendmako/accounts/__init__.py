@@ -6,6 +6,7 @@ The functions most callers need are here; each lives in the module named for wha
 from sendmako.accounts.auth import Authenticator, CredentialsEpoch
 from sendmako.accounts.first_admin import FirstAdmin, bootstrap_admin
 from sendmako.accounts.keys import (
+    MAX_ACTIVE_KEYS,
     PREFIX_LENGTH,
     NewKey,
     create_key,
@@ -25,6 +26,7 @@ from sendmako.accounts.passwords import (
 from sendmako.accounts.users import create_user, normalize_email, set_disabled
 
 __all__ = [
+    "MAX_ACTIVE_KEYS",
     "MIN_PASSWORD_LENGTH",
     "PASSWORD_HASHER",
     "PREFIX_LENGTH",

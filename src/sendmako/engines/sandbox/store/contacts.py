@@ -44,6 +44,33 @@ async def add(db: AsyncSession, session_pk: int, entries: Sequence[AddressBookEn
     )
 
 
+async def lock_book(db: AsyncSession, session_pk: int) -> None:
+    """Serialise changes to one address book (PostgreSQL: a lock on its session's row; SQLite
+    serialises every write already), so that a size checked stays true until the commit."""
+    await db.execute(select(WaSession.id).where(WaSession.id == session_pk).with_for_update())
+
+
+async def size(db: AsyncSession, session_pk: int) -> int:
+    found = await db.scalar(
+        select(func.count())
+        .select_from(SandboxContact)
+        .where(SandboxContact.session_pk == session_pk)
+    )
+    return found or 0
+
+
+async def present(db: AsyncSession, session_pk: int, phones: Sequence[str]) -> int:
+    """How many of `phones` the address book holds already."""
+    if not phones:
+        return 0
+    found = await db.scalar(
+        select(func.count())
+        .select_from(SandboxContact)
+        .where(SandboxContact.session_pk == session_pk, SandboxContact.phone.in_(phones))
+    )
+    return found or 0
+
+
 async def list_for(
     db: AsyncSession, session_pk: int, phones: Sequence[str] | None = None
 ) -> list[Known]:
