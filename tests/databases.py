@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from sendmako.accounts import bootstrap_admin
+from sendmako.accounts import Passwords, bootstrap_admin
 from sendmako.storage.db import Database
 
 POSTGRES_ENV = "SENDMAKO_TEST_POSTGRES_URL"
@@ -88,14 +88,16 @@ async def _bootstrapped_template(backend: str) -> tuple[str, str, str]:
         _template_ready.add(template)
         url = _async_url(admin_url, template)
     db = Database(url)
+    passwords = Passwords(db)
     try:
         await db.migrate()
-        first = await bootstrap_admin(db, "admin@localhost")
+        first = await bootstrap_admin(db, "admin@localhost", passwords)
         assert first is not None
         if backend == "sqlite":
             async with db.engine.connect() as conn:  # fold the WAL into the file to copy
                 await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
+        passwords.close()
         await db.close()
     _bootstrapped[backend] = (template, first.key.secret, first.password)
     return _bootstrapped[backend]

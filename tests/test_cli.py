@@ -10,7 +10,7 @@ import pytest
 
 from sendmako.cli import main
 from sendmako.settings import Settings
-from tests.harness import running
+from tests.harness import connect_sandbox, hold_sends, running
 
 SESSIONS = "/api/whatsapp/sessions/"
 
@@ -97,3 +97,52 @@ def test_invalid_settings_stop_the_command(
     code, out = run(capsys, "plans", "list")
     assert code == 2
     assert "SENDMAKO_PORT" in out
+
+
+async def test_disabling_from_the_cli_stops_a_running_servers_job_until_enabled(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`users disable` in another process: the running server stops the account's bulk job
+    (the message with WhatsApp goes out, the rest stay pending); `users enable`: it sends the
+    rest, each once."""
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=workdir / "data",
+        engines=["sandbox"],
+        default_engine="sandbox",
+    )
+    async with running(settings) as server:
+        alice = await server.account("alice@example.com")
+        await connect_sandbox(server, alice, "22241857975")
+        assert server.app is not None
+        services = server.app.state.services
+        services.bulk.min_gap = 0
+        wire = hold_sends(server)
+        recipients = ["221781234500", "221781234501", "221781234502"]
+        answer = await alice.client.post(
+            "/api/send-bulk",
+            json={"recipients": recipients, "type": "text", "text": "x", "async": True},
+        )
+        job_id = answer.json()["job_id"]
+        async with asyncio.timeout(5):
+            await wire.holding.wait()
+
+        code, out = await asyncio.to_thread(run, capsys, "users", "disable", "alice@example.com")
+        assert code == 0
+        assert "User alice@example.com disabled." in out
+        # The server learns it from the credentials epoch, within a second.
+        await services.suspensions.wait_until(lambda off: alice.user.id in off, timeout=5)
+        wire.release()
+        await services.bulk.wait(job_id, timeout=5)
+        job = await services.bulk.status(alice.user, job_id)
+        assert (job.status, [r.status for r in job.results]) == (
+            "paused",
+            ["sent", "pending", "pending"],
+        )
+
+        code, _ = await asyncio.to_thread(run, capsys, "users", "enable", "alice@example.com")
+        assert code == 0
+        await services.suspensions.wait_until(lambda off: alice.user.id not in off, timeout=5)
+        await services.bulk.wait(job_id, timeout=10)
+        job = await services.bulk.status(alice.user, job_id)
+        assert (job.status, [r.status for r in job.results]) == ("done", ["sent"] * 3)

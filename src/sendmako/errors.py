@@ -6,6 +6,7 @@
     ├── Unauthorized                 401 unauthorized
     ├── PlanLimitReached             403 plan_limit
     ├── Forbidden                    403 forbidden
+    │   └── AccountDisabled          403 account_disabled
     ├── NotFound                     404 not_found
     ├── OperationFailed              422 operation_failed (and more precise codes)
     ├── TooManyRequests              429 rate_limited (carries Retry-After)
@@ -60,6 +61,12 @@ class Forbidden(SendmakoError):
 
     status = 403
     code = "forbidden"
+
+
+class AccountDisabled(Forbidden):
+    """The account is disabled: its keys, and any send of its sessions, are refused."""
+
+    code = "account_disabled"
 
 
 class NotFound(SendmakoError):

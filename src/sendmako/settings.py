@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     engines: CsvList = Field(default_factory=lambda: ["neonize", "sandbox"])
     default_engine: str = "neonize"
     allow_private_hosts: CsvList = Field(default_factory=list)
+    # Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For / Forwarded headers
+    # name the client: the login throttle counts each client under its own address.
+    trusted_proxies: CsvList = Field(default_factory=list)
     media_hosts: CsvList = Field(default_factory=lambda: list(DEFAULT_MEDIA_HOSTS))
     default_plan: str = "free"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -123,9 +126,9 @@ class Settings(BaseSettings):
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     neonize: NeonizeSettings = Field(default_factory=NeonizeSettings)
 
-    _split = field_validator("engines", "allow_private_hosts", "media_hosts", mode="before")(
-        _split_csv
-    )
+    _split = field_validator(
+        "engines", "allow_private_hosts", "media_hosts", "trusted_proxies", mode="before"
+    )(_split_csv)
 
     @field_validator("engines")
     @classmethod
@@ -161,6 +164,18 @@ class Settings(BaseSettings):
                     ipaddress.ip_network(entry, strict=False)
                 except ValueError as exc:
                     raise ValueError(f"{entry!r} is not a valid CIDR range") from exc
+        return entries
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or CIDR range (e.g. 127.0.0.1,10.0.0.0/8)"
+                ) from exc
         return entries
 
     @field_validator("database_url")

@@ -39,6 +39,7 @@ from sendmako.messaging.inbox import Inbox
 from sendmako.messaging.presence import Presences
 from sendmako.messaging.sender import Sender
 from sendmako.messaging.sent_log import SentLog
+from sendmako.messaging.suspensions import Suspensions
 from sendmako.net.addresses import AddressPolicy
 from sendmako.net.client import HttpClient
 from sendmako.net.guard import Resolver, Sockets, check_destination, plain_socket, system_resolver
@@ -94,10 +95,12 @@ class Services:
     settings: Settings
     db: Database
     auth: accounts.Authenticator
+    passwords: accounts.Passwords  # argon2 on its own threads: every password check and hash
     engines: dict[str, Engine]
     sessions: SessionManager
     sender: Sender
     bulk: BulkSender
+    suspensions: Suspensions  # disabled accounts send nothing: the one way to disable one
     webhooks: Endpoints
     dispatcher: Dispatcher
     usage: DailyUsage
@@ -151,8 +154,9 @@ async def start(
         await db.close()
         raise
     lease.start(on_lost=_stop_this_process)
+    passwords = accounts.Passwords(db)
     try:
-        first = await accounts.bootstrap_admin(db, settings.admin_email)
+        first = await accounts.bootstrap_admin(db, settings.admin_email, passwords)
         if first is not None:
             on_first_admin(first.user, first.key.secret, first.password)
         engines = build_engines(settings, db)
@@ -160,13 +164,21 @@ async def start(
             await engine.start()
         seams = webhook_seams or WebhookSeams()
         services = _assemble(
-            settings, db, engines, app, seams=seams, network=network or NetworkSeams()
+            settings,
+            db,
+            engines,
+            app,
+            passwords=passwords,
+            seams=seams,
+            network=network or NetworkSeams(),
         )
         services.lease = lease
         await services.dispatcher.start(background=seams.background)
         await services.sessions.start()
+        await services.suspensions.start()  # before jobs resume: a disabled account's wait
         await services.bulk.resume()
     except BaseException:
+        passwords.close()
         await lease.release()  # a node that did not start holds nothing
         raise
     logger.info(
@@ -180,6 +192,7 @@ async def start(
 
 async def stop(services: Services) -> None:
     """The reverse of `start`: nothing stops before what depends on it."""
+    await services.suspensions.stop()
     await services.bulk.stop()
     await services.contacts.background.close()  # syncs need the sessions: stop them first
     await services.groups.cache.background.close()
@@ -193,6 +206,7 @@ async def stop(services: Services) -> None:
     await services.dispatcher.stop()
     await services.http.close()
     await services.own.close()
+    services.passwords.close()
     await services.lease.release()  # last: the next node may start once nothing of this one runs
     await services.db.close()
     logger.info("sendmako.stopped")
@@ -210,6 +224,7 @@ def _assemble(
     engines: dict[str, Engine],
     app: ASGIApp,
     *,
+    passwords: accounts.Passwords,
     seams: WebhookSeams,
     network: NetworkSeams,
 ) -> Services:
@@ -255,14 +270,18 @@ def _assemble(
     sender = Sender(sessions, usage, sent_log, fetcher)
     calls = CallGuard(db, sender)
     sessions.handlers.append(calls)
+    bulk = BulkSender(db, sender, sessions, usage, settings.data_dir / "spool" / "bulk")
+    epoch = accounts.CredentialsEpoch(credentials_epoch(settings))
     return Services(
         settings=settings,
         db=db,
-        auth=accounts.Authenticator(db, accounts.CredentialsEpoch(credentials_epoch(settings))),
+        auth=accounts.Authenticator(db, epoch),
+        passwords=passwords,
         engines=engines,
         sessions=sessions,
         sender=sender,
-        bulk=BulkSender(db, sender, sessions, usage, settings.data_dir / "spool" / "bulk"),
+        bulk=bulk,
+        suspensions=Suspensions(db, sessions, bulk, epoch),
         webhooks=Endpoints(
             db,
             endpoint_cache,

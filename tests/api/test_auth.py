@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 
 from sendmako import accounts
 from sendmako.storage import api_keys, users
+from tests.dashboard.client import PASSWORD, Dashboard
 from tests.harness import Account, Server
 
 SESSIONS = "/api/whatsapp/sessions/"
@@ -159,9 +160,37 @@ async def test_a_wrong_password_costs_the_same_for_a_never_used_account(server: 
     db = server.app.state.services.db
     async with db.write() as tx:
         user, _key = await accounts.create_user(tx, "fresh@example.com", plan="free")
-    await accounts.set_password(db, user.id, accounts.generate_password(), generated=True)
-    hasher = CountingHasher()
-    assert await accounts.check_login(db, "fresh@example.com", "wrong", hasher=hasher) is None
+    passwords = server.app.state.services.passwords
+    await passwords.set(user.id, accounts.generate_password(), generated=True)
+    hasher = passwords.hasher = CountingHasher()
+    assert await passwords.check_login("fresh@example.com", "wrong") is None
     cheap, full = hasher.verified  # the stored cheap hash, then a full-cost one
     assert hasher.check_needs_rehash(cheap)
     assert not hasher.check_needs_rehash(full)
+
+
+async def test_a_user_holds_50_active_keys_at_most(server: Server, alice: Account) -> None:
+    """The 51st active key is refused (403 key_limit, naming the limit and the way out)
+    through the API and the dashboard; revoking one makes room again."""
+    for n in range(49):  # alice has her first key already
+        made = await alice.client.post("/api/keys", json={"name": f"key {n}"})
+        assert made.status_code == 201, made.text
+    refused = await alice.client.post("/api/keys", json={"name": "one too many"})
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "key_limit"
+    assert "50 active keys" in refused.json()["message"]
+    assert "Revoke a key" in refused.json()["message"]
+
+    assert server.app is not None
+    await server.app.state.services.passwords.set(alice.user.id, PASSWORD)
+    dashboard = Dashboard(server)
+    assert (await dashboard.login("alice@example.com")).status == 303
+    page = await dashboard.post("/dashboard/keys", {"name": "one too many"})
+    assert page.status == 403
+    assert "You have 50 active keys, the most allowed: revoke one" in page.text
+
+    key_id = made.json()["api_key"]["id"]
+    assert (await alice.client.delete(f"/api/keys/{key_id}")).status_code == 200
+    assert (await alice.client.post("/api/keys", json={"name": "room again"})).status_code == 201
+    keys = (await alice.client.get("/api/keys")).json()["keys"]
+    assert sum(key["revoked_at"] is None for key in keys) == 50

@@ -20,6 +20,7 @@ from tests.harness import Server, connect_sandbox
 from tests.people import NOT_ON_WHATSAPP, People, Person, meet
 
 CONTACTS = "/api/whatsapp/contacts/"
+ALICE_AT_WORK = "22245123456"  # a second sandbox number of Alice's own account
 
 
 @pytest.fixture
@@ -42,20 +43,24 @@ def names(answer: dict[str, Any]) -> list[tuple[str, str | None]]:
     return [(c["phone"], c["name"]) for c in answer["contacts"]]
 
 
-async def test_saved_and_push_names(people: People) -> None:
-    """The saved name wins; a number without one shows the push name its sandbox session
-    chose; numbers not on WhatsApp stay out. Sorted by name."""
+async def test_saved_and_push_names(server: Server, people: People) -> None:
+    """The saved name wins; a number without one shows the push name of the account's own
+    sandbox session on it, never another account's; numbers not on WhatsApp stay out. Sorted
+    by name, unnamed last."""
     alice, bob, carol = people.alice, people.bob, people.carol
+    await connect_sandbox(server, alice.account, ALICE_AT_WORK, "Alassane (bureau)")
     book = await address_book(
         alice,
         "PUT",
         {"phone": bob.phone, "name": "Fatou (travail)"},
         {"phone": "+237 6 91 23 45 67"},
         {"phone": NOT_ON_WHATSAPP, "name": "Fixe"},
+        {"phone": ALICE_AT_WORK},
     )
     assert [(c["phone"], c["on_whatsapp"]) for c in book["contacts"]] == [
         (bob.phone, True),
         (NOT_ON_WHATSAPP, False),
+        (ALICE_AT_WORK, True),
         (carol.phone, True),
     ]
     listed = await alice.call("GET", CONTACTS)
@@ -63,11 +68,11 @@ async def test_saved_and_push_names(people: People) -> None:
     assert listed["session_id"] == alice.session_id
     assert listed["contacts"] == [
         {
-            "id": carol.jid,
-            "phone": carol.phone,
-            "name": "Chantal Mbida",
+            "id": f"{ALICE_AT_WORK}@s.whatsapp.net",
+            "phone": ALICE_AT_WORK,
+            "name": "Alassane (bureau)",
             "saved_name": None,
-            "push_name": "Chantal Mbida",
+            "push_name": "Alassane (bureau)",
             "business_name": None,
         },
         {
@@ -75,25 +80,58 @@ async def test_saved_and_push_names(people: People) -> None:
             "phone": bob.phone,
             "name": "Fatou (travail)",
             "saved_name": "Fatou (travail)",
-            "push_name": "Fatou Ndiaye",
+            "push_name": None,
+            "business_name": None,
+        },
+        {
+            "id": carol.jid,
+            "phone": carol.phone,
+            "name": None,
+            "saved_name": None,
+            "push_name": None,
             "business_name": None,
         },
     ]
 
 
-async def test_changes_to_the_address_book_follow(people: People) -> None:
+async def test_other_accounts_sandbox_sessions_show_nothing(people: People) -> None:
+    """Saving numbers to try tells nothing of other accounts' sandbox sessions: no push
+    name in the address book or the contact list, and a scan of a number they hold is
+    refused without saying whose it is."""
+    alice, bob = people.alice, people.bob
+    book = await address_book(alice, "PUT", {"phone": bob.phone}, {"phone": "22241851234"})
+    assert [(c["phone"], c["push_name"]) for c in book["contacts"]] == [
+        (bob.phone, None),
+        ("22241851234", None),
+    ]
+    listed = await alice.call("GET", CONTACTS)
+    assert all(c["push_name"] is None for c in listed["contacts"])
+    assert "Fatou" not in str(listed) + str(book)
+
+    created = await alice.call("POST", "/api/whatsapp/sessions/", 201, json={})
+    session_id = created["session_id"]
+    await alice.call("GET", f"/api/whatsapp/sessions/{session_id}?wait_for=qr_ready&timeout=5")
+    refused = await alice.client.post(
+        f"/api/sandbox/sessions/{session_id}/scan", json={"phone_number": bob.phone}
+    )
+    assert (refused.status_code, refused.json()["code"]) == (422, "sandbox_number_taken")
+    assert "account" not in refused.json()["message"].replace("this account", "")
+
+
+async def test_changes_to_the_address_book_follow(server: Server, people: People) -> None:
     """Adding and replacing entries reaches the contact list at once (ContactsChanged)."""
-    alice, bob, carol = people.alice, people.bob, people.carol
-    await address_book(alice, "POST", {"phone": bob.phone})
-    assert names(await alice.call("GET", CONTACTS)) == [(bob.phone, "Fatou Ndiaye")]
+    alice, carol = people.alice, people.carol
+    await connect_sandbox(server, alice.account, ALICE_AT_WORK, "Alassane (bureau)")
+    await address_book(alice, "POST", {"phone": ALICE_AT_WORK})
+    assert names(await alice.call("GET", CONTACTS)) == [(ALICE_AT_WORK, "Alassane (bureau)")]
     await address_book(alice, "POST", {"phone": carol.phone, "name": "Chantal"})
-    await address_book(alice, "POST", {"phone": bob.phone, "name": "Fatou"})
+    await address_book(alice, "POST", {"phone": ALICE_AT_WORK, "name": "Moi"})
     assert names(await alice.call("GET", CONTACTS)) == [
         (carol.phone, "Chantal"),
-        (bob.phone, "Fatou"),
+        (ALICE_AT_WORK, "Moi"),
     ]
-    await address_book(alice, "PUT", {"phone": carol.phone})
-    assert names(await alice.call("GET", CONTACTS)) == [(carol.phone, "Chantal Mbida")]
+    await address_book(alice, "PUT", {"phone": ALICE_AT_WORK})
+    assert names(await alice.call("GET", CONTACTS)) == [(ALICE_AT_WORK, "Alassane (bureau)")]
     await address_book(alice, "PUT")
     assert (await alice.call("GET", CONTACTS))["contacts"] == []
 
@@ -211,3 +249,28 @@ async def test_address_book_numbers_are_validated(people: People) -> None:
 async def _record(server: Server, session_id: str) -> Any:
     async with services(server).db.read() as db:
         return await wa_sessions.get(db, session_id)
+
+
+async def test_a_sandbox_address_book_holds_5000_numbers_at_most(people: People) -> None:
+    """Adding past 5,000 numbers is refused (400 naming the limit and the way out), all or
+    nothing; renaming numbers already there, and replacing the whole book, still work."""
+    alice = people.alice
+    path = f"/api/sandbox/sessions/{alice.session_id}/contacts"
+    full = [{"phone": f"2224{n:07d}"} for n in range(1000, 6000)]
+    assert (await alice.client.post(path, json={"contacts": full})).status_code == 200
+    refused = await alice.client.post(
+        path,
+        json={"contacts": [{"phone": full[0]["phone"], "name": "A"}, {"phone": "22249999998"}]},
+    )
+    assert refused.status_code == 400
+    assert (refused.json()["code"], refused.json()["field"]) == ("address_book_full", "contacts")
+    assert "at most 5,000 numbers" in refused.json()["message"]
+    assert "PUT replaces the whole address book" in refused.json()["message"]
+    renamed = await alice.client.post(path, json={"contacts": [{**full[0], "name": "Awa"}]})
+    assert renamed.status_code == 200
+    assert len(renamed.json()["contacts"]) == 5000
+    replaced = await alice.client.put(path, json={"contacts": full[:10]})
+    assert len(replaced.json()["contacts"]) == 10
+    assert (
+        await alice.client.post(path, json={"contacts": [{"phone": "22249999998"}]})
+    ).status_code == 200

@@ -136,6 +136,34 @@ async def test_pair_code_links_without_a_camera(server: Server, alice: Account) 
     assert typed.json()["phone_number"] == "221781234567"
 
 
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"phone_number": "22241857975", "qr": "sendmako-sandbox:café"}, "qr_expired"),
+        ({"pair_code": "ABCD-123É"}, "pair_code_invalid"),
+        ({"pair_code": "€€€€€€€€"}, "pair_code_invalid"),
+    ],
+    ids=["qr", "pair_code", "pair_code_all_non_ascii"],
+)
+async def test_a_code_that_is_not_ascii_is_a_wrong_code(
+    server: Server, alice: Account, body: dict[str, str], code: str
+) -> None:
+    """A QR payload or pairing code with non-ASCII characters is refused like any wrong
+    one (422), never a 500; the login still waits for the right one."""
+    session_id = str((await create(alice))["session_id"])
+    await qr_ready(server, session_id)
+    issued = await alice.client.post(
+        f"{SESSIONS}{session_id}/pair-code", json={"phone_number": "+221 78 123 45 67"}
+    )
+    assert issued.status_code == 200, issued.text
+    typed = await alice.client.post(f"/api/sandbox/sessions/{session_id}/scan", json=body)
+    assert (typed.status_code, typed.json()["code"]) == (422, code), typed.text
+    pair = await alice.client.post(
+        f"/api/sandbox/sessions/{session_id}/scan", json={"pair_code": issued.json()["pair_code"]}
+    )
+    assert pair.json()["status"] == "connected"
+
+
 async def test_pair_code_needs_a_waiting_login(server: Server, alice: Account) -> None:
     """Once connected there is nothing to pair: 422 naming the status; a bad number: 400."""
     session_id = str((await create(alice))["session_id"])

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import httpx
 
-from sendmako import accounts
 from tests.harness import Account, Server
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -84,7 +83,7 @@ async def member(server: Server, email: str, *, admin: bool = False) -> tuple[Ac
     """A user with a password, logged in to the dashboard."""
     account = await server.account(email, admin=admin)
     assert server.app is not None
-    await accounts.set_password(server.app.state.services.db, account.user.id, PASSWORD)
+    await server.app.state.services.passwords.set(account.user.id, PASSWORD)
     dashboard = Dashboard(server)
     page = await dashboard.login(email)
     assert page.status == 303, page.text[:800]

@@ -90,9 +90,8 @@ async def test_logging_in_changes_the_token(server: Server) -> None:
     """A token planted before login (session fixation) is worthless after it."""
     account = await server.account("alice@example.com")
     assert server.app is not None
-    from sendmako import accounts
 
-    await accounts.set_password(server.app.state.services.db, account.user.id, PASSWORD)
+    await server.app.state.services.passwords.set(account.user.id, PASSWORD)
     dashboard = Dashboard(server)
     await dashboard.get("/dashboard/login")
     before = dashboard.token

@@ -11,7 +11,13 @@ from sendmako import accounts
 from sendmako.app import announce_first_admin
 from sendmako.dashboard.cookies import SESSION_COOKIE
 from sendmako.dashboard.secret import secret_file
-from sendmako.dashboard.throttle import LoginThrottle, ThrottlePolicy
+from sendmako.dashboard.throttle import (
+    BUSY_RETRY_SECONDS,
+    Attempt,
+    LoginThrottle,
+    Throttled,
+    ThrottlePolicy,
+)
 from sendmako.settings import Settings
 from sendmako.storage import users
 from tests.dashboard.client import PASSWORD, Dashboard, member
@@ -37,7 +43,7 @@ async def test_pages_need_a_login(server: Server) -> None:
     """Anonymous visitors are sent to the login page, and back where they were after it."""
     account = await server.account("alice@example.com")
     assert server.app is not None
-    await accounts.set_password(server.app.state.services.db, account.user.id, PASSWORD)
+    await server.app.state.services.passwords.set(account.user.id, PASSWORD)
     dashboard = Dashboard(server)
     page = await dashboard.get("/dashboard/keys")
     assert page.response.headers["location"] == "/dashboard/login?next=/dashboard/keys"
@@ -56,7 +62,7 @@ async def test_next_never_leaves_the_dashboard(server: Server, target: str) -> N
     """`next` only names dashboard pages: no open redirect."""
     account = await server.account("alice@example.com")
     assert server.app is not None
-    await accounts.set_password(server.app.state.services.db, account.user.id, PASSWORD)
+    await server.app.state.services.passwords.set(account.user.id, PASSWORD)
     dashboard = Dashboard(server)
     await dashboard.get("/dashboard/login")
     done = await dashboard.post(
@@ -112,29 +118,58 @@ async def test_login_is_throttled_per_address(server: Server) -> None:
 
 
 def test_the_throttle_window_slides() -> None:
-    """Failures leave the count as they age out of the window; success clears the email."""
+    """Failures leave the count as they age out of the window; a right password clears the
+    email's count from that address."""
     now = [1000.0]
     throttle = LoginThrottle(
-        ThrottlePolicy(per_email=2, per_address=10, window_seconds=60), clock=lambda: now[0]
+        ThrottlePolicy(per_email_address=2, window_seconds=60), clock=lambda: now[0]
     )
-    throttle.failed("a@x", "1.2.3.4")
+
+    def guess(email: str, *, right: bool = False) -> None:
+        attempt = throttle.begin(email, "1.2.3.4")
+        assert isinstance(attempt, Attempt)
+        attempt.succeeded() if right else attempt.failed()
+
+    guess("a@x")
     now[0] += 30
-    throttle.failed("a@x", "1.2.3.4")
-    assert throttle.retry_after("a@x", "1.2.3.4") == pytest.approx(30)
-    assert throttle.retry_after("b@x", "1.2.3.4") is None
+    guess("a@x")
+    refused = throttle.begin("a@x", "1.2.3.4")
+    assert isinstance(refused, Throttled)
+    assert refused.retry_after == pytest.approx(30)
+    assert isinstance(throttle.begin("b@x", "1.2.3.4"), Attempt)
     now[0] += 31
-    assert throttle.retry_after("a@x", "1.2.3.4") is None
-    throttle.failed("a@x", "1.2.3.4")
-    throttle.succeeded("a@x")
-    throttle.failed("a@x", "1.2.3.4")
-    assert throttle.retry_after("a@x", "1.2.3.4") is None
+    guess("a@x", right=True)
+    guess("a@x")
+    assert isinstance(throttle.begin("a@x", "1.2.3.4"), Attempt)
+
+
+def test_a_guess_counts_from_its_start() -> None:
+    """Guesses being checked hold their slots: past the limit, the next is refused before
+    any outcome is known; a right password gives its slot back."""
+    throttle = LoginThrottle(ThrottlePolicy(per_email_address=2), clock=lambda: 0.0)
+    first, second = throttle.begin("a@x", "1.2.3.4"), throttle.begin("a@x", "1.2.3.4")
+    assert isinstance(first, Attempt)
+    assert isinstance(second, Attempt)
+    busy = throttle.begin("a@x", "1.2.3.4")
+    assert isinstance(busy, Throttled)
+    assert busy.retry_after == BUSY_RETRY_SECONDS
+    first.succeeded()
+    third = throttle.begin("a@x", "1.2.3.4")
+    assert isinstance(third, Attempt)
+    second.failed()
+    third.failed()
+    third.failed()  # a second outcome changes nothing
+    assert isinstance(throttle.begin("a@x", "1.2.3.4"), Throttled)
 
 
 def test_the_throttle_forgets_the_oldest_keys_under_a_flood() -> None:
     throttle = LoginThrottle(ThrottlePolicy(max_tracked=10), clock=lambda: 0.0)
     for n in range(50):
-        throttle.failed(f"user{n}@x", f"10.0.0.{n}")
+        attempt = throttle.begin(f"user{n}@x", f"10.0.0.{n}")
+        assert isinstance(attempt, Attempt)
+        attempt.failed()
     assert len(throttle._failures) <= 10
+    assert not throttle._checking
 
 
 async def test_a_disabled_account_cannot_log_in_and_is_logged_out(server: Server) -> None:
@@ -155,7 +190,7 @@ async def test_a_disabled_account_cannot_log_in_and_is_logged_out(server: Server
 async def test_a_new_password_closes_other_logins(server: Server) -> None:
     alice, dashboard = await member(server, "alice@example.com")
     assert server.app is not None
-    await accounts.set_password(server.app.state.services.db, alice.user.id, "another password")
+    await server.app.state.services.passwords.set(alice.user.id, "another password")
     assert (await dashboard.get("/dashboard/sessions")).status == 303
     assert (await Dashboard(server).login("alice@example.com", "another password")).status == 303
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-from sendmako import accounts
 from sendmako.engines.sandbox import SandboxEngine
 from sendmako.model.statuses import SessionStatus
 from sendmako.storage import plans
@@ -158,7 +157,7 @@ async def test_the_session_limit_is_shown_on_the_form(server: Server) -> None:
     async with server.app.state.services.db.write() as tx:
         await plans.upsert(tx, "tiny", max_sessions=1, daily_messages=10)
     account = await server.account("carol@example.com", plan="tiny")
-    await accounts.set_password(server.app.state.services.db, account.user.id, PASSWORD)
+    await server.app.state.services.passwords.set(account.user.id, PASSWORD)
     dashboard = Dashboard(server)
     await dashboard.login("carol@example.com")
     await _create(dashboard)
@@ -248,7 +247,7 @@ async def test_messages_sent_today_are_counted_against_the_quota(server: Server)
     async with server.app.state.services.db.write() as tx:
         await plans.upsert(tx, "tiny", max_sessions=1, daily_messages=10)
     account = await server.account("carol@example.com", plan="tiny")
-    await accounts.set_password(server.app.state.services.db, account.user.id, PASSWORD)
+    await server.app.state.services.passwords.set(account.user.id, PASSWORD)
     dashboard = Dashboard(server)
     await dashboard.login("carol@example.com")
     before = await dashboard.get("/dashboard/usage")

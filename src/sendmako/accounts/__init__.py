@@ -6,6 +6,7 @@ The functions most callers need are here; each lives in the module named for wha
 from sendmako.accounts.auth import Authenticator, CredentialsEpoch
 from sendmako.accounts.first_admin import FirstAdmin, bootstrap_admin
 from sendmako.accounts.keys import (
+    MAX_ACTIVE_KEYS,
     PREFIX_LENGTH,
     NewKey,
     create_key,
@@ -14,18 +15,18 @@ from sendmako.accounts.keys import (
     owned_key,
     revoke_key,
 )
+from sendmako.accounts.logins import close_login, end_logins, login_owner, open_login
 from sendmako.accounts.passwords import (
     MIN_PASSWORD_LENGTH,
     PASSWORD_HASHER,
-    check_login,
+    Passwords,
     check_password_rules,
     generate_password,
-    hash_password,
-    set_password,
 )
-from sendmako.accounts.users import create_user, normalize_email
+from sendmako.accounts.users import create_user, normalize_email, set_disabled
 
 __all__ = [
+    "MAX_ACTIVE_KEYS",
     "MIN_PASSWORD_LENGTH",
     "PASSWORD_HASHER",
     "PREFIX_LENGTH",
@@ -33,17 +34,20 @@ __all__ = [
     "CredentialsEpoch",
     "FirstAdmin",
     "NewKey",
+    "Passwords",
     "bootstrap_admin",
-    "check_login",
     "check_password_rules",
+    "close_login",
     "create_key",
     "create_user",
+    "end_logins",
     "generate_key",
     "generate_password",
     "hash_key",
-    "hash_password",
+    "login_owner",
     "normalize_email",
+    "open_login",
     "owned_key",
     "revoke_key",
-    "set_password",
+    "set_disabled",
 ]

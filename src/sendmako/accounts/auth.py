@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from sendmako.accounts.keys import KEY_SHAPE, hash_key
-from sendmako.errors import Forbidden, Unauthorized
+from sendmako.errors import AccountDisabled, Unauthorized
 from sendmako.storage import api_keys
 from sendmako.storage.db import Database
 from sendmako.storage.records import UserRecord
@@ -78,7 +78,7 @@ class Authenticator:
         if owner.revoked:
             raise Unauthorized("This API key has been revoked.", code="revoked_key")
         if owner.user.disabled:
-            raise Forbidden("This account is disabled.", code="account_disabled")
+            raise AccountDisabled("This account is disabled.")
         now = utcnow()
         if owner.last_used_at is None or now - owner.last_used_at > TOUCH_INTERVAL:
             async with self.db.write() as tx:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from sendmako.accounts.keys import NewKey
-from sendmako.accounts.passwords import generate_password, hash_password
+from sendmako.accounts.passwords import Passwords, generate_password
 from sendmako.accounts.users import create_user
 from sendmako.storage import users
 from sendmako.storage.db import Database
@@ -21,14 +21,14 @@ class FirstAdmin:
     password: str
 
 
-async def bootstrap_admin(db: Database, email: str) -> FirstAdmin | None:
+async def bootstrap_admin(db: Database, email: str, passwords: Passwords) -> FirstAdmin | None:
     """On the first start with an empty database, make an admin, its first key and a
     generated dashboard password."""
     async with db.read() as session:
         if await users.count(session) > 0:
             return None
     password = generate_password()
-    hashed = await hash_password(password, generated=True)
+    hashed = await passwords.hash(password, generated=True)
     async with db.write() as tx:
         if await users.count(tx) > 0:  # another process won the race
             return None

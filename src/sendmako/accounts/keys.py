@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sendmako.errors import NotFound
-from sendmako.storage import api_keys
+from sendmako.errors import Forbidden, NotFound
+from sendmako.storage import api_keys, users
 from sendmako.storage.records import ApiKeyRecord
 from sendmako.storage.tables import utcnow
 
@@ -24,6 +24,9 @@ KEY_RANDOM_LENGTH = 40
 PREFIX_LENGTH = 12  # "wsa_" and 8 random characters: enough to tell keys apart
 KEY_SHAPE = re.compile(rf"^{KEY_PREFIX}[A-Za-z0-9]{{32,128}}$")
 _ALPHABET = string.ascii_letters + string.digits
+# Active (unrevoked) keys a user may hold: plenty for every service and environment, and a
+# bound on what one account can make the server store and check.
+MAX_ACTIVE_KEYS = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,15 @@ def hash_key(key: str) -> str:
 
 
 async def create_key(tx: AsyncSession, user_id: int, *, name: str | None) -> NewKey:
+    """A new key, or 403 `key_limit` when the user holds `MAX_ACTIVE_KEYS` active ones."""
+    await users.lock(tx, user_id)  # two creations at once cannot both take the last place
+    if await api_keys.count_active(tx, user_id) >= MAX_ACTIVE_KEYS:
+        raise Forbidden(
+            f"API key limit reached: a user may hold {MAX_ACTIVE_KEYS} active keys. Revoke a "
+            "key you no longer use (DELETE /api/keys/{id}, the dashboard's API keys page or "
+            "`sendmako keys revoke`), then create this one.",
+            code="key_limit",
+        )
     secret = generate_key()
     record = await api_keys.create(
         tx, user_id, prefix=secret[:PREFIX_LENGTH], key_hash=hash_key(secret), name=name

@@ -1,4 +1,4 @@
-"""Users: their email addresses, creating them, and the first admin of a new server."""
+"""Users: their email addresses, creating them, disabling and enabling them."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ import re
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sendmako.accounts.auth import CredentialsEpoch
 from sendmako.accounts.keys import NewKey, create_key
-from sendmako.errors import BadRequest
+from sendmako.accounts.logins import end_logins
+from sendmako.errors import BadRequest, NotFound
 from sendmako.storage import plans, users
+from sendmako.storage.db import Database
 from sendmako.storage.records import UserRecord
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -47,3 +50,23 @@ async def create_user(
         ) from exc
     key = await create_key(tx, user.id, name="first key")
     return user, key
+
+
+async def set_disabled(
+    db: Database, epoch: CredentialsEpoch, user_id: int, *, disabled: bool
+) -> UserRecord:
+    """Disable or enable an account: the one way to, for the dashboard and the CLI alike.
+
+    Disabling ends the user's dashboard logins. The epoch tells every server process (this
+    one too): their API key caches forget the account's keys, and they stop the account's
+    sends and bulk jobs, or resume the jobs when it is enabled again
+    (`messaging/suspensions.py`)."""
+    async with db.write() as tx:
+        user = await users.get(tx, user_id)
+        if user is None:
+            raise NotFound(f"User {user_id} not found.", code="user_not_found")
+        await users.update(tx, user_id, disabled=disabled)
+        if disabled:
+            await end_logins(tx, user_id)
+    epoch.bump()
+    return user

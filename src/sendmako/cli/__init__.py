@@ -71,6 +71,13 @@ def _parser() -> argparse.ArgumentParser:
         help="read the password from the first line of standard input instead of prompting",
     )
     passwd.set_defaults(handler=_users_passwd)
+    for action, what in (
+        ("disable", "stop an account: its API keys, dashboard logins, sends and bulk jobs"),
+        ("enable", "let a disabled account in again (its bulk jobs carry on)"),
+    ):
+        status = user_cmd.add_parser(action, help=what)
+        status.add_argument("email")
+        status.set_defaults(handler=_users_status, disabled=action == "disable")
 
     key_cmd = commands.add_parser("keys", help="manage API keys").add_subparsers(
         dest="action", required=True
@@ -120,6 +127,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        # The client's address is the app's business: it believes forwarded headers only
+        # from SENDMAKO_TRUSTED_PROXIES (uvicorn would believe them from any 127.0.0.1 peer).
+        proxy_headers=False,
         lifespan="off",  # the server below runs it: see there
     )
     try:
@@ -207,8 +217,21 @@ async def _users_list(db: Database, _args: argparse.Namespace) -> int:
 async def _users_passwd(db: Database, args: argparse.Namespace) -> int:
     user_id = await _user_id(db, args.email)
     password = _read_password(from_stdin=args.password_stdin)
-    await accounts.set_password(db, user_id, password)
+    passwords = accounts.Passwords(db)
+    try:
+        await passwords.set(user_id, password)
+    finally:
+        passwords.close()
     print(f"Password of {accounts.normalize_email(args.email)} changed.")
+    return 0
+
+
+async def _users_status(db: Database, args: argparse.Namespace) -> int:
+    user_id = await _user_id(db, args.email)
+    epoch = accounts.CredentialsEpoch(credentials_epoch(args.settings))
+    await accounts.set_disabled(db, epoch, user_id, disabled=args.disabled)
+    done = "disabled" if args.disabled else "enabled"
+    print(f"User {accounts.normalize_email(args.email)} {done}.")
     return 0
 
 

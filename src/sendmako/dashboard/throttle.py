@@ -1,5 +1,22 @@
-"""Login throttling: failed attempts are counted per email and per client address in a
-sliding window; past the limit, attempts are refused before any password is checked.
+"""Login throttling: guesses are counted per client address, per email and address, and per
+email, each in a sliding window; past a limit, a guess is refused before any password is
+checked. There is no global limit: what one client does never locks out the others.
+
+- An address: 30 guesses, whatever the emails (one machine trying many accounts). Past
+  it, guesses from that address are refused; other addresses are not affected. Behind a
+  reverse proxy every client would share the proxy's address: name the proxy in
+  `SENDMAKO_TRUSTED_PROXIES` and each client is counted under its own (`proxies.py`).
+- An email from one address: 5 guesses. Past it, that address may not try that account
+  again; the owner, from anywhere else, still can.
+- An email from every address: 20 guesses (guessing spread over many machines). Past it,
+  the account is refused to everyone, except the browsers that logged in to it before: a
+  successful login leaves a signed device cookie naming the account (`cookies.py`), and a
+  guess that carries it is counted only under that device (5 guesses, like an address).
+  So an attacker can lock an account to new browsers for a while, never to its owner's.
+
+A guess counts from the moment it starts: it takes a slot in each of its counters before
+its password is checked, a wrong password keeps it for the window, a right one gives it
+back. Concurrent guesses beyond a limit are therefore refused without being checked.
 
 Counters live in this process's memory: an attacker cannot reset them (restarting the
 server is not something they can do), and losing them on a restart costs nothing. When
@@ -12,15 +29,51 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+# How long to wait when a limit is full only of guesses being checked now (each takes
+# ~50 ms): by then they have their outcome.
+BUSY_RETRY_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
 class ThrottlePolicy:
-    per_email: int = 5  # failures per email within the window
-    per_address: int = 30  # failures per client address (shared NATs are common)
+    per_address: int = 30  # guesses from one client address, any emails
+    per_email_address: int = 5  # guesses at one email from one address
+    per_email: int = 20  # guesses at one email from all addresses (known devices aside)
+    per_device: int = 5  # guesses at one email from a browser that logged in to it before
     window_seconds: float = 15 * 60
     max_tracked: int = 10_000  # keys remembered at most; bounds memory under a flood
+
+
+@dataclass(frozen=True, slots=True)
+class Throttled:
+    """The guess is refused: it may be tried again after `retry_after` seconds."""
+
+    retry_after: float
+
+
+@dataclass(eq=False)
+class Attempt:
+    """A guess that holds a slot in each of its counters until its outcome is known.
+    Exactly one of `failed` or `succeeded` is called (a second call does nothing)."""
+
+    throttle: LoginThrottle
+    keys: tuple[str, ...]
+    clears: tuple[str, ...]  # counters a right password resets
+    done: bool = field(default=False)
+
+    def failed(self) -> None:
+        """A wrong password (or a check that broke): the slot stays taken for the window."""
+        if not self.done:
+            self.done = True
+            self.throttle._end(self.keys, failed=True, clears=())
+
+    def succeeded(self) -> None:
+        """A right password: the slot is given back."""
+        if not self.done:
+            self.done = True
+            self.throttle._end(self.keys, failed=False, clears=self.clears)
 
 
 class LoginThrottle:
@@ -33,43 +86,62 @@ class LoginThrottle:
         self.policy = policy or ThrottlePolicy()
         self.clock = clock
         self._failures: dict[str, deque[float]] = {}
+        self._checking: dict[str, int] = {}  # guesses being checked now, per key
 
-    def retry_after(self, email: str, address: str) -> float | None:
-        """Seconds until `email` may try again from `address`, or None if it may now."""
+    def begin(self, email: str, address: str, *, device: str | None = None) -> Attempt | Throttled:
+        """Take a slot for a guess at `email` from `address` (from a browser that logged in
+        to this email before: `device`, its id), or say how long to wait."""
+        policy = self.policy
+        if device is not None:
+            limits = {f"device:{device}": policy.per_device}
+            clears: tuple[str, ...] = (f"device:{device}",)
+        else:
+            pair = f"pair:{email}\n{address}"
+            limits = {
+                f"addr:{address}": policy.per_address,
+                pair: policy.per_email_address,
+                f"email:{email}": policy.per_email,
+            }
+            clears = (pair,)
         now = self.clock()
-        waits = [
-            self._wait(f"email:{email}", self.policy.per_email, now),
-            self._wait(f"addr:{address}", self.policy.per_address, now),
-        ]
-        longest = max(waits)
-        return longest if longest > 0 else None
+        wait = max(self._wait(key, limit, now) for key, limit in limits.items())
+        if wait > 0:
+            return Throttled(wait)
+        for key in limits:
+            self._checking[key] = self._checking.get(key, 0) + 1
+        return Attempt(self, tuple(limits), clears)
 
-    def failed(self, email: str, address: str) -> None:
+    def _end(self, keys: tuple[str, ...], *, failed: bool, clears: tuple[str, ...]) -> None:
         now = self.clock()
-        for key in (f"email:{email}", f"addr:{address}"):
-            self._failures.setdefault(key, deque()).append(now)
+        for key in keys:
+            left = self._checking.get(key, 0) - 1
+            if left > 0:
+                self._checking[key] = left
+            else:
+                self._checking.pop(key, None)
+            if failed:
+                self._failures.setdefault(key, deque()).append(now)
+        for key in clears:
+            self._failures.pop(key, None)
         if len(self._failures) > self.policy.max_tracked:
             self._prune(now)
 
-    def succeeded(self, email: str) -> None:
-        """A right password clears the email's failures (not the address's: one valid
-        account must not reset the count of someone trying many others)."""
-        self._failures.pop(f"email:{email}", None)
-
     def _wait(self, key: str, limit: int, now: float) -> float:
+        """Seconds until `key` has room for one more guess (0: it has now)."""
         attempts = self._failures.get(key)
-        if not attempts:
+        if attempts:
+            horizon = now - self.policy.window_seconds
+            while attempts and attempts[0] <= horizon:
+                attempts.popleft()
+            if not attempts:
+                del self._failures[key]
+        failures = len(attempts) if attempts else 0
+        if failures + self._checking.get(key, 0) < limit:
             return 0.0
-        horizon = now - self.policy.window_seconds
-        while attempts and attempts[0] <= horizon:
-            attempts.popleft()
-        if not attempts:
-            del self._failures[key]
-            return 0.0
-        if len(attempts) < limit:
-            return 0.0
-        # Allowed again when enough of the counted failures have left the window.
-        return attempts[len(attempts) - limit] + self.policy.window_seconds - now
+        if attempts and failures >= limit:
+            # Room again when enough of the counted failures have left the window.
+            return attempts[failures - limit] + self.policy.window_seconds - now
+        return BUSY_RETRY_SECONDS  # full of guesses being checked right now
 
     def _prune(self, now: float) -> None:
         horizon = now - self.policy.window_seconds

@@ -6,7 +6,6 @@ route class (`pages.DashboardRoute`) writes the cookies back on whatever respons
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass, field
 from typing import Annotated
 from urllib.parse import quote
@@ -14,9 +13,12 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from starlette.responses import Response
 
+from sendmako import accounts
 from sendmako.dashboard import i18n
 from sendmako.dashboard.cookies import (
     COOKIE_PATH,
+    DEVICE_COOKIE,
+    DEVICE_MAX_AGE,
     LANG_COOKIE,
     LANG_MAX_AGE,
     MAX_FLASHES,
@@ -51,6 +53,7 @@ class Visit:
     user: UserRecord | None = None
     cookie_changed: bool = False
     new_lang: str | None = None
+    new_device: str | None = None
     t: i18n.Translator = field(init=False)
 
     def __post_init__(self) -> None:
@@ -65,7 +68,16 @@ class Visit:
 
     @property
     def address(self) -> str:
-        return self.request.client.host if self.request.client else "unknown"
+        """The client's address: the peer's, or the one a trusted proxy forwarded."""
+        peer = self.request.client.host if self.request.client else "unknown"
+        return self.state.proxies.client_address(peer, self.request.headers)
+
+    def device_for(self, email: str) -> str | None:
+        """This browser's device id if it logged in to `email` before (see throttle.py)."""
+        return self.state.cookies.device_for(self.request.cookies.get(DEVICE_COOKIE), email)
+
+    def remember_device(self, email: str) -> None:
+        self.new_device = self.state.cookies.dump_device(email)
 
     def flash(self, text: str, kind: str = "success") -> None:
         """A message shown on the next page rendered (after a redirect)."""
@@ -78,11 +90,10 @@ class Visit:
             self.cookie_changed = True
         return flashes
 
-    def sign_in(self, user: UserRecord, password_hash: str) -> None:
+    def sign_in(self, user: UserRecord, login: str) -> None:
+        """`login`: the token of the login opened for this user (accounts.open_login)."""
         # A new CSRF token with the new identity: a token planted before login is useless.
-        self.cookie = SessionCookie(
-            user_id=user.id, fingerprint=self.state.cookies.fingerprint(password_hash)
-        )
+        self.cookie = SessionCookie(user_id=user.id, login=login)
         self.user = user
         self.cookie_changed = True
 
@@ -103,6 +114,16 @@ class Visit:
                 SESSION_COOKIE,
                 self.state.cookies.dump(self.cookie),
                 max_age=SESSION_MAX_AGE,
+                path=COOKIE_PATH,
+                secure=secure,
+                httponly=True,
+                samesite="lax",
+            )
+        if self.new_device is not None:
+            response.set_cookie(
+                DEVICE_COOKIE,
+                self.new_device,
+                max_age=DEVICE_MAX_AGE,
                 path=COOKIE_PATH,
                 secure=secure,
                 httponly=True,
@@ -141,22 +162,17 @@ def anonymous_visit(request: Request) -> Visit:
 
 async def get_visit(request: Request) -> Visit:
     visit = anonymous_visit(request)
-    user_id = visit.cookie.user_id
+    user_id, login = visit.cookie.user_id, visit.cookie.login
     if user_id is None or visit.user is not None:
         return visit
-    async with visit.services.db.read() as db:
-        user = await users.get(db, user_id)
-        stored = await users.password_hash(db, user_id) if user else None
-    valid = (
-        user is not None
-        and not user.disabled
-        and stored is not None
-        and visit.cookie.fingerprint is not None
-        and hmac.compare_digest(visit.state.cookies.fingerprint(stored), visit.cookie.fingerprint)
-    )
-    if valid:
+    user = None
+    if login is not None:
+        async with visit.services.db.read() as db:
+            if await accounts.login_owner(db, login) == user_id:
+                user = await users.get(db, user_id)
+    if user is not None and not user.disabled:
         visit.user = user
-    else:  # deleted, disabled, or the password changed since this login
+    else:  # logged out, a new password, disabled, deleted, or the login expired
         visit.sign_out()
     return visit
 

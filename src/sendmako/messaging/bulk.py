@@ -9,6 +9,11 @@ session stopped while the engine had it is `unknown` too.
 
 A job holds room in the daily quota for all of its recipients from the start, so jobs
 running side by side cannot together promise more than the plan allows.
+
+Disabling the account stops its jobs (`pause`): the send the engine has finishes, the
+recipients still pending stay pending, and an asynchronous job is `paused` until the account
+is enabled again (`resume_user`, or the next start), when it carries on with them. A job its
+caller waits for ends `interrupted` instead.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from pathlib import Path
 from sendmako import log
 from sendmako.accounts.usage import DailyUsage, Reservation
 from sendmako.errors import (
+    AccountDisabled,
     BadRequest,
     NotFound,
     OutcomeUnknown,
@@ -47,6 +53,10 @@ MAX_RECIPIENTS = 100
 MIN_GAP_SECONDS = 0.5
 # An asynchronous job whose session drops waits this long for it to come back.
 RECONNECT_WAIT_SECONDS = 300.0
+
+
+class _Paused(Exception):
+    """The job's account is disabled: the job stops before its next recipient."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +102,10 @@ class BulkSender:
         self.min_gap = min_gap
         self.clock = clock
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._owners: dict[str, int] = {}  # running job -> its user's id
+        self._again: dict[str, UserRecord] = {}  # to run again once its ending run is over
         self._stopped: list[asyncio.Task[None]] = []
+        self._stopping = False
 
     async def submit(
         self, user: UserRecord, recipients: list[str], request: SendRequest, *, run_async: bool
@@ -140,9 +153,13 @@ class BulkSender:
     async def wait(self, job_id: str, timeout: float) -> None:
         """Until the job's run in this process ends (at once if it is not running)."""
         task = self._running.get(job_id)
-        if task is not None:
-            async with asyncio.timeout(timeout):
-                await asyncio.shield(task)
+        if task is None:
+            return
+        await asyncio.wait({task}, timeout=timeout)
+        if not task.done():
+            raise TimeoutError(f"bulk job {job_id} still running after {timeout} s")
+        if not task.cancelled():  # cancelled: paused (its account disabled) or stopped
+            task.result()  # its failure, if it failed
 
     async def resume(self) -> None:
         """At start-up: settle what a crash left unknown, carry on with async jobs."""
@@ -157,7 +174,34 @@ class BulkSender:
         for job in jobs:
             async with self.db.read() as db:
                 user = await users.get(db, job.user_id)
-            if job.is_async and user is not None:
+            if not job.is_async or user is None:
+                continue
+            if user.disabled:
+                await self._set_status(job.id, BulkJobStatus.PAUSED)
+                continue
+            logger.info("bulk.resumed", job_id=job.id)
+            self._start(user, job.id, message_codec.thaw(job.request))
+
+    async def pause(self, user_id: int) -> None:
+        """The user's account is disabled: its jobs stop (the send the engine has finishes;
+        its sessions refuse the others, `SessionManager.suspend`). Returns without waiting
+        for that send."""
+        for job_id in [job for job, owner in self._owners.items() if owner == user_id]:
+            self._again.pop(job_id, None)
+            self._running[job_id].cancel()
+        async with self.db.write() as tx:
+            await bulk_jobs.pause_for_user(tx, user_id)
+        logger.info("bulk.paused", user_id=user_id)
+
+    async def resume_user(self, user: UserRecord) -> None:
+        """The user's account is enabled again: its asynchronous jobs carry on with the
+        recipients still pending (a job still ending its paused run, once that is over)."""
+        async with self.db.read() as db:
+            jobs = [job for job in await bulk_jobs.unfinished(db, user_id=user.id) if job.is_async]
+        for job in jobs:
+            if job.id in self._running:
+                self._again[job.id] = user
+            else:
                 logger.info("bulk.resumed", job_id=job.id)
                 self._start(user, job.id, message_codec.thaw(job.request))
 
@@ -166,6 +210,7 @@ class BulkSender:
         send in progress for up to `grace` seconds (default: the sessions' close grace). A job
         still waiting on the engine then ends in `stopped()`, once the sessions' queues
         have closed and answered its send."""
+        self._stopping = True
         self._stopped = list(self._running.values())
         for task in self._stopped:
             task.cancel()
@@ -191,11 +236,16 @@ class BulkSender:
             self._run(user, job_id, content, reservation), name=f"bulk-{job_id}"
         )
         self._running[job_id] = task
+        self._owners[job_id] = user.id
 
         def ended(_task: asyncio.Task[None]) -> None:
             self._running.pop(job_id, None)
+            self._owners.pop(job_id, None)
             if reservation is not None:  # also when the task was cancelled before it ran
                 reservation.release()
+            again = self._again.pop(job_id, None)
+            if again is not None and not self._stopping and not self.sessions.suspended(again.id):
+                self._start(again, job_id, content)
 
         task.add_done_callback(ended)
 
@@ -207,8 +257,8 @@ class BulkSender:
         reservation: Reservation | None,
     ) -> None:
         """Send to the recipients still pending. Without a `reservation` (a job resumed
-        after a restart), room for them is reserved now, or, failing that, one by one.
-        The reservation is released however this ends."""
+        after a restart, or after its account was enabled again), room for them is reserved
+        now, or, failing that, one by one. The reservation is released however this ends."""
         try:
             async with self.db.write() as tx:
                 await bulk_jobs.set_status(tx, job_id, BulkJobStatus.RUNNING)
@@ -218,12 +268,17 @@ class BulkSender:
             pending = [r for r in recipients if r.status == RecipientStatus.PENDING]
             if reservation is None:
                 reservation = await self._room_for(user, len(pending))
-            await self._send_all(user, job, pending, content, reservation)
+            try:
+                await self._send_all(user, job, pending, content, reservation)
+            except _Paused:
+                paused = BulkJobStatus.PAUSED if job.is_async else BulkJobStatus.INTERRUPTED
+                await self._set_status(job_id, paused)
+                logger.info("bulk.stopped_account_disabled", job_id=job_id, status=paused.value)
+                return
         finally:
             if reservation is not None:
                 reservation.release()
-        async with self.db.write() as tx:
-            await bulk_jobs.set_status(tx, job_id, BulkJobStatus.DONE)
+        await self._set_status(job_id, BulkJobStatus.DONE)
         self._discard_spool(job_id)
         logger.info("bulk.done", job_id=job_id)
 
@@ -246,6 +301,8 @@ class BulkSender:
         renewed: Reservation | None = None  # made here after midnight, released here
         try:
             for index, recipient in enumerate(pending):
+                if self.sessions.suspended(user.id):
+                    raise _Paused
                 if reservation is not None and reservation.stale:
                     # Past midnight: what is left must fit in the new day's quota.
                     if renewed is not None:
@@ -291,9 +348,8 @@ class BulkSender:
             )
             return last_send
         sent_at: list[float] = []
-        await self._mark(job_id, recipient.position, RecipientStatus.SENDING)
-        # From here the send must end with its outcome stored, even if the job is being
-        # stopped: the send runs in its own task, which a stop waits for.
+        # From `sending` on, the send must end with its outcome stored, even if the job is
+        # being stopped: it runs in its own task, which a stop waits for.
         send = asyncio.create_task(
             self._send_one(
                 user,
@@ -324,6 +380,7 @@ class BulkSender:
         reservation: Reservation | None,
     ) -> None:
         """One recipient, on the job's `reservation`, or on one of its own without."""
+        await self._mark(job_id, position, RecipientStatus.SENDING)
         position_status = RecipientStatus.FAILED
         error: str | None = None
         message_id: str | None = None
@@ -339,6 +396,8 @@ class BulkSender:
             position_status, message_id = RecipientStatus.SENT, sent.message_id
         except OutcomeUnknown as exc:
             position_status, error = RecipientStatus.UNKNOWN, exc.message
+        except AccountDisabled:  # refused before the engine had it: still to be sent
+            position_status = RecipientStatus.PENDING
         except SendmakoError as exc:
             error = exc.message
         finally:
@@ -360,6 +419,10 @@ class BulkSender:
         except (TimeoutError, NotFound, Unavailable):
             return False
         return True
+
+    async def _set_status(self, job_id: str, status: BulkJobStatus) -> None:
+        async with self.db.write() as tx:
+            await bulk_jobs.set_status(tx, job_id, status)
 
     async def _mark(
         self,

@@ -36,8 +36,9 @@ RECEIPT_STATUSES = (MessageStatus.DELIVERED, MessageStatus.READ)
 class BulkJobStatus(StrEnum):
     QUEUED = "queued"  # accepted, not started
     RUNNING = "running"  # sending, one recipient after another
+    PAUSED = "paused"  # its account is disabled: carries on when the account is enabled again
     DONE = "done"  # every recipient has an outcome
-    INTERRUPTED = "interrupted"  # stopped before the end (its account disabled, say)
+    INTERRUPTED = "interrupted"  # stopped before the end, for good (its caller waited for it)
 
 
 class RecipientStatus(StrEnum):

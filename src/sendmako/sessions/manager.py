@@ -20,7 +20,13 @@ from sqlalchemy import select
 from sendmako import log
 from sendmako.accounts import plans
 from sendmako.engines.base import Engine, EngineSession, SessionSpec, not_supported
-from sendmako.errors import BadRequest, NotFound, OperationFailed, Unavailable
+from sendmako.errors import (
+    AccountDisabled,
+    BadRequest,
+    NotFound,
+    OperationFailed,
+    Unavailable,
+)
 from sendmako.ids import InvalidIdentifier, normalize_phone
 from sendmako.inbound import registry
 from sendmako.model.actions import Action, RequestPairCode, Send, SendResult
@@ -91,6 +97,7 @@ class SessionManager:
         self.queue_capacity = queue_capacity
         self.close_grace = close_grace
         self._live: dict[str, LiveSession] = {}
+        self._suspended: set[int] = set()  # users whose account is disabled
         self._changed = asyncio.Condition()
 
     # -- process lifetime -----------------------------------------------------------------
@@ -257,8 +264,11 @@ class SessionManager:
         min_gap: float = 0,
     ) -> asyncio.Future[SendResult]:
         """Queue `action` on the session's paced queue (429 when the queue is full), at
-        least `min_gap` seconds after the session's previous send."""
+        least `min_gap` seconds after the session's previous send; 403 when the account is
+        disabled (`suspend`)."""
         live = self._owned(user, session_id)
+        if user.id in self._suspended:
+            raise _account_disabled()
         if live.engine is not None and type(action) not in live.engine.capabilities:
             raise not_supported(type(action), session_id, live.engine.name)
         if live.queue is None:
@@ -271,6 +281,26 @@ class SessionManager:
                 close_grace=self.close_grace,
             )
         return live.queue.submit(action, on_sent, min_gap=min_gap)
+
+    def suspend(self, user_id: int) -> None:
+        """The user's account is disabled: its sessions send nothing more. Messages waiting
+        in their queues fail with 403 `account_disabled` (never sent), so does any new one;
+        a message the engine has already finishes. The sessions stay linked and keep
+        receiving."""
+        self._suspended.add(user_id)
+        for live in self._live.values():
+            if live.record.user_id == user_id and live.queue is not None:
+                live.queue.refuse(_account_disabled)
+
+    def reinstate(self, user_id: int) -> None:
+        """The user's account is enabled again: its sessions send again."""
+        self._suspended.discard(user_id)
+        for live in self._live.values():
+            if live.record.user_id == user_id and live.queue is not None:
+                live.queue.admit()
+
+    def suspended(self, user_id: int) -> bool:
+        return user_id in self._suspended
 
     def queue_waiting(self, session_id: str) -> int:
         """Messages waiting in the session's queue (not counting the one being sent)."""
@@ -510,3 +540,7 @@ class SessionManager:
             phone_number=record.phone_number,
             device_jid=record.device_jid,
         )
+
+
+def _account_disabled() -> AccountDisabled:
+    return AccountDisabled("This account is disabled: its sessions send nothing.")

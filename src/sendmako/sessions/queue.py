@@ -63,6 +63,7 @@ class SendQueue:
         self._closed = False
         self._closing: asyncio.Future[None] | None = None
         self._in_flight = False
+        self._refusal: Callable[[], SendmakoError] | None = None
         self._changes = Changes()
 
     def submit(
@@ -76,6 +77,8 @@ class SendQueue:
         this message from the session's previous send by more than the pacing."""
         if self._closed:
             raise Unavailable(f"Session {self.session_id} is stopping.", code="session_stopping")
+        if self._refusal is not None:
+            raise self._refusal()
         future: asyncio.Future[SendResult] = asyncio.get_running_loop().create_future()
         try:
             self._items.put_nowait(_Item(action, future, on_sent, min_gap))
@@ -99,6 +102,19 @@ class SendQueue:
     async def wait_until(self, predicate: Callable[[int], bool], timeout: float) -> None:
         """Wait until `predicate(waiting)` holds (for progress displays and tests)."""
         await self._changes.wait_until(lambda: predicate(self.waiting), timeout)
+
+    def refuse(self, error: Callable[[], SendmakoError]) -> None:
+        """Send nothing more until `admit()`: the messages waiting fail with `error()` (they
+        were never sent), and so does any submitted meanwhile. The one the engine has now
+        finishes (whether it reached WhatsApp cannot be taken back)."""
+        self._refusal = error
+        while not self._items.empty():
+            _fail(self._items.get_nowait(), error())
+        self._changes.notify()
+
+    def admit(self) -> None:
+        """Take messages again after `refuse`."""
+        self._refusal = None
 
     @property
     def closing(self) -> bool:
@@ -160,6 +176,9 @@ class SendQueue:
                     raise
                 if item.future.done():
                     continue
+            if self._refusal is not None:  # refused while it waited for its turn
+                _fail(item, self._refusal())
+                continue
             await self._send_item(item)
 
     async def _send_item(self, item: _Item) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendmako.storage import users
@@ -66,6 +66,15 @@ async def owner_of(db: AsyncSession, key_hash: str) -> KeyOwner | None:
 async def list_for_user(db: AsyncSession, user_id: int) -> list[ApiKeyRecord]:
     rows = await db.scalars(select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.id))
     return [to_record(row) for row in rows]
+
+
+async def count_active(db: AsyncSession, user_id: int) -> int:
+    found = await db.scalar(
+        select(func.count())
+        .select_from(ApiKey)
+        .where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+    )
+    return found or 0
 
 
 async def get(db: AsyncSession, key_id: int) -> ApiKeyRecord | None:

@@ -103,13 +103,28 @@ async def recipients(db: AsyncSession, job_id: str) -> list[RecipientRecord]:
     return [_recipient(row) for row in rows]
 
 
-async def unfinished(db: AsyncSession) -> list[JobRecord]:
-    rows = await db.scalars(
-        select(BulkJob)
-        .where(BulkJob.status.in_([BulkJobStatus.QUEUED, BulkJobStatus.RUNNING]))
-        .order_by(BulkJob.created_at)
+_UNFINISHED = (BulkJobStatus.QUEUED, BulkJobStatus.RUNNING, BulkJobStatus.PAUSED)
+
+
+async def unfinished(db: AsyncSession, *, user_id: int | None = None) -> list[JobRecord]:
+    """Jobs not done, oldest first (only the user's, with `user_id`)."""
+    query = select(BulkJob).where(BulkJob.status.in_(_UNFINISHED)).order_by(BulkJob.created_at)
+    if user_id is not None:
+        query = query.where(BulkJob.user_id == user_id)
+    return [_job(row) for row in await db.scalars(query)]
+
+
+async def pause_for_user(db: AsyncSession, user_id: int) -> None:
+    """The user's unfinished asynchronous jobs wait for the account to be enabled again."""
+    await db.execute(
+        update(BulkJob)
+        .where(
+            BulkJob.user_id == user_id,
+            BulkJob.is_async.is_(True),
+            BulkJob.status.in_([BulkJobStatus.QUEUED, BulkJobStatus.RUNNING]),
+        )
+        .values(status=BulkJobStatus.PAUSED)
     )
-    return [_job(row) for row in rows]
 
 
 async def set_status(db: AsyncSession, job_id: str, status: BulkJobStatus) -> None:

@@ -72,6 +72,18 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class DashboardLogin(Base):
+    """A dashboard session: its cookie carries the token whose SHA-256 is `id`. Logging
+    out, a new password and disabling the account delete the rows, which ends the session
+    whatever copies of its cookie exist."""
+
+    __tablename__ = "dashboard_logins"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class ApiKey(Base):
     __tablename__ = "api_keys"
 

@@ -35,6 +35,12 @@ async def create(db: AsyncSession, email: str, *, plan: str, is_admin: bool = Fa
     return to_record(row, plan_row)
 
 
+async def lock(db: AsyncSession, user_id: int) -> None:
+    """Serialise this transaction with others that lock the same user (PostgreSQL: a row
+    lock until the transaction ends; SQLite serialises every write already)."""
+    await db.execute(select(User.id).where(User.id == user_id).with_for_update())
+
+
 async def get(db: AsyncSession, user_id: int) -> UserRecord | None:
     found = (await db.execute(_with_plan().where(User.id == user_id))).first()
     return to_record(*found) if found else None
@@ -48,6 +54,10 @@ async def by_email(db: AsyncSession, email: str) -> UserRecord | None:
 async def list_all(db: AsyncSession) -> list[UserRecord]:
     rows = await db.execute(_with_plan().order_by(User.id))
     return [to_record(user, plan) for user, plan in rows]
+
+
+async def disabled_ids(db: AsyncSession) -> set[int]:
+    return set((await db.scalars(select(User.id).where(User.disabled.is_(True)))).all())
 
 
 async def session_counts(db: AsyncSession) -> dict[int, int]:

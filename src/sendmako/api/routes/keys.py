@@ -29,13 +29,14 @@ async def list_keys(user: CurrentUser, services: ServicesDep) -> ApiKeyListOut:
     return ApiKeyListOut(keys=[ApiKeyOut.of(record) for record in records])
 
 
-@router.post("", status_code=201, responses=errors())
+@router.post("", status_code=201, responses=errors(403))
 async def create_key(
     user: CurrentUser,
     services: ServicesDep,
     body: Annotated[CreateApiKeyIn | None, Body()] = None,
 ) -> CreateApiKeyOut:
-    """A new key. `key` is shown in this answer only: store it now."""
+    """A new key. `key` is shown in this answer only: store it now. A user holds 50 active
+    keys at most (403 `key_limit`: revoke one first)."""
     async with services.db.write() as tx:
         new = await accounts.create_key(tx, user.id, name=(body.name if body else None))
     return CreateApiKeyOut(key=new.secret, api_key=ApiKeyOut.of(new.record))

@@ -11,7 +11,7 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     descriptions = {
         400: "missing or invalid field (the message names it)",
         401: "missing, malformed, revoked or unknown API key",
-        403: "plan limit reached (the message names it)",
+        403: "a limit reached (the message names it and the way out), or account disabled",
         404: "not found (also another user's resource)",
         413: "request body too large",
         422: "valid request, but the operation failed",

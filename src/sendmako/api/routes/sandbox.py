@@ -220,8 +220,8 @@ async def set_contacts(
     session_id: SessionIdPath, body: SandboxContactsIn, user: CurrentUser, sessions: Sessions
 ) -> SandboxContactsOut:
     """Replace the simulated phone's address book. The session's contact list follows (its
-    saved names, and the push names of numbers linked to sandbox sessions); numbers that
-    are not on WhatsApp stay in the address book but not in the contact list."""
+    saved names, and the push names of numbers linked to your other sandbox sessions);
+    numbers that are not on WhatsApp stay in the address book but not in the contact list."""
     return await _change_contacts(sessions, user, session_id, body, replace=True)
 
 

@@ -54,7 +54,9 @@ class SandboxContactsIn(Request):
 class SandboxContactOut(BaseModel):
     phone: str
     name: str | None
-    push_name: str | None = Field(description="of the sandbox session linked to this number")
+    push_name: str | None = Field(
+        description="of your sandbox session linked to this number, if any"
+    )
     on_whatsapp: bool
 
 

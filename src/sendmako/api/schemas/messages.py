@@ -164,7 +164,9 @@ class BulkJobOut(BaseModel):
     success: Literal[True] = True
     job_id: str
     session_id: str
-    status: str = Field(description="queued, running, done or interrupted")
+    status: str = Field(
+        description="queued, running, paused (account disabled), done or interrupted"
+    )
     summary: BulkSummaryOut
     results: list[BulkResultOut]
 

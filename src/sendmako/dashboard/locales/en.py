@@ -172,6 +172,10 @@ MESSAGES: dict[str, str] = {
     "keys.revoke_title": "Revoke the key {prefix}…?",
     "keys.revoke_warning": "Requests made with this key are refused from now on. This is final.",
     "keys.revoked": "Key {prefix}… revoked.",
+    "keys.limit": (
+        "You have {max} active keys, the most allowed: revoke one you no longer use, "
+        "then create this one."
+    ),
     "keys.empty": "No key yet.",
     # -- webhooks
     "webhooks.title": "Webhooks",

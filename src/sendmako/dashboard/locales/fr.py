@@ -182,6 +182,10 @@ MESSAGES: dict[str, str] = {
         "Les requêtes faites avec cette clé sont refusées dès maintenant. C'est définitif."
     ),
     "keys.revoked": "Clé {prefix}… révoquée.",
+    "keys.limit": (
+        "Vous avez {max} clés actives, le maximum : révoquez-en une dont vous ne vous servez "
+        "plus, puis créez celle-ci."
+    ),
     "keys.empty": "Aucune clé pour l'instant.",
     # -- webhooks
     "webhooks.title": "Webhooks",

@@ -57,7 +57,7 @@ async def create_user(visit: Admin, form: CheckedForm) -> Response:
     generated = not password
     password = password or accounts.generate_password()
     try:
-        hashed = await accounts.hash_password(password, generated=generated)
+        hashed = await visit.services.passwords.hash(password, generated=generated)
         async with visit.services.db.write() as tx:
             user, key = await accounts.create_user(tx, email, plan=plan, is_admin=is_admin)
             await users.update(tx, user.id, password_hash=hashed)
@@ -95,8 +95,7 @@ async def change_status(user_id: RowId, visit: Admin, form: CheckedForm) -> Resp
         form.refuse("action", visit.t("admin.not_yourself"))
     if not form.ok:
         return await _users(visit, form, status=400)
-    async with visit.services.db.write() as tx:
-        await users.update(tx, user_id, disabled=action == "disable")
+    await visit.services.suspensions.set_disabled(user_id, disabled=action == "disable")
     visit.services.auth.forget_user(user_id)
     logger.info("dashboard.user_status", user_id=user_id, action=action, by=visit.account.id)
     done = "admin.user_disabled" if action == "disable" else "admin.user_enabled"
@@ -108,7 +107,9 @@ async def change_status(user_id: RowId, visit: Admin, form: CheckedForm) -> Resp
 async def new_password(user_id: RowId, visit: Admin, _form: CheckedForm) -> Response:
     target = await _user(visit, user_id)
     password = accounts.generate_password()
-    await accounts.set_password(visit.services.db, user_id, password, generated=True)
+    # Every login of the user ends, but the one making the change (an admin's own reset).
+    keep = visit.cookie.login if user_id == visit.account.id else None
+    await visit.services.passwords.set(user_id, password, generated=True, keep_login=keep)
     logger.info("dashboard.user_password_reset", user_id=user_id, by=visit.account.id)
     reset = {"email": target.email, "password": password}
     return await _users(visit, reset=reset)

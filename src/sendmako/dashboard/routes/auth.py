@@ -11,8 +11,8 @@ from sendmako import accounts, log
 from sendmako.dashboard.forms import CheckedForm
 from sendmako.dashboard.i18n import CATALOGUES
 from sendmako.dashboard.pages import DashboardRoute, redirect, render
+from sendmako.dashboard.throttle import Throttled
 from sendmako.dashboard.visit import PREFIX, Visit, Visitor, safe_next
-from sendmako.storage import users
 
 router = APIRouter(prefix=PREFIX, route_class=DashboardRoute, include_in_schema=False)
 logger = log.get(__name__)
@@ -38,11 +38,17 @@ async def login(visit: Visitor, form: CheckedForm) -> Response:
     password = form.data.get("password")
     password = password if isinstance(password, str) else ""
     next_path = form.raw("next")
-    throttle = visit.state.throttle
-    wait = throttle.retry_after(email, visit.address)
-    if wait is not None:
+    if not email:
+        form.refuse("email", visit.t("form.required", field=visit.t("login.email")))
+    if not password:
+        form.refuse("password", visit.t("form.required", field=visit.t("login.password")))
+    if not form.ok:
+        return _login_form(visit, status=400, email=email, next=next_path, errors=form.errors)
+    # The guess counts from now, before its password is checked (throttle.py).
+    attempt = visit.state.throttle.begin(email, visit.address, device=visit.device_for(email))
+    if isinstance(attempt, Throttled):
         logger.warning("dashboard.login_throttled", address=visit.address)
-        minutes = max(1, math.ceil(wait / 60))
+        minutes = max(1, math.ceil(attempt.retry_after / 60))
         response = _login_form(
             visit,
             status=429,
@@ -50,21 +56,20 @@ async def login(visit: Visitor, form: CheckedForm) -> Response:
             next=next_path,
             errors={"form": visit.t("login.throttled", minutes=minutes)},
         )
-        response.headers["retry-after"] = str(math.ceil(wait))
+        response.headers["retry-after"] = str(math.ceil(attempt.retry_after))
         return response
-    if not email:
-        form.refuse("email", visit.t("form.required", field=visit.t("login.email")))
-    if not password:
-        form.refuse("password", visit.t("form.required", field=visit.t("login.password")))
-    if not form.ok:
-        return _login_form(visit, status=400, email=email, next=next_path, errors=form.errors)
-    user = await accounts.check_login(visit.services.db, email, password)
+    try:
+        user = await visit.services.passwords.check_login(email, password)
+    except BaseException:
+        attempt.failed()  # a check that broke is no free guess
+        raise
     if user is None:
-        throttle.failed(email, visit.address)
+        attempt.failed()
         logger.info("dashboard.login_failed", address=visit.address)
         return _login_form(
             visit, status=401, email=email, next=next_path, errors={"form": visit.t("login.wrong")}
         )
+    attempt.succeeded()  # the right password gives its slot back
     if user.disabled:
         return _login_form(
             visit,
@@ -73,11 +78,10 @@ async def login(visit: Visitor, form: CheckedForm) -> Response:
             next=next_path,
             errors={"form": visit.t("login.disabled")},
         )
-    throttle.succeeded(email)
-    async with visit.services.db.read() as db:
-        stored = await users.password_hash(db, user.id)  # rehashed by check_login, maybe
-    assert stored is not None
-    visit.sign_in(user, stored)
+    async with visit.services.db.write() as tx:
+        login = await accounts.open_login(tx, user.id)
+    visit.sign_in(user, login)
+    visit.remember_device(email)
     logger.info("dashboard.login", user_id=user.id)
     return redirect(next_path if safe_next(next_path) else HOME)
 
@@ -86,6 +90,9 @@ async def login(visit: Visitor, form: CheckedForm) -> Response:
 async def logout(visit: Visitor, _form: CheckedForm) -> Response:
     if visit.user is not None:
         logger.info("dashboard.logout", user_id=visit.user.id)
+    if visit.cookie.login is not None:  # ended on the server: a copy of the cookie opens nothing
+        async with visit.services.db.write() as tx:
+            await accounts.close_login(tx, visit.cookie.login)
     visit.sign_out()
     visit.flash(visit.t("login.logged_out"))
     return redirect(f"{PREFIX}/login")

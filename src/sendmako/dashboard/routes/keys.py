@@ -6,10 +6,11 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from sendmako import accounts, log
-from sendmako.dashboard.forms import CheckedForm, Form
+from sendmako.dashboard.forms import CheckedForm, Form, error_text
 from sendmako.dashboard.pages import DashboardRoute, redirect, render
 from sendmako.dashboard.params import RowId
 from sendmako.dashboard.visit import PREFIX, Member, Visit
+from sendmako.errors import SendmakoError
 from sendmako.storage import api_keys
 
 router = APIRouter(prefix=f"{PREFIX}/keys", route_class=DashboardRoute, include_in_schema=False)
@@ -26,8 +27,13 @@ async def create_key(visit: Member, form: CheckedForm) -> Response:
     name = form.text("name", visit.t("keys.name"), required=False, max_length=100)
     if not form.ok:
         return await _page(visit, form, status=400)
-    async with visit.services.db.write() as tx:
-        new = await accounts.create_key(tx, visit.account.id, name=name or None)
+    try:
+        async with visit.services.db.write() as tx:
+            new = await accounts.create_key(tx, visit.account.id, name=name or None)
+    except SendmakoError as exc:
+        limit = visit.t("keys.limit", max=accounts.MAX_ACTIVE_KEYS)
+        form.refuse("name", limit if exc.code == "key_limit" else error_text(visit, exc))
+        return await _page(visit, form, status=exc.status)
     logger.info("dashboard.key_created", user_id=visit.account.id, prefix=new.record.prefix)
     # Rendered, not redirected: this answer is the only place the key will ever appear.
     return await _page(visit, new_key=new.secret, status=201)

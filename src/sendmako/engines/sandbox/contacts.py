@@ -1,10 +1,11 @@
 """Sandbox address books: the contacts each simulated phone has saved, in the database.
 
 What `contacts()` returns is what WhatsApp would: the saved numbers that are on WhatsApp,
-with the saved name and, for numbers linked to a sandbox session, the push name that
-session chose. Changing an address book tells the session with `ContactsChanged`, the way
-a phone tells its linked devices; a session that is not connected reads the address book
-when it connects.
+with the saved name and, for numbers linked to another sandbox session of the same account,
+the push name that session chose (never one of another account's sessions: the sandbox
+tells no account anything of the others'). Changing an address book tells the session with
+`ContactsChanged`, the way a phone tells its linked devices; a session that is not
+connected reads the address book when it connects.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 from sendmako.engines.sandbox.network import SandboxNetwork
 from sendmako.engines.sandbox.store import contacts as sandbox_contacts
 from sendmako.engines.sandbox.store.contacts import Known
+from sendmako.errors import BadRequest
 from sendmako.ids import Jid
 from sendmako.model.directory import Contact
 from sendmako.model.events import (
@@ -26,6 +28,10 @@ from sendmako.storage.db import Database
 
 if TYPE_CHECKING:
     from sendmako.engines.sandbox.engine import SandboxSession
+
+# Numbers one sandbox phone may have saved: a real address book rarely holds more, and it
+# bounds what one session makes the server store and send with each contact list.
+MAX_ADDRESS_BOOK = 5000
 
 
 class SandboxAddressBooks:
@@ -48,6 +54,9 @@ class SandboxAddressBooks:
         ]
 
     async def replace(self, session: SandboxSession, entries: Sequence[AddressBookEntry]) -> None:
+        unique = {entry.phone for entry in entries}
+        if len(unique) > MAX_ADDRESS_BOOK:
+            raise _full(f"{len(unique):,} were given")
         async with self.db.write() as tx:
             await sandbox_contacts.replace(tx, session.spec.row_id, entries)
         if session.status is SessionStatus.CONNECTED:
@@ -55,8 +64,16 @@ class SandboxAddressBooks:
             await session.deliver(ContactsChanged(tuple(everyone), complete=True))
 
     async def add(self, session: SandboxSession, entries: Sequence[AddressBookEntry]) -> None:
+        """Add `entries`; 400 `address_book_full` when the new numbers would not fit."""
+        phones = list({entry.phone for entry in entries})
         async with self.db.write() as tx:
-            await sandbox_contacts.add(tx, session.spec.row_id, entries)
+            pk = session.spec.row_id
+            await sandbox_contacts.lock_book(tx, pk)
+            held = await sandbox_contacts.size(tx, pk)
+            new = len(phones) - await sandbox_contacts.present(tx, pk, phones)
+            if held + new > MAX_ADDRESS_BOOK:
+                raise _full(f"this one holds {held:,} and {new:,} would be new")
+            await sandbox_contacts.add(tx, pk, entries)
         if session.status is SessionStatus.CONNECTED:
             added = await self.contacts(session.spec.row_id, [entry.phone for entry in entries])
             if added:
@@ -69,4 +86,13 @@ def _contact(entry: Known) -> Contact:
         phone=entry.phone,
         saved_name=entry.name,
         push_name=entry.push_name,
+    )
+
+
+def _full(detail: str) -> BadRequest:
+    return BadRequest(
+        f"contacts: a sandbox address book holds at most {MAX_ADDRESS_BOOK:,} numbers; "
+        f"{detail}. Remove numbers first (PUT replaces the whole address book).",
+        field="contacts",
+        code="address_book_full",
     )

@@ -436,8 +436,9 @@ class SandboxSession(EngineSession):
         """The phone scans the QR shown now (or the `qr` payload it read, checked)."""
         async with self._lock:
             self._require(SessionStatus.QR_READY, "scan a QR code")
+            # Compared as bytes: compare_digest refuses str that are not ASCII (a 500).
             if action.qr is not None and not secrets.compare_digest(
-                action.qr, self._qr_payload or ""
+                action.qr.encode(), (self._qr_payload or "").encode()
             ):
                 raise OperationFailed(
                     "This QR code has expired: scan the one shown now.", code="qr_expired"
@@ -451,7 +452,7 @@ class SandboxSession(EngineSession):
             self._require(SessionStatus.QR_READY, "enter a pairing code")
             expected = self._pair_code
             if expected is None or not secrets.compare_digest(
-                action.code.replace("-", "").upper(), expected[0]
+                action.code.replace("-", "").upper().encode(), expected[0].encode()
             ):
                 raise OperationFailed("Wrong or expired pairing code.", code="pair_code_invalid")
             await self._link(expected[1], action.push_name)
@@ -529,8 +530,9 @@ class SandboxSession(EngineSession):
             # A number is one person's phone: linking another account's number would show
             # this account that person's messages and groups.
             if await sandbox_devices.held_by_another_user(tx, phone_number, self.spec.user_id):
+                # Says no more than the refusal must: not whose it is, nor anything of theirs.
                 raise OperationFailed(
-                    f"The sandbox number {phone_number} is linked to another account's session: "
+                    f"The sandbox number {phone_number} is not available to this account: "
                     "use another number.",
                     code="sandbox_number_taken",
                 )

@@ -2,8 +2,8 @@
 it since (edits with the earlier text, reactions, votes, deletion), number checks, and a
 session's call setting.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-07
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from sendmako.storage.tables import UtcDateTime
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
