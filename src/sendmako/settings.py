@@ -112,6 +112,13 @@ class Settings(BaseSettings):
     slow_request_ms: int = Field(1000, ge=1)
     # Largest request body for most endpoints; send endpoints allow inline media on top.
     max_body_bytes: int = Field(1 << 20, ge=1024)
+    # A request's head (request line and headers), bounded before the app sees it
+    # (cli/serving.py): its largest size, how long it may take to arrive (from its first
+    # byte; from the connection's opening for the first request), and how long a refused
+    # client may still send before its connection is closed.
+    max_head_bytes: int = Field(64 * 1024, ge=4096, le=1 << 20)
+    head_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    refusal_linger_seconds: float = Field(2.0, ge=0, le=60)
     # A session that stops (deleted, or the server shutting down) waits this long for a
     # message already handed to WhatsApp, then tells its sender the outcome is unknown.
     send_close_grace_seconds: float = Field(10.0, ge=0, le=300)

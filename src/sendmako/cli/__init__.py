@@ -99,9 +99,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
-
     from sendmako.app import create_app
+    from sendmako.cli import serving
 
     updates = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     if updates:
@@ -113,15 +112,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         flush=True,
     )
     app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-        lifespan="off",  # the server below runs it: see there
-    )
+    config = serving.config(app, settings)
     try:
         _AnnouncingServer(config, app).run()
     except NodeRefused as exc:

@@ -1,0 +1,168 @@
+"""What the server bounds by itself, against a real `sendmako serve` over raw loopback
+sockets: a request's head (its size and how long it may take); and what must keep working:
+keep-alive and pipelining."""
+
+from __future__ import annotations
+
+import select
+import socket
+import time
+from collections.abc import Iterator
+
+import psutil
+import pytest
+
+from tests.contract.live import LiveServer, serve
+from tests.rawhttp import Reader, connect, read_until_closed, request
+
+pytestmark = pytest.mark.slow
+
+MAX_HEAD = 64 * 1024  # the default
+HEAD_TIMEOUT = 1.0
+# Slack for a busy machine when checking that something happened at a deadline.
+LATE = 1.5
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    env = {
+        "SENDMAKO_HEAD_TIMEOUT_SECONDS": str(HEAD_TIMEOUT),
+    }
+    with serve(tmp_path_factory.mktemp("limits"), **env) as server:
+        yield server
+
+
+def status_of(answer: bytes) -> int:
+    return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1 ") else 0
+
+
+def endless_header(url: str, megabytes: int) -> socket.socket:
+    """A connection that sent a header line that never ends, `megabytes` of it (or until
+    the server stopped reading). Returned open, with nothing read yet."""
+    sock = connect(url)
+    chunk = b"a" * (256 * 1024)
+    try:
+        sock.sendall(b"GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Filler: ")
+        for _ in range(megabytes * 4):
+            sock.sendall(chunk)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the server closed: what it said is still to be read
+    return sock
+
+
+def test_an_endless_header_line_is_cut_at_the_limit_and_not_kept(live: LiveServer) -> None:
+    """Just past the limit, the answer is 431 and the connection closes; five connections
+    each sending 16 MB of one header line leave the server's memory where it was (it had
+    grown by the size of each line: 263 MB for five 60 MB lines)."""
+    sock = connect(live.url)
+    sock.sendall(b"GET /health/live HTTP/1.1\r\nX-Filler: " + b"a" * MAX_HEAD)
+    answer = read_until_closed(sock)
+    assert status_of(answer) == 431, answer[:200]
+    assert b'"code": "request_head_too_large"' in answer
+    sock.close()
+
+    process = psutil.Process(live.process.pid)
+    warm = endless_header(live.url, 4)  # buffers the server keeps for any connection
+    read_until_closed(warm)
+    warm.close()
+    before = process.memory_info().rss
+    held = [endless_header(live.url, 16) for _ in range(5)]
+    grown = process.memory_info().rss - before
+    for sock in held:
+        answer = read_until_closed(sock)
+        assert status_of(answer) in (431, 0), answer[:200]  # 431, or closed
+        sock.close()
+    assert grown < 16 * 1024 * 1024, f"RSS grew by {grown / 1e6:.1f} MB"
+
+
+def test_a_silent_connection_is_closed_at_the_head_timeout(live: LiveServer) -> None:
+    """Connect and say nothing: closed, without an answer, once the head timeout passed."""
+    sock = connect(live.url)
+    started = time.monotonic()
+    assert read_until_closed(sock) == b""
+    assert HEAD_TIMEOUT * 0.9 <= time.monotonic() - started < HEAD_TIMEOUT + LATE
+    sock.close()
+
+
+def test_a_head_sent_byte_by_byte_is_cut_at_the_head_timeout(live: LiveServer) -> None:
+    """A byte every tenth of the timeout: the head would take four timeouts to come.
+    At the timeout the answer is 408 and the connection closes."""
+    sock = connect(live.url)
+    head = request("GET", "/health/live")
+    started = time.monotonic()
+    for byte in head:
+        # The pause between two bytes, cut short if the server speaks (or closes).
+        readable, _, _ = select.select([sock], [], [], HEAD_TIMEOUT / 10)
+        if readable:
+            break
+        sock.send(bytes([byte]))
+    answer = read_until_closed(sock)
+    elapsed = time.monotonic() - started
+    assert status_of(answer) == 408, answer[:200]
+    assert b'"code": "request_timeout"' in answer
+    assert HEAD_TIMEOUT * 0.9 <= elapsed < HEAD_TIMEOUT + LATE
+    sock.close()
+
+
+def test_each_request_on_a_keep_alive_connection_has_its_own_head_limits(
+    live: LiveServer,
+) -> None:
+    """Two requests with heads of 3/4 of the limit each, the second sent after idling
+    longer than the head timeout: both are answered, on the same connection."""
+    sock = connect(live.url)
+    reader = Reader(sock)
+    big = {"X-Filler": "a" * (MAX_HEAD * 3 // 4)}
+    sock.sendall(request("GET", "/health/live", headers=big))
+    assert reader.response().status == 200
+    time.sleep(HEAD_TIMEOUT * 1.5)  # idle, within the keep-alive timeout (5 s)
+    sock.sendall(request("GET", "/health/live", headers=big))
+    answer = reader.response()
+    assert answer.status == 200
+    assert answer.headers.get("connection") != "close"
+    sock.close()
+
+
+def test_pipelined_requests_are_each_answered(live: LiveServer) -> None:
+    """Three requests in one write, their heads together larger than the limit of one:
+    three answers, in order, on a connection that stays open."""
+    sock = connect(live.url)
+    reader = Reader(sock)
+    filler = {"X-Filler": "a" * (MAX_HEAD // 2)}
+    sock.sendall(b"".join(request("GET", "/health/live", headers=filler) for _ in range(3)))
+    assert [reader.response().status for _ in range(3)] == [200, 200, 200]
+    sock.sendall(request("GET", "/health/live"))
+    assert reader.response().status == 200
+    sock.close()
+
+
+def send_message_head(live: LiveServer, length: int, *, key: str | None = None) -> bytes:
+    return request(
+        "POST",
+        "/api/send-message",
+        headers={
+            "Authorization": f"Bearer {key or live.admin_key}",
+            "Content-Type": "application/json",
+            "Content-Length": str(length),
+        },
+    )
+
+
+def test_the_rest_of_a_body_answered_unread_must_come_in_time(live: LiveServer) -> None:
+    """A request refused before its body is read (a wrong key: 401): the body keeps
+    trickling, each byte within the keep-alive timeout. The connection closes once the
+    head timeout passed after the answer."""
+    sock = connect(live.url)
+    sock.sendall(send_message_head(live, 10_000, key="wsa_wrong") + b"{")
+    reader = Reader(sock)
+    assert reader.response().status == 401
+    answered = time.monotonic()
+    closed = False
+    while time.monotonic() - answered < HEAD_TIMEOUT + 2 * LATE:
+        readable, _, _ = select.select([sock], [], [], HEAD_TIMEOUT / 4)
+        if readable:
+            closed = read_until_closed(sock) == b""
+            break
+        sock.send(b" ")
+    assert closed
+    assert HEAD_TIMEOUT * 0.9 <= time.monotonic() - answered < HEAD_TIMEOUT + LATE
+    sock.close()
