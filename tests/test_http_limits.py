@@ -1,9 +1,12 @@
 """What the server bounds by itself, against a real `sendmako serve` over raw loopback
-sockets: a request's head (its size and how long it may take); and what must keep working:
-keep-alive and pipelining."""
+sockets: a request's head (its size and how long it may take), its body (how slowly it may
+trickle); and what must keep working: keep-alive, pipelining, a large upload at a normal
+rate."""
 
 from __future__ import annotations
 
+import base64
+import json
 import select
 import socket
 import time
@@ -11,6 +14,7 @@ from collections.abc import Iterator
 
 import psutil
 import pytest
+import requests
 
 from tests.contract.live import LiveServer, serve
 from tests.rawhttp import Reader, connect, read_until_closed, request
@@ -19,6 +23,9 @@ pytestmark = pytest.mark.slow
 
 MAX_HEAD = 64 * 1024  # the default
 HEAD_TIMEOUT = 1.0
+BODY_GAP = 1.0
+BODY_GRACE = 2.0
+BODY_MIN_RATE = 1024
 # Slack for a busy machine when checking that something happened at a deadline.
 LATE = 1.5
 
@@ -27,9 +34,18 @@ LATE = 1.5
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     env = {
         "SENDMAKO_HEAD_TIMEOUT_SECONDS": str(HEAD_TIMEOUT),
+        "SENDMAKO_BODY_GAP_SECONDS": str(BODY_GAP),
+        "SENDMAKO_BODY_RATE_GRACE_SECONDS": str(BODY_GRACE),
+        "SENDMAKO_BODY_MIN_RATE": str(BODY_MIN_RATE),
+        "SENDMAKO_SANDBOX__RECEIPT_DELIVERED_SECONDS": "0",
+        "SENDMAKO_SANDBOX__RECEIPT_READ_SECONDS": "0",
     }
     with serve(tmp_path_factory.mktemp("limits"), **env) as server:
         yield server
+
+
+def auth(server: LiveServer) -> dict[str, str]:
+    return {"Authorization": f"Bearer {server.admin_key}"}
 
 
 def status_of(answer: bytes) -> int:
@@ -147,6 +163,40 @@ def send_message_head(live: LiveServer, length: int, *, key: str | None = None) 
     )
 
 
+def test_a_body_that_stops_coming_is_answered_408_and_closed(live: LiveServer) -> None:
+    """Part of a body, then nothing: 408 once the gap allowed between two pieces passed,
+    and the connection closes."""
+    sock = connect(live.url)
+    sock.sendall(send_message_head(live, 200) + b'{"to": "2')
+    started = time.monotonic()
+    answer = read_until_closed(sock)
+    elapsed = time.monotonic() - started
+    assert status_of(answer) == 408, answer[:300]
+    assert b"No part of the request body came for 1 s." in answer
+    assert b"connection: close" in answer.lower()
+    assert BODY_GAP * 0.9 <= elapsed < BODY_GAP + LATE
+    sock.close()
+
+
+def test_a_body_trickling_below_the_rate_is_answered_408_and_closed(live: LiveServer) -> None:
+    """A byte every quarter of the gap: never a gap, but 4 bytes/s. Once the grace passed,
+    408, and the connection closes."""
+    sock = connect(live.url)
+    sock.sendall(send_message_head(live, 200))
+    started = time.monotonic()
+    while True:
+        readable, _, _ = select.select([sock], [], [], BODY_GAP / 4)
+        if readable or time.monotonic() - started > BODY_GRACE + 2 * LATE:
+            break
+        sock.send(b" ")
+    answer = read_until_closed(sock)
+    elapsed = time.monotonic() - started
+    assert status_of(answer) == 408, answer[:300]
+    assert b"The request body came slower than 1,024 bytes/s." in answer
+    assert BODY_GRACE * 0.9 <= elapsed < BODY_GRACE + LATE
+    sock.close()
+
+
 def test_the_rest_of_a_body_answered_unread_must_come_in_time(live: LiveServer) -> None:
     """A request refused before its body is read (a wrong key: 401): the body keeps
     trickling, each byte within the keep-alive timeout. The connection closes once the
@@ -166,3 +216,55 @@ def test_the_rest_of_a_body_answered_unread_must_come_in_time(live: LiveServer) 
     assert closed
     assert HEAD_TIMEOUT * 0.9 <= time.monotonic() - answered < HEAD_TIMEOUT + LATE
     sock.close()
+
+
+def test_a_large_upload_at_a_normal_rate_is_sent(live: LiveServer) -> None:
+    """The largest document (70 MiB, 98 MB of JSON once in base64) sent inline to
+    send-message from a quick local client: accepted, and the message goes out."""
+    session = connected_sandbox_session(live)
+    document = b"%PDF-1.4\n" + bytes(70 * 1024 * 1024 - 4096)
+    body = json.dumps(
+        {
+            "to": "221781234567",
+            "type": "document",
+            "session_id": session,
+            "filename": "large.pdf",
+            "documentBase64": base64.b64encode(document).decode(),
+        }
+    ).encode()
+    assert len(body) > 95_000_000
+    answer = requests.post(
+        f"{live.url}/api/send-message",
+        data=body,
+        headers={**auth(live), "Content-Type": "application/json"},
+        timeout=120,
+    )
+    assert answer.status_code == 200, answer.text[:300]
+    assert answer.json()["status"] == "sent"
+
+
+def connected_sandbox_session(live: LiveServer) -> str:
+    api = f"{live.url}/api"
+    created = requests.post(
+        f"{api}/whatsapp/sessions/",
+        json={"session_name": "Large", "engine": "sandbox"},
+        headers=auth(live),
+        timeout=10,
+    )
+    assert created.status_code in (200, 201), created.text
+    session_id: str = created.json()["session_id"]
+    waited = requests.get(
+        f"{api}/whatsapp/sessions/{session_id}/",
+        params={"wait_for": "qr_ready", "timeout": "10"},
+        headers=auth(live),
+        timeout=15,
+    )
+    assert waited.json()["status"] == "qr_ready", waited.text
+    scanned = requests.post(
+        f"{api}/sandbox/sessions/{session_id}/scan",
+        json={"phone_number": "+222 41 85 79 75"},
+        headers=auth(live),
+        timeout=10,
+    )
+    assert scanned.status_code == 200, scanned.text
+    return session_id

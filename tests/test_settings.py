@@ -36,6 +36,8 @@ def test_plain_postgres_urls_get_the_async_driver() -> None:
         ({"port": 70000}, "less than or equal to 65535"),
         ({"max_head_bytes": 100}, "greater than or equal to 4096"),
         ({"head_timeout_seconds": 0}, "greater than 0"),
+        ({"body_gap_seconds": 0}, "greater than 0"),
+        ({"body_min_rate": -1}, "greater than or equal to 0"),
     ],
 )
 def test_invalid_settings_are_refused(values: dict[str, object], fragment: str) -> None:
@@ -70,6 +72,9 @@ SERVER_LIMITS = (
     "max_head_bytes",
     "head_timeout_seconds",
     "refusal_linger_seconds",
+    "body_gap_seconds",
+    "body_min_rate",
+    "body_rate_grace_seconds",
 )
 
 

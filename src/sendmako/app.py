@@ -14,7 +14,13 @@ from sendmako import __version__, dashboard, log
 from sendmako import wiring as services
 from sendmako.api import handlers
 from sendmako.api.fast_lane import FastLane
-from sendmako.api.middleware import Allowance, BodyLimit, RequestContext, TrailingSlash
+from sendmako.api.middleware import (
+    Allowance,
+    BodyLimit,
+    BodyPace,
+    RequestContext,
+    TrailingSlash,
+)
 from sendmako.api.routes import (
     contacts,
     groups,
@@ -139,7 +145,12 @@ def create_app(
         },
         owner=app,
     )
-    app.add_middleware(BodyLimit, allowance_for=body_allowance)
+    pace = BodyPace(
+        gap=settings.body_gap_seconds,
+        min_rate=settings.body_min_rate,
+        grace=settings.body_rate_grace_seconds,
+    )
+    app.add_middleware(BodyLimit, allowance_for=body_allowance, pace=pace)
     app.add_middleware(TrailingSlash)
     app.add_middleware(RequestContext, slow_ms=settings.slow_request_ms)
     return app

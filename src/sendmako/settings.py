@@ -119,6 +119,11 @@ class Settings(BaseSettings):
     max_head_bytes: int = Field(64 * 1024, ge=4096, le=1 << 20)
     head_timeout_seconds: float = Field(10.0, gt=0, le=300)
     refusal_linger_seconds: float = Field(2.0, ge=0, le=60)
+    # A request body (api/middleware.py): the longest wait for its next piece, and, once
+    # the grace has passed, the lowest average rate (bytes per second of waiting; 0: none).
+    body_gap_seconds: float = Field(30.0, gt=0, le=600)
+    body_min_rate: int = Field(1024, ge=0, le=1 << 30)
+    body_rate_grace_seconds: float = Field(10.0, ge=0, le=600)
     # A session that stops (deleted, or the server shutting down) waits this long for a
     # message already handed to WhatsApp, then tells its sender the outcome is unknown.
     send_close_grace_seconds: float = Field(10.0, ge=0, le=300)
