@@ -1,7 +1,7 @@
 """What the server bounds by itself, against a real `sendmako serve` over raw loopback
 sockets: a request's head (its size and how long it may take), its body (how slowly it may
-trickle); and what must keep working: keep-alive, pipelining, a large upload at a normal
-rate."""
+trickle), how many connections are served; and what must keep working: keep-alive,
+pipelining, a large upload at a normal rate."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import select
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import psutil
 import pytest
@@ -26,6 +27,7 @@ HEAD_TIMEOUT = 1.0
 BODY_GAP = 1.0
 BODY_GRACE = 2.0
 BODY_MIN_RATE = 1024
+KEEP_ALIVE = 5.0  # the default; longer than the idling below
 # Slack for a busy machine when checking that something happened at a deadline.
 LATE = 1.5
 
@@ -37,6 +39,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         "SENDMAKO_BODY_GAP_SECONDS": str(BODY_GAP),
         "SENDMAKO_BODY_RATE_GRACE_SECONDS": str(BODY_GRACE),
         "SENDMAKO_BODY_MIN_RATE": str(BODY_MIN_RATE),
+        "SENDMAKO_KEEP_ALIVE_SECONDS": str(KEEP_ALIVE),
         "SENDMAKO_SANDBOX__RECEIPT_DELIVERED_SECONDS": "0",
         "SENDMAKO_SANDBOX__RECEIPT_READ_SECONDS": "0",
     }
@@ -130,7 +133,7 @@ def test_each_request_on_a_keep_alive_connection_has_its_own_head_limits(
     big = {"X-Filler": "a" * (MAX_HEAD * 3 // 4)}
     sock.sendall(request("GET", "/health/live", headers=big))
     assert reader.response().status == 200
-    time.sleep(HEAD_TIMEOUT * 1.5)  # idle, within the keep-alive timeout (5 s)
+    time.sleep(HEAD_TIMEOUT * 1.5)  # idle, within the keep-alive timeout
     sock.sendall(request("GET", "/health/live", headers=big))
     answer = reader.response()
     assert answer.status == 200
@@ -268,3 +271,22 @@ def connected_sandbox_session(live: LiveServer) -> str:
     )
     assert scanned.status_code == 200, scanned.text
     return session_id
+
+
+def test_connections_beyond_the_limit_are_answered_503(tmp_path: Path) -> None:
+    """With SENDMAKO_MAX_CONNECTIONS=3, three keep-alive connections are served; a request
+    on a fourth is answered 503 and that connection closes."""
+    with serve(tmp_path, SENDMAKO_MAX_CONNECTIONS="3") as server:
+        readers = []
+        for _ in range(3):
+            reader = Reader(connect(server.url))
+            reader.sock.sendall(request("GET", "/health/live"))
+            assert reader.response().status == 200  # served: the server holds it now
+            readers.append(reader)
+        extra = connect(server.url)
+        extra.sendall(request("GET", "/health/live"))
+        answer = read_until_closed(extra)
+        assert status_of(answer) == 503, answer[:200]
+        extra.close()
+        for reader in readers:
+            reader.sock.close()

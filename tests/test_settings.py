@@ -38,6 +38,8 @@ def test_plain_postgres_urls_get_the_async_driver() -> None:
         ({"head_timeout_seconds": 0}, "greater than 0"),
         ({"body_gap_seconds": 0}, "greater than 0"),
         ({"body_min_rate": -1}, "greater than or equal to 0"),
+        ({"max_connections": 0}, "greater than or equal to 1"),
+        ({"backlog": 100_000}, "less than or equal to 65535"),
     ],
 )
 def test_invalid_settings_are_refused(values: dict[str, object], fragment: str) -> None:
@@ -75,6 +77,9 @@ SERVER_LIMITS = (
     "body_gap_seconds",
     "body_min_rate",
     "body_rate_grace_seconds",
+    "max_connections",
+    "backlog",
+    "keep_alive_seconds",
 )
 
 

@@ -124,6 +124,11 @@ class Settings(BaseSettings):
     body_gap_seconds: float = Field(30.0, gt=0, le=600)
     body_min_rate: int = Field(1024, ge=0, le=1 << 30)
     body_rate_grace_seconds: float = Field(10.0, ge=0, le=600)
+    # Open connections served at once (more are answered 503), connections waiting to be
+    # accepted, and how long an idle keep-alive connection stays open (cli/serving.py).
+    max_connections: int = Field(1000, ge=1, le=1_000_000)
+    backlog: int = Field(2048, ge=1, le=65535)
+    keep_alive_seconds: float = Field(5.0, gt=0, le=300)
     # A session that stops (deleted, or the server shutting down) waits this long for a
     # message already handed to WhatsApp, then tells its sender the outcome is unknown.
     send_close_grace_seconds: float = Field(10.0, ge=0, le=300)

@@ -53,6 +53,10 @@ def config(app: Any, settings: Settings) -> uvicorn.Config:
         port=settings.port,
         http=protocol_with(limits),
         ws="none",  # no WebSocket route; an upgrade would leave the limits behind
+        # uvicorn counts the connection asking too: +1 lets exactly `max_connections` in.
+        limit_concurrency=settings.max_connections + 1,
+        backlog=settings.backlog,
+        timeout_keep_alive=settings.keep_alive_seconds,  # type: ignore[arg-type]  # a float works
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
