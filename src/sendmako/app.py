@@ -12,7 +12,7 @@ from starlette.types import Scope
 
 from sendmako import __version__, dashboard, log
 from sendmako import wiring as services
-from sendmako.api import handlers
+from sendmako.api import docs, handlers
 from sendmako.api.fast_lane import FastLane
 from sendmako.api.middleware import (
     Allowance,
@@ -102,8 +102,11 @@ def create_app(
         ),
         lifespan=lifespan,
         redirect_slashes=False,
+        docs_url=None,  # ours, with their assets served here: api/docs.py
+        redoc_url=None,
     )
     handlers.install(app)
+    docs.mount(app)
     for module in (
         sessions,
         messages,
