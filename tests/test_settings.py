@@ -34,6 +34,12 @@ def test_plain_postgres_urls_get_the_async_driver() -> None:
         ({"allow_private_hosts": "10.0.0.0/33"}, "not a valid CIDR"),
         ({"database_url": "mysql://root@localhost/x"}, "postgresql+asyncpg://"),
         ({"port": 70000}, "less than or equal to 65535"),
+        ({"max_head_bytes": 100}, "greater than or equal to 4096"),
+        ({"head_timeout_seconds": 0}, "greater than 0"),
+        ({"body_gap_seconds": 0}, "greater than 0"),
+        ({"body_min_rate": -1}, "greater than or equal to 0"),
+        ({"max_connections": 0}, "greater than or equal to 1"),
+        ({"backlog": 100_000}, "less than or equal to 65535"),
     ],
 )
 def test_invalid_settings_are_refused(values: dict[str, object], fragment: str) -> None:
@@ -62,3 +68,28 @@ def test_dotenv_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
         "SENDMAKO_PORT=9001\nSENDMAKO_ENGINES=sandbox\nSENDMAKO_DEFAULT_ENGINE=sandbox\n"
     )
     assert load_settings().port == 9001
+
+
+SERVER_LIMITS = (
+    "max_head_bytes",
+    "head_timeout_seconds",
+    "refusal_linger_seconds",
+    "body_gap_seconds",
+    "body_min_rate",
+    "body_rate_grace_seconds",
+    "max_connections",
+    "backlog",
+    "keep_alive_seconds",
+)
+
+
+def test_env_example_documents_each_server_limit_with_its_default() -> None:
+    example = Path(__file__).resolve().parent.parent / ".env.example"
+    lines = example.read_text().splitlines()
+    values = dict(line.split("=", 1) for line in lines if line.startswith("SENDMAKO_"))
+    defaults = make()
+    for name in SERVER_LIMITS:
+        variable = f"SENDMAKO_{name.upper()}"
+        assert float(values[variable]) == getattr(defaults, name), variable
+        above = lines[lines.index(f"{variable}={values[variable]}") - 1]
+        assert above.startswith("#") or above.startswith("SENDMAKO_"), variable  # commented

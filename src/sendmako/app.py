@@ -12,9 +12,15 @@ from starlette.types import Scope
 
 from sendmako import __version__, dashboard, log
 from sendmako import wiring as services
-from sendmako.api import handlers
+from sendmako.api import docs, handlers
 from sendmako.api.fast_lane import FastLane
-from sendmako.api.middleware import Allowance, BodyLimit, RequestContext, TrailingSlash
+from sendmako.api.middleware import (
+    Allowance,
+    BodyLimit,
+    BodyPace,
+    RequestContext,
+    TrailingSlash,
+)
 from sendmako.api.routes import (
     contacts,
     groups,
@@ -99,8 +105,11 @@ def create_app(
         ),
         lifespan=lifespan,
         redirect_slashes=False,
+        docs_url=None,  # ours, with their assets served here: api/docs.py
+        redoc_url=None,
     )
     handlers.install(app)
+    docs.mount(app)
     for module in (
         sessions,
         messages,
@@ -146,7 +155,12 @@ def create_app(
         },
         owner=app,
     )
-    app.add_middleware(BodyLimit, allowance_for=body_allowance)
+    pace = BodyPace(
+        gap=settings.body_gap_seconds,
+        min_rate=settings.body_min_rate,
+        grace=settings.body_rate_grace_seconds,
+    )
+    app.add_middleware(BodyLimit, allowance_for=body_allowance, pace=pace)
     app.add_middleware(TrailingSlash)
     app.add_middleware(RequestContext, slow_ms=settings.slow_request_ms)
     return app

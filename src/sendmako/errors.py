@@ -8,6 +8,7 @@
     ├── Forbidden                    403 forbidden
     │   └── AccountDisabled          403 account_disabled
     ├── NotFound                     404 not_found
+    ├── RequestTimeout               408 request_timeout (the client sent its request too slowly)
     ├── OperationFailed              422 operation_failed (and more precise codes)
     ├── TooManyRequests              429 rate_limited (carries Retry-After)
     ├── NotSupported                 501 capability_not_supported (the session's engine lacks it)
@@ -72,6 +73,13 @@ class AccountDisabled(Forbidden):
 class NotFound(SendmakoError):
     status = 404
     code = "not_found"
+
+
+class RequestTimeout(SendmakoError):
+    """The client sent its request too slowly (a body trickling in): the connection closes."""
+
+    status = 408
+    code = "request_timeout"
 
 
 class OperationFailed(SendmakoError):

@@ -115,6 +115,23 @@ class Settings(BaseSettings):
     slow_request_ms: int = Field(1000, ge=1)
     # Largest request body for most endpoints; send endpoints allow inline media on top.
     max_body_bytes: int = Field(1 << 20, ge=1024)
+    # A request's head (request line and headers), bounded before the app sees it
+    # (cli/serving.py): its largest size, how long it may take to arrive (from its first
+    # byte; from the connection's opening for the first request), and how long a refused
+    # client may still send before its connection is closed.
+    max_head_bytes: int = Field(64 * 1024, ge=4096, le=1 << 20)
+    head_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    refusal_linger_seconds: float = Field(2.0, ge=0, le=60)
+    # A request body (api/middleware.py): the longest wait for its next piece, and, once
+    # the grace has passed, the lowest average rate (bytes per second of waiting; 0: none).
+    body_gap_seconds: float = Field(30.0, gt=0, le=600)
+    body_min_rate: int = Field(1024, ge=0, le=1 << 30)
+    body_rate_grace_seconds: float = Field(10.0, ge=0, le=600)
+    # Open connections served at once (more are answered 503), connections waiting to be
+    # accepted, and how long an idle keep-alive connection stays open (cli/serving.py).
+    max_connections: int = Field(1000, ge=1, le=1_000_000)
+    backlog: int = Field(2048, ge=1, le=65535)
+    keep_alive_seconds: float = Field(5.0, gt=0, le=300)
     # A session that stops (deleted, or the server shutting down) waits this long for a
     # message already handed to WhatsApp, then tells its sender the outcome is unknown.
     send_close_grace_seconds: float = Field(10.0, ge=0, le=300)

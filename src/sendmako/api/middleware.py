@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -14,7 +15,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sendmako import log
-from sendmako.errors import PayloadTooLarge
+from sendmako.errors import PayloadTooLarge, RequestTimeout
 
 logger = log.get("sendmako.http")
 _levels = logging.getLogger("sendmako.http")  # the level the structlog logger filters on
@@ -123,15 +124,43 @@ class Allowance:
     note: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class BodyPace:
+    """How slowly a request body may come. `gap`: the longest wait for its next piece.
+    `min_rate`: once `grace` seconds went by waiting for it, the body must have come at this
+    many bytes per second of waiting at least (0: no minimum). Only time spent waiting for
+    the client counts: while the app works between two reads, uvicorn stops reading."""
+
+    gap: float
+    min_rate: float
+    grace: float
+
+    def allowed(self, received: int, waited: float) -> tuple[float, str]:
+        """How long the next read may wait, `received` bytes having come in `waited` s,
+        and what to say if it waits that long."""
+        gap = (self.gap, f"No part of the request body came for {self.gap:g} s.")
+        if not self.min_rate:
+            return gap
+        rate = max(self.grace, received / self.min_rate) - waited
+        if rate >= self.gap:
+            return gap
+        return rate, f"The request body came slower than {self.min_rate:,.0f} bytes/s."
+
+
 class BodyLimit:
     """Refuses request bodies over the allowance of their request, also when the client
-    lies about Content-Length or sends none: bytes are counted as they arrive."""
+    lies about Content-Length or sends none: bytes are counted as they arrive. And refuses
+    (408, closing the connection) a body that trickles in slower than `pace` allows."""
 
     def __init__(
-        self, app: ASGIApp, allowance_for: Callable[[Scope], Awaitable[Allowance]]
+        self,
+        app: ASGIApp,
+        allowance_for: Callable[[Scope], Awaitable[Allowance]],
+        pace: BodyPace,
     ) -> None:
         self.app = app
         self.allowance_for = allowance_for
+        self.pace = pace
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -139,6 +168,7 @@ class BodyLimit:
             return
         allowance = await self.allowance_for(scope)
         limit = allowance.limit
+        has_body = False
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
@@ -148,18 +178,48 @@ class BodyLimit:
                 if declared > limit:
                     await _too_large(send, allowance)
                     return
+                has_body = declared > 0
+            elif name == b"transfer-encoding":
+                has_body = True
         received = 0
+        waited = 0.0
+        pace = self.pace
+        timed = has_body  # while the body has more to come: then reads wait for the client
+        too_slow = False
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, waited, timed, too_slow
+            if timed:
+                allowed, complaint = pace.allowed(received, waited)
+                started = time.monotonic()
+                try:
+                    async with asyncio.timeout(max(allowed, 0.0)):
+                        message = await receive()
+                except TimeoutError:
+                    too_slow = True
+                    raise RequestTimeout(complaint) from None
+                waited += time.monotonic() - started
+            else:
+                message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
                     raise PayloadTooLarge(_too_large_message(allowance), field="body")
+                timed = timed and message.get("more_body", False)
+            else:
+                timed = False  # gone: nothing more to wait for
             return message
 
-        await self.app(scope, limited_receive, send)
+        async def closing_send(message: Message) -> None:
+            if too_slow and message["type"] == "http.response.start":
+                # The rest of a trickling body is not worth waiting for: the connection ends.
+                message = {**message, "headers": [*message.get("headers", ()), _CLOSE]}
+            await send(message)
+
+        await self.app(scope, limited_receive, closing_send if has_body else send)
+
+
+_CLOSE = (b"connection", b"close")
 
 
 def _too_large_message(allowance: Allowance) -> str:

@@ -106,9 +106,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
-
     from sendmako.app import create_app
+    from sendmako.cli import serving
 
     updates = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     if updates:
@@ -120,18 +119,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         flush=True,
     )
     app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-        # The client's address is the app's business: it believes forwarded headers only
-        # from SENDMAKO_TRUSTED_PROXIES (uvicorn would believe them from any 127.0.0.1 peer).
-        proxy_headers=False,
-        lifespan="off",  # the server below runs it: see there
-    )
+    config = serving.config(app, settings)
     try:
         _AnnouncingServer(config, app).run()
     except NodeRefused as exc:
