@@ -99,7 +99,13 @@ async def test_rename(server: Server, alice: Account) -> None:
     renamed = await alice.client.patch(
         f"{SESSIONS}{session_id}/", json={"session_name": "Ma ligne pro"}
     )
-    assert renamed.json() == {"success": True, "session_name": "Ma ligne pro", "pacing_ms": 500}
+    assert renamed.json() == {
+        "success": True,
+        "session_name": "Ma ligne pro",
+        "pacing_ms": 500,
+        "reject_calls": False,
+        "reject_calls_message": None,
+    }
     assert (await alice.client.get(f"{SESSIONS}{session_id}")).json()["session_name"] == (
         "Ma ligne pro"
     )

@@ -74,6 +74,7 @@ class Dispatcher:
         self._requests = asyncio.Semaphore(concurrency)
         self._wakeup = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
+        self._stopping = False
         self._chains: set[asyncio.Task[None]] = set()
         # Written by the next cycle's transaction.
         self._outcomes: list[webhooks.Outcome] = []
@@ -93,11 +94,13 @@ class Dispatcher:
             self._loop = asyncio.create_task(self._run(), name="webhook-dispatcher")
 
     async def stop(self) -> None:
+        # The loop finishes the cycle it is in rather than being cancelled inside its
+        # transaction: cut short there, SQLite's connection keeps its lock until collected.
         loop, self._loop = self._loop, None
+        self._stopping = True
+        self._wakeup.set()
         if loop is not None:
-            loop.cancel()
-            with suppress(asyncio.CancelledError):
-                await loop
+            await loop
         chains = list(self._chains)
         for chain in chains:
             chain.cancel()
@@ -135,7 +138,7 @@ class Dispatcher:
     # -- internals ----------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wakeup.clear()
             try:
                 for chain in _chains(await self._cycle()):
@@ -144,8 +147,8 @@ class Dispatcher:
                     task.add_done_callback(self._chain_done)
             except Exception:  # noqa: BLE001 - the dispatcher must outlive a database hiccup
                 logger.exception("webhooks.claim_failed")
-            # Not asyncio.wait_for: on Python 3.11 it can swallow a cancellation that
-            # arrives as the wait ends, and `stop` would then wait for this loop forever.
+            if self._stopping:
+                return
             with suppress(TimeoutError):
                 async with asyncio.timeout(self.poll_seconds):
                     await self._wakeup.wait()

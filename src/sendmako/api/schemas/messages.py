@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -26,8 +27,16 @@ class PollIn(BaseModel):
     selectable_count: int = Field(1, description="how many options a voter may choose")
 
 
-# Beyond the message types: acting on a message already in the chat (`message_id`).
-ACTIONS = ("reaction", "poll_vote")
+# The message types, and beyond them acting on a message already in the chat
+# (`message_id`): one enum, so that a wrong `type` is a 400 naming `type`.
+SendType = StrEnum(  # type: ignore[misc]  # a functional enum: its members are computed
+    "SendType",
+    {
+        **{kind.name: kind.value for kind in MessageType},
+        "REACTION": "reaction",
+        "POLL_VOTE": "poll_vote",
+    },
+)
 
 
 class MessageFields(BaseModel):
@@ -35,7 +44,7 @@ class MessageFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    type: MessageType | Literal["reaction", "poll_vote"] = Field(
+    type: SendType = Field(
         description="text, image, video, audio, document, location, sticker, contact, poll; "
         "or reaction and poll_vote, about the message `message_id`"
     )
@@ -74,9 +83,9 @@ class MessageFields(BaseModel):
     )
 
     def to_request(self) -> SendRequest:
-        kind = self.type
-        if not isinstance(kind, MessageType):
-            raise BadRequest(f"type: a {kind} is not a message of its own", field="type")
+        if self.type in ("reaction", "poll_vote"):
+            raise BadRequest(f"type: a {self.type} is not a message of its own", field="type")
+        kind = MessageType(self.type)
         url = base64 = None
         if kind in MEDIA_TYPES:
             url = getattr(self, f"{kind.value}_url")
