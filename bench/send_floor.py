@@ -1,31 +1,19 @@
-"""`sendmako serve` with three floor routes in its fast lane: bounds for bench_send_message.py.
+"""`sendmako serve` with two floor routes in its fast lane, for bench_send_message.py.
 
 Run as `python -m bench.send_floor serve`. It is the very server `sendmako serve` starts
-(same uvicorn, same middleware, same process), with three more routes beside
-`/health/live` and `/api/send-message` in the fast lane, each answering a send's request
-with a send-shaped answer after doing only part of what a send must do:
+(same uvicorn, same middleware, same process), with two more routes beside `/health/live`
+and `/api/send-message` in the fast lane, served exactly as the send is, each answering a
+send's request with a send-shaped answer after doing only part of what a send must do:
 
 - `read`: receives the request (its headers and JSON body). What any POST costs here.
-- `least`: also checks the API key as any server storing keys hashed must (its SHA-256
-  looked up in a dict, compared in constant time), parses the JSON and validates `to`
-  with phonenumbers (`normalize_phone`, its cache bypassed: every number of the benchmark
-  is new), as the issue requires of every send. Nothing else: no schema, no session, no
-  queue, no engine, no stored row, no receipts.
-- `checks`: the real route's checks, in its own code: the API key, the schema, the
-  recipient, the type's fields and the session choice. No quota, queue, engine, row or
-  receipt.
-
-Every send does all that `least` does, and more; so no send endpoint of this app, however
-it were written, can serve more requests per second than `least` does in the same run, as
-long as one process serves them (DESIGN.md: one process serves the API and keeps every
-WhatsApp session; a send must reach its session's queue there).
+- `checks`: the send route's own checks, in its own code and order: read, the API key,
+  the schema (and the type's fields), the number and the session choice. No quota,
+  content, queue, engine, stored row or receipts: what a send adds to these is what the
+  target (at most 2 times the CPU of this floor) bounds.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import sys
 from typing import Any
 
@@ -38,13 +26,11 @@ from sendmako import cli
 from sendmako.api.fast_lane import FastLane
 from sendmako.api.lean import validated
 from sendmako.api.schemas.messages import SendMessageIn, SendMessageOut
-from sendmako.ids import normalize_phone
 from sendmako.messaging import sender as sending
 from sendmako.wiring import Services
 
 FLOORS = {
     "read": "/bench/floor/read",
-    "least": "/bench/floor/least",
     "checks": "/bench/floor/checks",
 }
 
@@ -53,7 +39,6 @@ _ANSWER = SendMessageOut(
     message_id="3EB0" + "0" * 18, session_id="user_1", to="221700000007", timestamp=1_800_000_000
 ).model_dump_json()
 _SEND_MESSAGE = TypeAdapter(SendMessageIn)
-_validate_number = normalize_phone  # every number of the benchmark is new: never cached
 
 
 def _answer() -> Response:
@@ -62,18 +47,6 @@ def _answer() -> Response:
 
 async def read(request: Request) -> Response:
     await request.body()
-    return _answer()
-
-
-_known_keys: dict[str, str] = {}
-
-
-async def least(request: Request) -> Response:
-    digest = hashlib.sha256(request.headers.get("authorization", "").encode()).hexdigest()
-    known = _known_keys.setdefault(digest, digest)  # the benchmark's one key, once seen
-    if not hmac.compare_digest(known, digest):
-        raise AssertionError("unreachable: the digest is its own key")
-    _validate_number(json.loads(await request.body())["to"])
     return _answer()
 
 
@@ -90,7 +63,6 @@ async def checks(request: Request) -> Response:
 
 _ROUTES = {
     ("POST", FLOORS["read"]): read,
-    ("POST", FLOORS["least"]): least,
     ("POST", FLOORS["checks"]): checks,
 }
 _create_app = sendmako.app.create_app

@@ -1,8 +1,10 @@
 """The fast lane: a few hot routes without path parameters, dispatched by an exact
 (method, path) lookup instead of FastAPI's routing and middleware stack.
 
-Route matching walks every router of the app (the dashboard's included): about a third of
-a trivial request's cost, plus six framework layers (bench/bench_send_message.py). Routes in
+Route matching tries every route of the app in turn (the dashboard's included), about
+2.5 us each: 0.13 ms of the 0.14 ms a bare `/health/live` costs without the lane, and 0.1 ms
+of a send's CPU. It stays while bench/bench_send_message.py, which compares it in every run
+with the same server without it, shows at least 15% more sends/s with it. Routes in
 the lane stay registered with FastAPI (OpenAPI, and the fallback for anything unusual) and
 run the very same endpoint function, with the same error rendering. Only endpoints that
 take a `Request` alone and answer a `Response` may join.
