@@ -23,23 +23,19 @@ data directory and only the file's generated name crosses (`SPOOL_NAME`).
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
 import re
 import socket
 import struct
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
-from enum import Enum
-from types import UnionType
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import Any, get_args
 
 from sendmako.engines.neonize.actions import WORKER_ACTIONS
 from sendmako.model.actions import RequestPairCode, result_type
 from sendmako.model.events import EngineEvent
+from sendmako.model.wire import WireCodec, WireFormatError
 
 MAX_FRAME_BYTES = 32 * 1024 * 1024
 _HEADER = struct.Struct(">I")
@@ -47,29 +43,8 @@ _HEADER = struct.Struct(">I")
 SPOOL_NAME = re.compile(r"^[0-9a-f]{32}\.bin$")
 
 
-def _wire_types(roots: Iterable[Any]) -> tuple[dict[str, type[Any]], dict[str, type[Enum]]]:
-    """Every dataclass and enum the `roots` are made of, followed through their fields'
-    annotations (containers and unions included), by class name."""
-    classes: dict[str, type[Any]] = {}
-    enums: dict[str, type[Enum]] = {}
-    pending = list(roots)
-    while pending:
-        kind = pending.pop()
-        if get_origin(kind) is not None or isinstance(kind, UnionType):
-            pending.extend(get_args(kind))
-        elif isinstance(kind, type) and issubclass(kind, Enum):
-            enums[kind.__name__] = kind
-        elif isinstance(kind, type) and dataclasses.is_dataclass(kind):
-            if classes.setdefault(kind.__name__, kind) is not kind:
-                raise TypeError(f"two protocol types are named {kind.__name__}")
-            pending.extend(
-                hint for hint in get_type_hints(kind).values() if hint not in classes.values()
-            )
-    return classes, enums
-
-
 # What may cross: the worker's actions and their answers, the pairing code, and the events.
-_CLASSES, _ENUMS = _wire_types(
+CODEC = WireCodec(
     [
         *WORKER_ACTIONS,
         *(result_type(kind) for kind in WORKER_ACTIONS),
@@ -79,70 +54,24 @@ _CLASSES, _ENUMS = _wire_types(
 )
 
 
-class ProtocolError(Exception):
+class ProtocolError(WireFormatError):
     """A frame that does not follow this protocol (a bug, or a worker gone mad)."""
 
 
 # -- values -----------------------------------------------------------------------------
 
 
-def encode(value: Any) -> Any:  # noqa: PLR0911 - one case per tag
-    """Our value as JSON-ready data (see the module docstring for the tags)."""
-    if isinstance(value, Enum):  # before str: our enums are StrEnums
-        return {"$e": type(value).__name__, "v": value.value}
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, bytes):
-        return {"$b": base64.b64encode(value).decode("ascii")}
-    if isinstance(value, datetime):
-        return {"$dt": value.isoformat()}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        name = type(value).__name__
-        if _CLASSES.get(name) is not type(value):
-            raise TypeError(f"{name} is not a protocol type")
-        data = {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        return {"$t": name, **data}
-    if isinstance(value, list | tuple):
-        return [encode(item) for item in value]
-    if isinstance(value, dict):
-        return {"$d": {str(key): encode(item) for key, item in value.items()}}
-    raise TypeError(f"cannot encode {type(value).__name__}")
+def encode(value: Any) -> Any:
+    """Our value as JSON-ready data (model/wire.py)."""
+    return CODEC.encode(value)
 
 
-def decode(data: Any) -> Any:  # noqa: PLR0911, PLR0912 - one case per tag
-    """The inverse of `encode`. Arrays come back as lists, and as tuples inside our
-    dataclasses (whose sequence fields are all tuples)."""
-    if data is None or isinstance(data, bool | int | float | str):
-        return data
-    if isinstance(data, list):
-        return [decode(item) for item in data]
-    if not isinstance(data, dict):
-        raise ProtocolError(f"unexpected JSON value {type(data).__name__}")
-    if "$b" in data:
-        return base64.b64decode(data["$b"])
-    if "$dt" in data:
-        return datetime.fromisoformat(data["$dt"])
-    if "$e" in data:
-        enum = _ENUMS.get(data["$e"])
-        if enum is None:
-            raise ProtocolError(f"unknown enum {data['$e']!r}")
-        return enum(data["v"])
-    if "$d" in data:
-        return {key: decode(item) for key, item in data["$d"].items()}
-    if "$t" in data:
-        cls = _CLASSES.get(data["$t"])
-        if cls is None:
-            raise ProtocolError(f"unknown type {data['$t']!r}")
-        values = {}
-        for key, item in data.items():
-            if key != "$t":
-                decoded = decode(item)
-                values[key] = tuple(decoded) if isinstance(decoded, list) else decoded
-        try:
-            return cls(**values)
-        except TypeError as exc:
-            raise ProtocolError(f"bad fields for {cls.__name__}: {exc}") from exc
-    raise ProtocolError("untagged JSON object")
+def decode(data: Any) -> Any:
+    """The inverse of `encode`."""
+    try:
+        return CODEC.decode(data)
+    except WireFormatError as exc:
+        raise ProtocolError(str(exc)) from exc
 
 
 # -- frames -----------------------------------------------------------------------------
