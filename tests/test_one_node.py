@@ -61,7 +61,7 @@ def test_a_second_node_is_refused_while_the_first_serves(
         assert f"(pid {first.process.pid} on " in elsewhere.stderr
         assert f"data directory {first_dir.resolve()}, " in elsewhere.stderr
         assert "s ago)" in elsewhere.stderr
-        assert "Several nodes on one database are not supported yet" in elsewhere.stderr
+        assert "Several nodes on one database need PostgreSQL and Redis" in elsewhere.stderr
         assert "stop that node, or give this one a database of its own" in elsewhere.stderr
         assert "its lease expires at" in elsewhere.stderr
         assert "Traceback" not in elsewhere.stderr

@@ -113,3 +113,34 @@ class OutcomeUnknown(Unavailable):
     or not. Never sent again behind the caller's back (a bulk job reports it `unknown`)."""
 
     code = "send_outcome_unknown"
+
+
+def to_data(exc: SendmakoError) -> dict[str, object]:
+    """`exc` as JSON-ready data, to be raised again in another process (`from_data`)."""
+    data: dict[str, object] = {"kind": type(exc).__name__, "message": exc.message, "code": exc.code}
+    if isinstance(exc, BadRequest):
+        data["field"] = exc.field
+    if isinstance(exc, TooManyRequests):
+        data["retry_after"] = exc.retry_after
+    return data
+
+
+def from_data(data: dict[str, object]) -> SendmakoError:
+    """The error `to_data` described: the same class, message, code (an unknown class comes
+    back as a plain `SendmakoError`, a 500)."""
+    # Walked at each call: errors defined in other modules subclass the tree too.
+    kind = _tree(SendmakoError).get(str(data.get("kind")), SendmakoError)
+    message, code = str(data.get("message", "")), str(data.get("code") or "") or None
+    if issubclass(kind, TooManyRequests):
+        return kind(message, retry_after=float(str(data.get("retry_after") or 1)), code=code)
+    if issubclass(kind, BadRequest):
+        field = data.get("field")
+        return kind(message, field=str(field) if field is not None else None, code=code)
+    return kind(message, code=code)
+
+
+def _tree(root: type[SendmakoError]) -> dict[str, type[SendmakoError]]:
+    found = {root.__name__: root}
+    for sub in root.__subclasses__():
+        found.update(_tree(sub))
+    return found

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("./data")
     database_url: str | None = None
+    # Several nodes (DESIGN.md "Growing past one machine"): with PostgreSQL, a Redis URL
+    # lets any number of `sendmako serve` share the work. Unset: one node per database.
+    redis_url: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     public_url: str | None = None
@@ -217,6 +220,11 @@ class Settings(BaseSettings):
                 f"({','.join(self.engines)})"
             )
         return self
+
+    @property
+    def clustered(self) -> bool:
+        """Several nodes may share the database: PostgreSQL and Redis are both set."""
+        return self.redis_url is not None and self.effective_database_url.startswith("postgresql")
 
     @property
     def effective_database_url(self) -> str:

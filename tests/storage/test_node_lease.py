@@ -123,7 +123,7 @@ async def test_a_second_node_is_refused_while_the_first_is_live(db: Database, cl
     assert "another Sendmako node is running on this database" in message
     assert "host-a:aaaa (pid 100 on host-a, data directory /srv/a, http://a)" in message
     assert "last seen: 2026-11-26 10:00:00 UTC (19 s ago)" in message
-    assert "Several nodes on one database are not supported yet" in message
+    assert "Several nodes on one database need PostgreSQL and Redis" in message
     assert "stop that node, or give this one a database of its own" in message
     assert "its lease expires at 10:00:20 UTC (in 1 s)" in message
     assert refused.value.holder.name == A.name

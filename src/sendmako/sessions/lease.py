@@ -84,7 +84,9 @@ class NodeRefused(SendmakoError):
 
     code = "node_refused"
 
-    def __init__(self, me: NodeIdentity, holder: NodeRecord, now: datetime) -> None:
+    def __init__(
+        self, me: NodeIdentity, holder: NodeRecord, now: datetime, *, shared: bool = False
+    ) -> None:
         self.holder = holder
         seen = max(0, round((now - holder.heartbeat_at).total_seconds()))
         left = max(0, round((holder.expires_at - now).total_seconds()))
@@ -101,13 +103,19 @@ class NodeRefused(SendmakoError):
             f"{holder.data_dir}, {holder.url})\n"
             f"  started:   {holder.started_at:%Y-%m-%d %H:%M:%S} UTC\n"
             f"  last seen: {holder.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC ({seen} s ago)\n"
-            "Several nodes on one database are not supported yet: each WhatsApp number "
-            "would run twice.\n"
-            "To go on, stop that node, or give this one a database of its own "
-            "(SENDMAKO_DATABASE_URL, or another SENDMAKO_DATA_DIR for the default SQLite "
-            "file).\n"
-            f"If that node has crashed, its lease expires at {holder.expires_at:%H:%M:%S} UTC "
-            f"(in {left} s): start this one again then.",
+            + (
+                "Each node needs a data directory of its own (SENDMAKO_DATA_DIR).\n"
+                if shared
+                else "Several nodes on one database need PostgreSQL and Redis "
+                "(SENDMAKO_DATABASE_URL=postgresql+asyncpg://..., SENDMAKO_REDIS_URL; README "
+                '"Running several nodes"); without them each WhatsApp number would run '
+                "twice.\n"
+                "To go on, stop that node, or give this one a database of its own "
+                "(SENDMAKO_DATABASE_URL, or another SENDMAKO_DATA_DIR for the default "
+                "SQLite file).\n"
+            )
+            + f"If that node has crashed, its lease expires at {holder.expires_at:%H:%M:%S} "
+            f"UTC (in {left} s): start this one again then.",
             code=self.code,
         )
 
@@ -165,21 +173,30 @@ class NodeLease:
         clock: Clock = _utcnow,
         alive: HolderAlive = holder_alive,
         sleep: Sleep = asyncio.sleep,
+        shared: bool = False,
     ) -> NodeLease:
         """Take the database's lease, or raise `NodeRefused` naming the live node that
-        holds it. Leases that ran out are marked expired: their nodes are taken over."""
+        holds it. Leases that ran out are marked expired: their nodes are taken over.
+
+        `shared` (several nodes: PostgreSQL and Redis): other live nodes are welcome; only
+        another live process on this very data directory is refused."""
         timings = timings or LeaseTimings()
         async with db.write() as tx:
             await nodes.lock(tx)
             now = clock()
             held = await nodes.running(tx)
+            gone = []
             for node in held:
                 if node.expires_at <= now:
-                    continue  # ran out: its node is taken over
+                    gone.append(node.id)  # ran out: its node is taken over
+                    continue
                 if me.shares_data_dir(node) and not alive(node.pid, node.started_at):
-                    continue  # a restart after a crash: the process that held it is gone
-                raise NodeRefused(me, node, now)
-            await nodes.mark_expired(tx, [node.id for node in held if node.name != me.name])
+                    gone.append(node.id)  # a restart after a crash: its process is gone
+                    continue
+                if shared and not me.shares_data_dir(node):
+                    continue  # another node of the cluster
+                raise NodeRefused(me, node, now, shared=shared)
+            await nodes.mark_expired(tx, gone)
             record = await nodes.take(
                 tx,
                 NewLease(

@@ -15,8 +15,12 @@ from sendmako.storage.tables import Node
 
 class NodeStatus(StrEnum):
     RUNNING = "running"  # holds its lease and renews it at every heartbeat
+    DRAINING = "draining"  # renews its lease but hands its sessions to the other nodes
     STOPPED = "stopped"  # released its lease on a clean stop
     EXPIRED = "expired"  # stopped renewing it; another node has taken the database since
+
+
+_LIVE = (NodeStatus.RUNNING.value, NodeStatus.DRAINING.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +83,26 @@ async def lock(db: AsyncSession) -> None:
 
 
 async def running(db: AsyncSession) -> list[NodeRecord]:
-    rows = await db.scalars(
-        select(Node).where(Node.status == NodeStatus.RUNNING.value).order_by(Node.id)
-    )
+    """Nodes holding a lease (running or draining), live or not yet known to be dead."""
+    rows = await db.scalars(select(Node).where(Node.status.in_(_LIVE)).order_by(Node.id))
     return [to_record(row) for row in rows]
+
+
+async def all_nodes(db: AsyncSession) -> list[NodeRecord]:
+    return [to_record(row) for row in await db.scalars(select(Node).order_by(Node.id))]
+
+
+async def by_name(db: AsyncSession, name: str) -> NodeRecord | None:
+    row = await db.scalar(select(Node).where(Node.name == name))
+    return to_record(row) if row else None
+
+
+async def set_status(db: AsyncSession, node_id: int, status: NodeStatus) -> bool:
+    """Drain a live node (or take it back from draining)."""
+    result = await db.execute(
+        update(Node).where(Node.id == node_id, Node.status.in_(_LIVE)).values(status=status.value)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def get(db: AsyncSession, node_id: int) -> NodeRecord | None:
@@ -113,7 +133,7 @@ async def mark_expired(db: AsyncSession, node_ids: list[int]) -> None:
     if node_ids:
         await db.execute(
             update(Node)
-            .where(Node.id.in_(node_ids), Node.status == NodeStatus.RUNNING.value)
+            .where(Node.id.in_(node_ids), Node.status.in_(_LIVE))
             .values(status=NodeStatus.EXPIRED.value)
         )
 
@@ -124,7 +144,7 @@ async def renew(
     """A heartbeat. False when the lease is no longer this one's (taken over since)."""
     result = await db.execute(
         update(Node)
-        .where(Node.id == node_id, Node.token == token, Node.status == NodeStatus.RUNNING.value)
+        .where(Node.id == node_id, Node.token == token, Node.status.in_(_LIVE))
         .values(heartbeat_at=now, expires_at=expires_at)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -134,7 +154,7 @@ async def release(db: AsyncSession, node_id: int, token: int, now: datetime) -> 
     """Give the lease up (a clean stop): another node may take the database at once."""
     result = await db.execute(
         update(Node)
-        .where(Node.id == node_id, Node.token == token, Node.status == NodeStatus.RUNNING.value)
+        .where(Node.id == node_id, Node.token == token, Node.status.in_(_LIVE))
         .values(status=NodeStatus.STOPPED.value, expires_at=now)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
