@@ -56,6 +56,45 @@ class SandboxSettings(BaseModel):
     )
 
 
+class ClusterSettings(BaseModel):
+    """Several nodes (SENDMAKO_REDIS_URL with PostgreSQL; README "Running several nodes")."""
+
+    redis_prefix: str = Field(
+        "sendmako",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="the start of every Redis key and channel: one per cluster on a Redis",
+    )
+    session_lease_seconds: float = Field(
+        15.0,
+        ge=2,
+        le=300,
+        description=(
+            "a node's hold on each of its sessions, renewed every placement round: a dead "
+            "node's sessions are taken over once it runs out"
+        ),
+    )
+    placement_seconds: float = Field(
+        3.0,
+        gt=0,
+        le=60,
+        description="how often each node renews its sessions and takes its share",
+    )
+    node_name: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_.:-]{1,100}$",
+        description="this node's name (default: its host and a digest of its data directory)",
+    )
+
+    @model_validator(mode="after")
+    def _renewed_in_time(self) -> ClusterSettings:
+        if self.placement_seconds * 3 > self.session_lease_seconds:
+            raise ValueError(
+                "SENDMAKO_CLUSTER__PLACEMENT_SECONDS must be at most a third of "
+                "SENDMAKO_CLUSTER__SESSION_LEASE_SECONDS: a lease must survive a missed round"
+            )
+        return self
+
+
 class NeonizeSettings(BaseModel):
     """The real WhatsApp engine (`engines/neonize`): one worker process per session."""
 
@@ -144,6 +183,7 @@ class Settings(BaseSettings):
     # `<data_dir>/secret_key` on the first start and reused (several nodes must share one).
     secret_key: SecretStr | None = None
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     neonize: NeonizeSettings = Field(default_factory=NeonizeSettings)
 
     _split = field_validator(
@@ -174,6 +214,15 @@ class Settings(BaseSettings):
                 "or leave it unset to have one generated into the data directory"
             )
         return secret
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is None or url.get_secret_value() == "":
+            return None
+        if not url.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("use redis://[:password@]host:6379/0 (or rediss:// for TLS)")
+        return url
 
     @field_validator("allow_private_hosts")
     @classmethod
@@ -218,6 +267,16 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"SENDMAKO_DEFAULT_ENGINE={self.default_engine!r} is not in SENDMAKO_ENGINES "
                 f"({','.join(self.engines)})"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _redis_needs_postgres(self) -> Settings:
+        if self.redis_url is not None and not self.effective_database_url.startswith("postgresql"):
+            raise ValueError(
+                "SENDMAKO_REDIS_URL is for several nodes, which share a PostgreSQL database: "
+                "set SENDMAKO_DATABASE_URL=postgresql+asyncpg://..., or unset "
+                "SENDMAKO_REDIS_URL to run one node on SQLite"
             )
         return self
 
