@@ -22,6 +22,8 @@ from starlette.types import ASGIApp
 
 from sendmako import __version__, accounts, log
 from sendmako.accounts.usage import DailyUsage
+from sendmako.cluster import Bus, LocalBus
+from sendmako.cluster.redis_bus import RedisBus
 from sendmako.directory.contacts import ContactBook
 from sendmako.directory.group_cache import GroupCache
 from sendmako.directory.groups import Groups
@@ -117,12 +119,15 @@ class Services:
     numbers: NumberChecks  # who has WhatsApp, kept a day
     profiles: Profiles  # contacts' pictures, the account's own profile
     calls: CallGuard  # refuses calls for the sessions set to (reject_calls)
+    bus: Bus  # the other nodes (several nodes), or nobody (LocalBus)
     lease: NodeLease = field(init=False)  # this node's hold on the database (set by `start`)
 
 
 def node_name(settings: Settings) -> str:
     """Stable across restarts of the same server (so it can take back what it held before
     it stopped), distinct between servers."""
+    if settings.cluster.node_name:
+        return settings.cluster.node_name
     digest = hashlib.sha256(str(settings.data_dir.resolve()).encode()).hexdigest()[:8]
     return f"{socket.gethostname()}:{digest}"
 
@@ -149,13 +154,15 @@ async def start(
         node_name(settings), settings.data_dir, settings.effective_public_url
     )
     try:
-        lease = await NodeLease.acquire(db, node)
+        lease = await NodeLease.acquire(db, node, shared=settings.clustered)
     except BaseException:
         await db.close()
         raise
     lease.start(on_lost=_stop_this_process)
     passwords = accounts.Passwords(db)
+    bus = build_bus(settings, node.name)
     try:
+        await bus.start()
         first = await accounts.bootstrap_admin(db, settings.admin_email, passwords)
         if first is not None:
             on_first_admin(first.user, first.key.secret, first.password)
@@ -169,6 +176,7 @@ async def start(
             engines,
             app,
             passwords=passwords,
+            bus=bus,
             seams=seams,
             network=network or NetworkSeams(),
         )
@@ -179,6 +187,7 @@ async def start(
         await services.bulk.resume()
     except BaseException:
         passwords.close()
+        await bus.stop()
         await lease.release()  # a node that did not start holds nothing
         raise
     logger.info(
@@ -199,6 +208,7 @@ async def stop(services: Services) -> None:
     await services.calls.background.close()
     await services.sessions.stop()
     await services.bulk.stopped()  # a job whose send outlived the grace has its answer now
+    await services.bus.stop()  # the calls it took are answered: their sessions stopped
     for engine in services.engines.values():
         await engine.stop()
     await services.inbox.close()
@@ -210,6 +220,15 @@ async def stop(services: Services) -> None:
     await services.lease.release()  # last: the next node may start once nothing of this one runs
     await services.db.close()
     logger.info("sendmako.stopped")
+
+
+def build_bus(settings: Settings, node: str) -> Bus:
+    if not settings.clustered:
+        return LocalBus(node)
+    assert settings.redis_url is not None
+    return RedisBus(
+        settings.redis_url.get_secret_value(), node, prefix=settings.cluster.redis_prefix
+    )
 
 
 def _stop_this_process() -> None:
@@ -225,6 +244,7 @@ def _assemble(
     app: ASGIApp,
     *,
     passwords: accounts.Passwords,
+    bus: Bus,
     seams: WebhookSeams,
     network: NetworkSeams,
 ) -> Services:
@@ -305,4 +325,5 @@ def _assemble(
         numbers=NumberChecks(db, sessions),
         profiles=Profiles(sessions, fetcher),
         calls=calls,
+        bus=bus,
     )
