@@ -22,6 +22,7 @@ from sendmako.api.middleware import (
     TrailingSlash,
 )
 from sendmako.api.routes import (
+    admin,
     contacts,
     groups,
     health,
@@ -122,6 +123,7 @@ def create_app(
         webhooks,
         keys,
         sandbox,
+        admin,
         health,
     ):
         app.include_router(module.router)

@@ -107,6 +107,14 @@ class Unavailable(SendmakoError):
     status = 503
     code = "unavailable"
 
+    def __init__(
+        self, message: str, *, code: str | None = None, retry_after: float | None = None
+    ) -> None:
+        """`retry_after`: seconds after which asking again may work (a session moving to
+        another node), sent as Retry-After."""
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
 
 class OutcomeUnknown(Unavailable):
     """A message was with the engine when its session stopped: it may have reached WhatsApp
@@ -120,7 +128,7 @@ def to_data(exc: SendmakoError) -> dict[str, object]:
     data: dict[str, object] = {"kind": type(exc).__name__, "message": exc.message, "code": exc.code}
     if isinstance(exc, BadRequest):
         data["field"] = exc.field
-    if isinstance(exc, TooManyRequests):
+    if isinstance(exc, TooManyRequests | Unavailable) and exc.retry_after is not None:
         data["retry_after"] = exc.retry_after
     return data
 
@@ -133,6 +141,13 @@ def from_data(data: dict[str, object]) -> SendmakoError:
     message, code = str(data.get("message", "")), str(data.get("code") or "") or None
     if issubclass(kind, TooManyRequests):
         return kind(message, retry_after=float(str(data.get("retry_after") or 1)), code=code)
+    if issubclass(kind, Unavailable):
+        retry_after = data.get("retry_after")
+        return kind(
+            message,
+            code=code,
+            retry_after=float(str(retry_after)) if retry_after is not None else None,
+        )
     if issubclass(kind, BadRequest):
         field = data.get("field")
         return kind(message, field=str(field) if field is not None else None, code=code)

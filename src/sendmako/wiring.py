@@ -48,8 +48,10 @@ from sendmako.net.guard import Resolver, Sockets, check_destination, plain_socke
 from sendmako.net.guarded import build_client
 from sendmako.net.hosts import HostAllowList
 from sendmako.net.inprocess import AppClient
-from sendmako.sessions.lease import NodeIdentity, NodeLease
+from sendmako.sessions.lease import LeaseTimings, NodeIdentity, NodeLease
 from sendmako.sessions.manager import SessionManager
+from sendmako.sessions.nodes import Nodes
+from sendmako.sessions.placement import Placement
 from sendmako.settings import Settings
 from sendmako.storage.db import Database
 from sendmako.storage.records import UserRecord
@@ -120,6 +122,7 @@ class Services:
     profiles: Profiles  # contacts' pictures, the account's own profile
     calls: CallGuard  # refuses calls for the sessions set to (reject_calls)
     bus: Bus  # the other nodes (several nodes), or nobody (LocalBus)
+    nodes: Nodes  # the nodes sharing the database, for admins
     lease: NodeLease = field(init=False)  # this node's hold on the database (set by `start`)
 
 
@@ -153,12 +156,27 @@ async def start(
     node = NodeIdentity.of_this_process(
         node_name(settings), settings.data_dir, settings.effective_public_url
     )
+    timings = (
+        LeaseTimings(
+            heartbeat=settings.cluster.placement_seconds,
+            expires_after=settings.cluster.session_lease_seconds,
+        )
+        if settings.clustered
+        else None
+    )
     try:
-        lease = await NodeLease.acquire(db, node, shared=settings.clustered)
+        lease = await NodeLease.acquire(db, node, shared=settings.clustered, timings=timings)
     except BaseException:
         await db.close()
         raise
-    lease.start(on_lost=_stop_this_process)
+    # Heartbeats from now on; once the sessions run, a lease about to run out stops them.
+    expiring: list[Callable[[], None]] = []
+
+    def on_expiring() -> None:
+        for stop in expiring:
+            stop()
+
+    lease.start(on_lost=_stop_this_process, on_expiring=on_expiring)
     passwords = accounts.Passwords(db)
     bus = build_bus(settings, node.name)
     try:
@@ -181,6 +199,7 @@ async def start(
             network=network or NetworkSeams(),
         )
         services.lease = lease
+        expiring.append(services.sessions.fence)
         await services.dispatcher.start(background=seams.background)
         await services.sessions.start()
         await services.suspensions.start()  # before jobs resume: a disabled account's wait
@@ -255,6 +274,9 @@ def _assemble(
         default_engine=settings.default_engine,
         node_id=node_id,
         close_grace=settings.send_close_grace_seconds,
+        bus=bus,
+        placement=Placement(db, node_id) if bus.clustered else None,
+        placement_seconds=settings.cluster.placement_seconds,
     )
     policy = AddressPolicy.allowing(settings.allow_private_hosts)
     http = build_client(policy, resolver=network.resolver, sockets=network.sockets)
@@ -326,4 +348,5 @@ def _assemble(
         profiles=Profiles(sessions, fetcher),
         calls=calls,
         bus=bus,
+        nodes=Nodes(db),
     )

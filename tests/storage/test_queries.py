@@ -103,9 +103,23 @@ async def test_session_ids_and_state(db: Database) -> None:
             pacing_ms=1000,
             owner="n1",
         )
-        await wa_sessions.set_state(
-            tx, first.session_id, status="connected", detail=None, phone_number="22241857975"
+        held = await wa_sessions.set_state(
+            tx,
+            first.session_id,
+            wa_sessions.Hold("n1", first.lease_token),
+            status="connected",
+            detail=None,
+            phone_number="22241857975",
         )
+        # A node whose hold is stale (another node took the session since) writes nothing.
+        stale = await wa_sessions.set_state(
+            tx,
+            second.session_id,
+            wa_sessions.Hold("n1", second.lease_token - 1),
+            status="connected",
+            detail=None,
+        )
+    assert (held, stale) == (True, False)
     assert first.session_id == f"user_{user.id}"
     assert second.session_id == f"user_{user.id}_{second.id}"
     async with db.read() as session:
@@ -113,6 +127,10 @@ async def test_session_ids_and_state(db: Database) -> None:
         assert await wa_sessions.count_for_user(session, user.id) == 2
     assert stored is not None
     assert (stored.status, stored.phone_number) == ("connected", "22241857975")
+    async with db.read() as session:
+        untouched = await wa_sessions.get(session, second.session_id)
+    assert untouched is not None
+    assert untouched.status == "connecting"
     assert stored.created_at.tzinfo is not None
 
 

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sendmako.errors import SendmakoError, TooManyRequests
+from sendmako.errors import SendmakoError, TooManyRequests, Unavailable
 
 _LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
 _STATUS_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
@@ -84,7 +84,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _sendmako_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SendmakoError)
     headers = None
-    if isinstance(exc, TooManyRequests):
+    if isinstance(exc, TooManyRequests | Unavailable) and exc.retry_after is not None:
         headers = {"Retry-After": str(max(1, round(exc.retry_after + 0.4999)))}
     extra: dict[str, Any] = {}
     field = getattr(exc, "field", None)

@@ -19,6 +19,7 @@ from sendmako import accounts, log
 from sendmako.cli import gc_tuning
 from sendmako.errors import SendmakoError
 from sendmako.sessions.lease import NodeRefused
+from sendmako.sessions.nodes import Nodes
 from sendmako.settings import Settings, load_settings
 from sendmako.storage import api_keys, plans, users
 from sendmako.storage.db import Database
@@ -102,6 +103,20 @@ def _parser() -> argparse.ArgumentParser:
     plan_set.add_argument("--sessions", type=int, help="session limit (omit: unlimited)")
     plan_set.add_argument("--messages", type=int, help="messages per day (omit: unlimited)")
     plan_set.set_defaults(handler=_plans_set)
+
+    node_cmd = commands.add_parser(
+        "nodes", help="the nodes sharing the database (several nodes)"
+    ).add_subparsers(dest="action", required=True)
+    node_cmd.add_parser("list", help="list the nodes and their sessions").set_defaults(
+        handler=_nodes_list
+    )
+    for action, what, draining in (
+        ("drain", "move a node's sessions to the others (for a rolling upgrade)", True),
+        ("resume", "let a draining node take sessions again", False),
+    ):
+        node = node_cmd.add_parser(action, help=what)
+        node.add_argument("node_id", help="the node's name, as `sendmako nodes list` shows it")
+        node.set_defaults(handler=_nodes_drain, draining=draining)
     return parser
 
 
@@ -199,6 +214,29 @@ async def _users_list(db: Database, _args: argparse.Namespace) -> int:
             flags = " admin" if user.is_admin else ""
             flags += " disabled" if user.disabled else ""
             print(f"{user.id}\t{user.email}\t{user.plan.name}{flags}")
+    return 0
+
+
+async def _nodes_list(db: Database, _args: argparse.Namespace) -> int:
+    for node in await Nodes(db).list():
+        print(
+            f"{node.node_id}\t{node.status}\t{node.url}\t"
+            f"last seen {node.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC\t"
+            f"{len(node.sessions)} sessions"
+        )
+    return 0
+
+
+async def _nodes_drain(db: Database, args: argparse.Namespace) -> int:
+    node = await Nodes(db).drain(args.node_id, draining=args.draining)
+    if args.draining:
+        print(
+            f"Node {node.node_id} is draining: its {len(node.sessions)} sessions move to the "
+            "other nodes within a few seconds each (`sendmako nodes list` shows them go); "
+            "stop it once it holds none."
+        )
+    else:
+        print(f"Node {node.node_id} takes sessions again.")
     return 0
 
 

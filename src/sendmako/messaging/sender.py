@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from sendmako.accounts.usage import DailyUsage, Reservation
+from sendmako.cluster import Message
 from sendmako.errors import BadRequest
 from sendmako.ids import InvalidIdentifier, Jid, normalize_phone, recipient_jid
 from sendmako.media import outgoing
@@ -27,11 +29,13 @@ from sendmako.model.messages import (
     OutgoingMessage,
     PollSpec,
 )
+from sendmako.sessions import routing
 from sendmako.sessions.manager import SessionManager
 from sendmako.sessions.state import SessionView
 from sendmako.storage.records import UserRecord
 
 MAX_TEXT = 65_536
+DELIVER = "sender.deliver"  # a send carried to the node that runs its session
 MIN_POLL_OPTIONS, MAX_POLL_OPTIONS, MAX_POLL_OPTION = 2, 12, 100
 
 
@@ -90,6 +94,7 @@ class Sender:
         self.usage = usage
         self.sent_log = sent_log
         self.fetcher = fetcher
+        sessions.bus.serve(DELIVER, self._deliver_for_node)
 
     async def send(self, user: UserRecord, to: str, request: SendRequest) -> Sent:
         recipient = parse_recipient(to)
@@ -167,29 +172,76 @@ class Sender:
         min_gap: float = 0,
     ) -> Sent:
         """Through the session's queue (at least `min_gap` seconds after the session's
-        previous send); returns once WhatsApp accepted it and, for a message, once it is
-        stored."""
+        previous send), on the node that runs it; returns once WhatsApp accepted it and,
+        for a message, once it is stored."""
+        if self.sessions.runs_here(session.session_id):
+            result = await self._deliver_here(
+                user.id,
+                session.session_id,
+                action,
+                reservation.sent_one,
+                bulk_job_id=bulk_job_id,
+                min_gap=min_gap,
+            )
+        else:
+            answer = await self.sessions.call_owner(
+                user,
+                session.session_id,
+                DELIVER,
+                {
+                    "user_id": user.id,
+                    "action": routing.codec().encode(action),
+                    "bulk_job_id": bulk_job_id,
+                    "min_gap": min_gap,
+                },
+            )
+            result = routing.codec().decode(answer["result"])
+            reservation.sent_one()
+        return Sent(result.message_id, session.session_id, display(action.to), result)
+
+    async def _deliver_here(
+        self,
+        user_id: int,
+        session_id: str,
+        action: Send,
+        counted: Callable[[], None],
+        *,
+        bulk_job_id: str | None,
+        min_gap: float,
+    ) -> SendResult:
         stored: list[asyncio.Future[None]] = []
 
         def on_sent(result: SendResult) -> None:
             if isinstance(action, OutgoingMessage):
                 stored.append(
                     self.sent_log.record_sent(
-                        user_id=user.id,
-                        session_id=session.session_id,
+                        user_id=user_id,
+                        session_id=session_id,
                         message=action,
                         result=result,
                         bulk_job_id=bulk_job_id,
                     )
                 )
-            reservation.sent_one()
+            counted()
 
-        result = await self.sessions.submit(
-            user, session.session_id, action, on_sent, min_gap=min_gap
+        result = await self.sessions.submit_for(
+            user_id, session_id, action, on_sent, min_gap=min_gap
         )
         for commit in stored:
             await commit
-        return Sent(result.message_id, session.session_id, display(action.to), result)
+        return result
+
+    async def _deliver_for_node(self, payload: Message) -> Message:
+        """A send another node checked and counted, for a session this node runs."""
+        result = await self._deliver_here(
+            int(payload["user_id"]),
+            str(payload["session_id"]),
+            routing.codec().decode(payload["action"]),
+            lambda: None,  # its quota is counted where it was reserved
+            bulk_job_id=payload.get("bulk_job_id"),
+            min_gap=float(payload.get("min_gap") or 0),
+        )
+        return {"result": routing.codec().encode(result)}
 
 
 def check(request: SendRequest) -> None:

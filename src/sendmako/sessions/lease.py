@@ -1,17 +1,17 @@
-"""This node's lease on its database: one `sendmako serve` per database, for now.
+"""This node's lease on its database.
 
 A node takes the lease as it starts, renews it every `heartbeat` seconds and gives it up on
-a clean stop. While it is live, another node starting on the same database is refused
-(`NodeRefused`): several nodes would each run every WhatsApp number, and sharing the
-sessions out between them (DESIGN.md "Growing past one machine") is not built yet.
+a clean stop. On a single node (SQLite, or no Redis), another node starting on the same
+database while it is live is refused (`NodeRefused`): each would run every WhatsApp number.
+Several nodes (PostgreSQL and Redis) each hold a lease, and each session is held by one of
+them for as long as its lease lives (sessions/placement.py).
 
 A lease not renewed for `expires_after` seconds is dead: its node crashed or lost the
 database, and the next node to start takes it. A node restarted on the same host and data
 directory (systemd, after a crash) need not wait that long: a lease whose process is gone
 is taken over at once. Two live processes on one data directory are still refused.
 
-Every lease taken gets a fencing token larger than any before it on this database, for the
-day when a write carrying a stale token is to be refused.
+Every lease taken gets a fencing token larger than any before it on this database.
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ HolderAlive = Callable[[int, datetime], bool]
 HEARTBEAT_SECONDS = 5.0
 # Four heartbeats: a database busy for a few seconds, or one slow write, is not a death.
 EXPIRES_AFTER_SECONDS = 20.0
+# Renewals failing for this part of the lease's life: stop acting before it runs out.
+FENCE = 0.7
 # A process's start time is known to about a second (Linux counts it from the boot time,
 # in whole seconds); a pid reused within that second of the lease is taken for the holder.
 START_TIME_SLACK_SECONDS = 2.0
@@ -225,10 +227,17 @@ class NodeLease:
                 now + timedelta(seconds=self.timings.expires_after),
             )
 
-    def start(self, on_lost: Callable[[], None]) -> None:
+    def start(
+        self, on_lost: Callable[[], None], on_expiring: Callable[[], None] | None = None
+    ) -> None:
         """Renew the lease every `heartbeat` seconds until `release`; call `on_lost` once
-        if another node has taken it (this one was stalled past its expiry)."""
-        self._heartbeats = asyncio.create_task(self._beat(on_lost), name="node-heartbeats")
+        if another node has taken it (this one was stalled past its expiry), and
+        `on_expiring` when renewals have failed for so long that the lease is about to run
+        out (the database unreachable): the other nodes will soon take over this one's
+        sessions, which must stop running here first."""
+        self._heartbeats = asyncio.create_task(
+            self._beat(on_lost, on_expiring), name="node-heartbeats"
+        )
 
     async def release(self) -> None:
         """Stop the heartbeats and give the lease up: the next node may start at once."""
@@ -241,22 +250,40 @@ class NodeLease:
             released = await nodes.release(tx, self.record.id, self.record.token, self.clock())
         logger.info("node.lease_released", node=self.record.name, released=released)
 
-    async def _beat(self, on_lost: Callable[[], None]) -> None:
+    async def _beat(
+        self, on_lost: Callable[[], None], on_expiring: Callable[[], None] | None
+    ) -> None:
+        renewed_from = self.clock()  # the expiry last written counts from then
+        warned = False
+        renewal: asyncio.Future[bool] | None = None
         while True:
             await self.sleep(self.timings.heartbeat)
-            renewal = asyncio.ensure_future(self.renew())
+            if renewal is None:  # else the last one still hangs (a partition): wait more
+                attempt, renewal = self.clock(), asyncio.ensure_future(self.renew())
             try:
                 # A heartbeat in flight when `release` stops the loop finishes its
                 # transaction first: cut short, it could leave the database locked.
-                held = await asyncio.shield(renewal)
+                async with asyncio.timeout(self.timings.heartbeat):
+                    held = await asyncio.shield(renewal)
             except asyncio.CancelledError:
                 await asyncio.wait({renewal})
                 raise
             # A database hiccup: the next heartbeat that gets through says whether the lease
             # is still this node's.
             except Exception as exc:  # noqa: BLE001 - the task's outermost loop
+                if renewal.done():
+                    renewal = None
                 logger.warning("node.heartbeat_failed", error=repr(exc))
+                unrenewed = (self.clock() - renewed_from).total_seconds()
+                if on_expiring and not warned and unrenewed > self.timings.expires_after * FENCE:
+                    logger.error(  # noqa: TRY400 - the cause was logged just above
+                        "node.lease_expiring", node=self.record.name, seconds=unrenewed
+                    )
+                    warned = True
+                    on_expiring()
                 continue
+            renewal = None
+            renewed_from, warned = attempt, False
             if not held:
                 logger.error(
                     "node.lease_lost",

@@ -1,9 +1,15 @@
-"""`SessionManager`: owns every engine session of this node, keeps their status, emits
-session events, and is the only way the API reaches a WhatsApp session.
+"""`SessionManager`: runs this node's engine sessions, keeps their status, emits session
+events, and is the only way the API reaches a WhatsApp session, wherever it runs.
 
 Status changes are applied one at a time per session (a lock per session), persisted, and
 handed to the event recorders in the same transaction, so a webhook row exists exactly when
 the state change it describes does.
+
+With several nodes (sessions/placement.py), each node runs the sessions it holds and keeps
+a copy of every other one's stored state, refreshed the moment it changes (the bus) and
+from the database now and then. Reads are answered from that copy; a command for a session
+another node runs is carried to that node (sessions/routing.py) and answered as it would
+answer it.
 """
 
 from __future__ import annotations
@@ -12,19 +18,22 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select
 
 from sendmako import log
 from sendmako.accounts import plans
+from sendmako.cluster import Bus, LocalBus, Message
+from sendmako.concurrency.background import Background
 from sendmako.engines.base import Engine, EngineSession, SessionSpec, not_supported
 from sendmako.errors import (
     AccountDisabled,
     BadRequest,
     NotFound,
     OperationFailed,
+    SendmakoError,
     Unavailable,
 )
 from sendmako.ids import InvalidIdentifier, normalize_phone
@@ -38,7 +47,9 @@ from sendmako.model.events import (
     StatusChanged,
 )
 from sendmako.model.statuses import SessionStatus
+from sendmako.sessions import routing
 from sendmako.sessions.hooks import MessageEventHandler, SessionEventRecorder
+from sendmako.sessions.placement import Placement
 from sendmako.sessions.qr import png_data_url
 from sendmako.sessions.queue import (
     CLOSE_GRACE_SECONDS,
@@ -51,6 +62,7 @@ from sendmako.storage import messages, wa_sessions
 from sendmako.storage.db import Database
 from sendmako.storage.records import SessionRecord, UserRecord
 from sendmako.storage.tables import User, utcnow
+from sendmako.storage.wa_sessions import Hold
 
 logger = log.get(__name__)
 R = TypeVar("R")
@@ -63,6 +75,10 @@ DEFAULT_PACING_MS = 500
 PACING_LOOKBACK_MS = 60_000
 TIMESTAMP_GRAIN_SECONDS = 1.0
 STOP_TIMEOUT_SECONDS = 10.0
+# Several nodes: each node's copy of the sessions is read again from the database this
+# often (every change reaches it at once through the bus; this is for the ones missed).
+RESYNC_SECONDS = 30.0
+SESSION_TOPIC = "session"  # a session's row changed: {"session_id": ...}
 
 
 class Performer(Protocol):
@@ -84,9 +100,14 @@ class SessionManager:
         clock: Callable[[], float] = time.time,
         queue_capacity: int = DEFAULT_CAPACITY,
         close_grace: float = CLOSE_GRACE_SECONDS,
+        bus: Bus | None = None,
+        placement: Placement | None = None,
+        placement_seconds: float = 3.0,
     ) -> None:
         """`close_grace`: how long a stopping session waits for a message already with the
-        engine before its caller is told the outcome is unknown."""
+        engine before its caller is told the outcome is unknown. `placement` (several
+        nodes, with a clustered `bus`) decides which sessions this node runs, every
+        `placement_seconds`; without it this node runs them all."""
         self.db = db
         self.engines = engines
         self.default_engine = default_engine
@@ -96,36 +117,42 @@ class SessionManager:
         self.clock = clock
         self.queue_capacity = queue_capacity
         self.close_grace = close_grace
+        self.bus = bus or LocalBus(node_id)
+        self.placement = placement
+        self.placement_seconds = placement_seconds
         self._live: dict[str, LiveSession] = {}
         self._suspended: set[int] = set()  # users whose account is disabled
         self._changed = asyncio.Condition()
+        self._placing = asyncio.Lock()  # a placement round, or a creation
+        self._background = Background("sessions")
 
     # -- process lifetime -----------------------------------------------------------------
 
     async def start(self) -> None:
-        """Restore every stored session: linked devices reconnect without a new scan."""
-        # All of them: the node's lease on the database (sessions/lease.py) keeps any other
-        # node from starting beside this one.
-        async with self.db.read() as db:
-            records = await wa_sessions.list_all(db)
-        for record in records:
-            live = LiveSession(record=record, engine=self.engines.get(record.engine))
-            live.phone_number = record.phone_number
-            self._live[record.session_id] = live
-            if live.engine is None:
-                live.status = SessionStatus.DISCONNECTED
-                live.detail = f"the {record.engine} engine is not enabled on this server"
-                continue
-            await self._open(live)
-        logger.info("sessions.restored", count=len(records))
+        """Run the sessions this node holds: all of them on a single node (the node lease
+        keeps any other node away), its share with several. Linked devices reconnect
+        without a new scan."""
+        if self.placement is None:
+            async with self.db.write() as tx:
+                records = await wa_sessions.take_all(tx, self.node_id)
+            for record in records:
+                await self._run_here(record)
+            logger.info("sessions.restored", count=len(records))
+            return
+        self._serve()
+        self.bus.on(SESSION_TOPIC, self._heard)
+        self.bus.on_reconnect(lambda: self._background.spawn(self._resync()))
+        await self._resync()
+        await self.place()
+        self._background.spawn(self._placement_loop())
 
     async def stop(self) -> None:
+        await self._background.close()
+        running = [live for live in self._live.values() if live.here]
         # Every queue at once: each may wait for a send in progress.
-        await asyncio.gather(
-            *(live.queue.close() for live in self._live.values() if live.queue is not None)
-        )
-        handles = [live.handle for live in self._live.values() if live.handle is not None]
-        for live in self._live.values():
+        await asyncio.gather(*(live.queue.close() for live in running if live.queue is not None))
+        handles = [live.handle for live in running if live.handle is not None]
+        for live in running:
             live.handle = None
         results = await asyncio.gather(
             *(asyncio.wait_for(handle.stop(), STOP_TIMEOUT_SECONDS) for handle in handles),
@@ -134,13 +161,214 @@ class SessionManager:
         for result in results:
             if isinstance(result, BaseException):
                 logger.warning("sessions.stop_failed", error=repr(result))
+        if self.placement is not None:
+            # Stopped here: the other nodes may take them at once, not after the lease.
+            await self._release([live for live in running if live.hold is not None])
         self._live.clear()
+
+    # -- placement (several nodes) ------------------------------------------------------
+
+    async def place(self) -> None:
+        """One placement round: claim this node's share, hand over its surplus, and run
+        exactly the sessions it holds."""
+        assert self.placement is not None
+        async with self._placing:
+            decided = await self.placement.round()
+            held = {record.session_id: record for record in decided.held}
+            for live in [live for live in self._live.values() if live.here]:
+                record = held.get(live.record.session_id)
+                if record is None or live.hold != Hold(self.node_id, record.lease_token):
+                    # Another node holds it now (this one was stalled past its lease): stop
+                    # acting for it, and write nothing more for it.
+                    logger.warning("session.hold_lost", session_id=live.record.session_id)
+                    await self._stop_here(live)
+            for record in decided.held:
+                if not self.runs_here(record.session_id):
+                    await self._run_here(record)
+            surplus = [self._live[record.session_id] for record in decided.surplus]
+            await asyncio.gather(*(self._stop_here(live, moving=True) for live in surplus))
+            await self._release(surplus)
+            for record in decided.claimed:
+                await self._tell(record.session_id)
+        if decided.claimed or surplus:
+            logger.info(
+                "sessions.placed",
+                node=self.node_id,
+                held=len(decided.held) - len(surplus),
+                claimed=len(decided.claimed),
+                handed_over=len(surplus),
+            )
+
+    def fence(self) -> None:
+        """This node's lease is about to run out (its database unreachable): stop running
+        every session now, before another node takes them. They start again here if the
+        lease outlives the outage."""
+        for live in self._live.values():
+            if live.here:
+                self._background.spawn(self._stop_here(live, moving=True))
+
+    async def _placement_loop(self) -> None:
+        rounds_per_resync = max(1, round(RESYNC_SECONDS / self.placement_seconds))
+        count = 0
+        while True:
+            await asyncio.sleep(self.placement_seconds)
+            count += 1
+            try:
+                await self.place()
+                if count % rounds_per_resync == 0:
+                    await self._resync()
+            except Exception:  # noqa: BLE001 - the next round tries again
+                logger.exception("sessions.placement_failed", node=self.node_id)
+
+    async def _run_here(self, record: SessionRecord) -> None:
+        """Start running a session this node holds (`record.owner` is this node)."""
+        live = self._live.get(record.session_id)
+        if live is None:
+            live = LiveSession(record=record, engine=self.engines.get(record.engine))
+            self._live[record.session_id] = live
+        live.record = record
+        live.version = max(live.version, record.version)
+        live.hold = Hold(self.node_id, record.lease_token)
+        live.phone_number = record.phone_number
+        live.status = SessionStatus(record.status)
+        live.qr_code = live.qr_data_url = live.qr_expires_at = None
+        if live.engine is None:
+            live.status = SessionStatus.DISCONNECTED
+            live.detail = f"the {record.engine} engine is not enabled on this server"
+            return
+        await self._open(live)
+
+    async def _stop_here(self, live: LiveSession, *, moving: bool = False) -> None:
+        """Stop running the session on this node (it keeps being known, as a copy). With
+        `moving`, messages waiting to be sent are answered 503 `session_moving` (never
+        sent) and may be sent again once it runs elsewhere."""
+        async with live.control_lock:
+            if live.queue is not None:
+                if moving:
+                    session_id = live.record.session_id
+                    live.queue.refuse(lambda: routing.moving(session_id))
+                await live.queue.close()
+                live.queue = None
+            await self._stop_handle(live)
+            live.hold = None
+
+    async def _release(self, stopped: list[LiveSession]) -> None:
+        """Give up the holds of sessions stopped here: any node may take them now."""
+        for live in stopped:
+            hold = live.hold or Hold(self.node_id, live.record.lease_token)
+            async with self.db.write() as tx:
+                await wa_sessions.release(tx, live.record.session_id, hold)
+            live.hold = None
+            await self._tell(live.record.session_id)
+
+    async def _tell(self, session_id: str) -> None:
+        """The session's row changed: every other node reads it again."""
+        await self.bus.publish(SESSION_TOPIC, {"session_id": session_id})
+
+    def _heard(self, message: Message) -> None:
+        session_id = str(message.get("session_id", ""))
+        self._background.spawn(self._refresh([session_id]), session_id=session_id)
+
+    async def _resync(self) -> None:
+        """Read every session again (a bus reconnection, or now and then)."""
+        async with self.db.read() as db:
+            records = await wa_sessions.list_all(db)
+        stored = {record.session_id for record in records}
+        for session_id in [sid for sid, live in self._live.items() if not live.here]:
+            if session_id not in stored:
+                self._live.pop(session_id, None)
+        for record in records:
+            self._follow(record)
+        await self._notify()
+
+    async def _refresh(self, session_ids: Iterable[str]) -> None:
+        async with self.db.read() as db:
+            for session_id in session_ids:
+                record = await wa_sessions.get(db, session_id)
+                if record is None:
+                    live = self._live.get(session_id)
+                    if live is not None and not live.here:
+                        self._live.pop(session_id, None)
+                else:
+                    self._follow(record)
+        await self._notify()
+
+    def _follow(self, record: SessionRecord) -> None:
+        live = self._live.get(record.session_id)
+        if live is None:
+            live = LiveSession(record=record, engine=self.engines.get(record.engine))
+            self._live[record.session_id] = live
+        elif record.version < live.version:
+            return  # an older read than one already applied
+        live.version = record.version
+        live.follow(record)
+        if live.here and live.queue is not None:
+            live.queue.pacing_seconds = record.pacing_ms / 1000
+
+    # -- commands from other nodes ---------------------------------------------------------
+
+    def _serve(self) -> None:
+        self.bus.serve("session.perform", self._perform_for_node)
+        self.bus.serve("session.restart", self._restart_for_node)
+        self.bus.serve("session.delete", self._delete_for_node)
+        self.bus.serve("session.adopt", self._adopt_for_node)
+
+    def _running(self, payload: Message) -> LiveSession:
+        session_id = str(payload["session_id"])
+        live = self._live.get(session_id)
+        if live is None or not live.here:
+            raise routing.moving(session_id)
+        return live
+
+    async def _perform_for_node(self, payload: Message) -> Message:
+        live = self._running(payload)
+        action = routing.codec().decode(payload["action"])
+        result = await self._handle(live, type(action)).perform(action)
+        return {"result": routing.codec().encode(result)}
+
+    async def _restart_for_node(self, payload: Message) -> Message:
+        await self._restart_here(self._running(payload))
+        return {}
+
+    async def _delete_for_node(self, payload: Message) -> Message:
+        await self._delete_here(self._running(payload))
+        return {}
+
+    async def _adopt_for_node(self, payload: Message) -> Message:
+        """A session created for this node by another: run it now, not at the next round."""
+        async with self.db.read() as db:
+            record = await wa_sessions.get(db, str(payload["session_id"]))
+        if record is not None and record.owner == self.node_id:
+            async with self._placing:
+                live = self._live.get(record.session_id)
+                if live is None or not live.here:
+                    await self._run_here(record)
+        return {}
+
+    async def call_owner(
+        self, user: UserRecord, session_id: str, method: str, payload: Message
+    ) -> Message:
+        """`method` (served on the bus) performed by the node that runs the user's session,
+        or a 503 while it moves."""
+        return await self._on_owner(self._owned(user, session_id), method, payload)
+
+    async def _on_owner(self, live: LiveSession, method: str, payload: Message) -> Message:
+        """`method` performed by the node that runs `live`, or a 503 while it moves."""
+        session_id = live.record.session_id
+        owner = live.record.owner
+        if owner is None or owner == self.node_id or not await self.bus.alive(owner):
+            raise routing.moving(session_id)
+        try:
+            return await self.bus.call(owner, method, {"session_id": session_id, **payload})
+        except SendmakoError as exc:
+            raise routing.translated(session_id, exc) from exc
 
     # -- the API's operations (all scoped to a user) --------------------------------------
 
     async def create(
         self, user: UserRecord, *, session_name: str | None, engine: str | None
     ) -> SessionView:
+        """A new session, run by the least loaded node (this one, alone)."""
         engine_name = engine or self.default_engine
         if engine_name not in self.engines:
             enabled = ", ".join(sorted(self.engines))
@@ -148,28 +376,42 @@ class SessionManager:
                 f"engine: {engine_name!r} is not enabled on this server (enabled: {enabled})",
                 field="engine",
             )
-        async with self.db.write() as tx:
-            # Serialise creations of one user (PostgreSQL) so two requests can't both pass
-            # the plan's session limit; SQLite writes are serialised already.
-            await tx.execute(select(User.id).where(User.id == user.id).with_for_update())
-            count = await wa_sessions.count_for_user(tx, user.id)
-            plans.ensure_session_slot(user.plan, count)
-            record = await wa_sessions.create(
-                tx,
-                user.id,
-                session_name=session_name or "WhatsApp",
-                engine=engine_name,
-                status=SessionStatus.CONNECTING,
-                pacing_ms=DEFAULT_PACING_MS,
-                owner=self.node_id,
+        async with self._placing:
+            owner = self.node_id if self.placement is None else await self.placement.least_loaded()
+            async with self.db.write() as tx:
+                # Serialise creations of one user (PostgreSQL) so two requests can't both
+                # pass the plan's session limit; SQLite writes are serialised already.
+                await tx.execute(select(User.id).where(User.id == user.id).with_for_update())
+                count = await wa_sessions.count_for_user(tx, user.id)
+                plans.ensure_session_slot(user.plan, count)
+                record = await wa_sessions.create(
+                    tx,
+                    user.id,
+                    session_name=session_name or "WhatsApp",
+                    engine=engine_name,
+                    status=SessionStatus.CONNECTING,
+                    pacing_ms=DEFAULT_PACING_MS,
+                    owner=owner,
+                )
+                if session_name is None:
+                    await wa_sessions.rename(tx, record.session_id, f"Session {record.id}")
+                    record = await wa_sessions.get(tx, record.session_id) or record
+            logger.info(
+                "session.created", session_id=record.session_id, engine=engine_name, node=owner
             )
-            if session_name is None:
-                record = replace(record, session_name=f"Session {record.id}")
-                await wa_sessions.rename(tx, record.session_id, record.session_name)
-        live = LiveSession(record=record, engine=self.engines[engine_name])
-        self._live[record.session_id] = live
-        logger.info("session.created", session_id=record.session_id, engine=engine_name)
-        await self._open(live)
+            if owner == self.node_id:
+                await self._run_here(record)
+                live = self._live[record.session_id]
+            else:
+                live = LiveSession(record=record, engine=self.engines[engine_name])
+                live.version = record.version
+                self._live[record.session_id] = live
+        await self._tell(record.session_id)
+        if owner != self.node_id:
+            try:
+                await self.bus.call(owner, "session.adopt", {"session_id": record.session_id})
+            except SendmakoError as exc:  # its next placement round starts it
+                logger.warning("session.adopt_failed", session_id=record.session_id, error=str(exc))
         return live.view()
 
     def list_for(self, user: UserRecord) -> list[SessionView]:
@@ -188,6 +430,7 @@ class SessionManager:
         live.record = replace(live.record, **values)  # type: ignore[arg-type]
         if change.pacing_ms is not None and live.queue is not None:
             live.queue.pacing_seconds = change.pacing_ms / 1000
+        await self._tell(session_id)  # its node paces by it, every node shows it
         return live.view()
 
     # -- sending ----------------------------------------------------------------------------
@@ -236,7 +479,30 @@ class SessionManager:
         keep their pace): 404 for another user's session, 501 when its engine does not
         perform this kind of action, 503 when it is not running."""
         assert not isinstance(action, Send), "sends are paced: submit them"
-        return await self._handle(self._owned(user, session_id), type(action)).perform(action)
+        live = self._owned(user, session_id)
+        if live.here:
+            return await self._handle(live, type(action)).perform(action)
+        if live.engine is not None and type(action) not in live.engine.capabilities:
+            raise not_supported(type(action), session_id, live.engine.name)
+        answer = await self._on_owner(
+            live, "session.perform", {"action": routing.codec().encode(action)}
+        )
+        # What it changed is read back before answering: the caller's next read here sees it.
+        await self._refresh([session_id])
+        result: R = routing.codec().decode(answer["result"])
+        return result
+
+    def runs_here(self, session_id: str) -> bool:
+        """Whether this node runs the session (sends to it are queued here)."""
+        live = self._live.get(session_id)
+        return live is not None and live.here
+
+    def owner_of(self, session_id: str) -> str | None:
+        """The node that runs the session (None: nobody, while it moves)."""
+        live = self._live.get(session_id)
+        if live is None:
+            return None
+        return self.node_id if live.here else live.record.owner
 
     def engine_session(self, session_id: str) -> EngineSession | None:
         """The engine session running `session_id` now, if any: for tests and diagnostics.
@@ -266,9 +532,36 @@ class SessionManager:
         """Queue `action` on the session's paced queue (429 when the queue is full), at
         least `min_gap` seconds after the session's previous send; 403 when the account is
         disabled (`suspend`)."""
-        live = self._owned(user, session_id)
-        if user.id in self._suspended:
+        return self._submit(user.id, self._owned(user, session_id), action, on_sent, min_gap)
+
+    def submit_for(
+        self,
+        user_id: int,
+        session_id: str,
+        action: Send,
+        on_sent: SentHook | None = None,
+        *,
+        min_gap: float = 0,
+    ) -> asyncio.Future[SendResult]:
+        """`submit`, for a send another node checked and carried here."""
+        live = self._live.get(session_id)
+        if live is None or live.record.user_id != user_id:
+            raise NotFound(f"Session {session_id} not found.", code="session_not_found")
+        return self._submit(user_id, live, action, on_sent, min_gap)
+
+    def _submit(
+        self,
+        user_id: int,
+        live: LiveSession,
+        action: Send,
+        on_sent: SentHook | None,
+        min_gap: float,
+    ) -> asyncio.Future[SendResult]:
+        session_id = live.record.session_id
+        if user_id in self._suspended:
             raise _account_disabled()
+        if not live.here:  # the sender carries a send to its node (messaging/sender.py)
+            raise routing.moving(session_id)
         if live.engine is not None and type(action) not in live.engine.capabilities:
             raise not_supported(type(action), session_id, live.engine.name)
         if live.queue is None:
@@ -349,8 +642,18 @@ class SessionManager:
 
     async def delete(self, user: UserRecord, session_id: str) -> None:
         """Stop the session's sends (the one the engine has may finish), log the device out
-        of WhatsApp, then delete the session and its stored keys."""
+        of WhatsApp, then delete the session and its stored keys: on the node that runs
+        it."""
         live = self._owned(user, session_id)
+        if live.here:
+            await self._delete_here(live)
+        else:
+            await self._on_owner(live, "session.delete", {})
+            self._live.pop(session_id, None)
+            await self._notify()
+
+    async def _delete_here(self, live: LiveSession) -> None:
+        session_id = live.record.session_id
         async with live.control_lock:
             if live.queue is not None:
                 # Nothing more goes out; a message the engine already has finishes first.
@@ -368,9 +671,11 @@ class SessionManager:
             if live.engine is not None:
                 await live.engine.forget(self._spec(live.record))
             async with self.db.write() as tx:
-                await wa_sessions.delete_one(tx, live.record.session_id)
-            self._live.pop(live.record.session_id, None)
+                await wa_sessions.delete_one(tx, session_id)
+            self._live.pop(session_id, None)
+            live.hold = None
         logger.info("session.deleted", session_id=session_id)
+        await self._tell(session_id)
         await self._notify()
 
     async def restart(self, user: UserRecord, session_id: str) -> SessionView:
@@ -378,6 +683,14 @@ class SessionManager:
         live = self._owned(user, session_id)
         if live.engine is None:
             raise Unavailable(f"Session {session_id}: {live.detail}", code="engine_disabled")
+        if not live.here:
+            await self._on_owner(live, "session.restart", {})
+            await self._refresh([session_id])
+            return live.view()
+        await self._restart_here(live)
+        return live.view()
+
+    async def _restart_here(self, live: LiveSession) -> None:
         async with live.control_lock:
             await self._stop_handle(live)
             async with self.db.read() as db:
@@ -385,7 +698,6 @@ class SessionManager:
             if record is not None:
                 live.record = record
             await self._open(live)
-        return live.view()
 
     async def pair_code(self, user: UserRecord, session_id: str, phone_number: str) -> str:
         try:
@@ -479,6 +791,7 @@ class SessionManager:
         await self._notify()
 
     async def _qr_changed(self, live: LiveSession, event: QrCodeChanged) -> None:
+        live.qr_code = event.payload
         live.qr_data_url = png_data_url(event.payload)
         live.qr_expires_at = self.clock() + event.valid_seconds
         data: dict[str, object] = {"qr": live.qr_data_url, "expires_in": event.valid_seconds}
@@ -495,6 +808,9 @@ class SessionManager:
     async def _status_changed(
         self, live: LiveSession, event: StatusChanged, also: Iterable[SessionEvent] = ()
     ) -> None:
+        hold = live.hold
+        if hold is None:
+            return  # stopped here meanwhile: the node that runs it now reports its state
         previous = live.status
         emitted = [*live.apply(event), *also]
         if previous != event.status:
@@ -505,18 +821,32 @@ class SessionManager:
                 previous=previous.value,
                 detail=event.detail,
             )
+        qr_expires_at = (
+            datetime.fromtimestamp(live.qr_expires_at, UTC)
+            if live.qr_code is not None and live.qr_expires_at is not None
+            else None
+        )
         async with self.db.write() as tx:
-            await wa_sessions.set_state(
+            held = await wa_sessions.set_state(
                 tx,
                 live.record.session_id,
+                hold,
                 status=event.status.value,
                 detail=event.detail,
                 phone_number=event.phone_number,
                 device_jid=event.device_jid,
+                qr_code=live.qr_code,
+                qr_expires_at=qr_expires_at,
             )
-            if emitted:
+            if held and emitted:
                 for recorder in self.recorders:
                     await recorder.record(tx, live.record.user_id, emitted)
+        if not held:
+            # Another node holds the session now: this one must stop acting for it.
+            logger.warning("session.hold_lost", session_id=live.record.session_id)
+            self._background.spawn(self._stop_here(live))
+            return
+        await self._tell(live.record.session_id)
 
     async def _notify(self) -> None:
         async with self._changed:

@@ -15,8 +15,10 @@ from sendmako.model.events import (
     StatusChanged,
 )
 from sendmako.model.statuses import SessionStatus
+from sendmako.sessions.qr import png_data_url
 from sendmako.sessions.queue import SendQueue
 from sendmako.storage.records import SessionRecord
+from sendmako.storage.wa_sessions import Hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,20 +59,45 @@ class SessionChange:
 
 @dataclass(eq=False)
 class LiveSession:
-    """What the manager knows of one session while this node runs it."""
+    """What the manager knows of one session: everything while this node runs it (`hold`),
+    else a copy of its stored state, kept fresh for any node to answer reads."""
 
     record: SessionRecord
     engine: Engine | None
+    hold: Hold | None = None  # this node runs it, with this fencing token
+    version: int = 0  # of the stored row last followed (a newer one replaces it)
     handle: EngineSession | None = None
     status: SessionStatus = SessionStatus.CONNECTING
     detail: str | None = None
     phone_number: str | None = None
+    qr_code: str | None = None  # what the QR encodes
     qr_data_url: str | None = None
     qr_expires_at: float | None = None
     events_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     control_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     deleted: bool = False
     queue: SendQueue | None = None
+
+    @property
+    def here(self) -> bool:
+        """Whether this node runs the session."""
+        return self.hold is not None
+
+    def follow(self, record: SessionRecord) -> None:
+        """Take the stored row (newer than what is known). A session running elsewhere
+        takes its state from it too; one running here knows its state better."""
+        self.record = record
+        if self.here:
+            return
+        self.status = SessionStatus(record.status)
+        self.detail = record.status_detail
+        self.phone_number = record.phone_number
+        if record.qr_code is None or record.qr_expires_at is None:
+            self.qr_data_url = self.qr_expires_at = self.qr_code = None
+        elif record.qr_code != self.qr_code:
+            self.qr_code = record.qr_code
+            self.qr_data_url = png_data_url(record.qr_code)
+            self.qr_expires_at = record.qr_expires_at.timestamp()
 
     def view(self) -> SessionView:
         qr = self.qr_data_url if self.status == SessionStatus.QR_READY else None
@@ -98,8 +125,7 @@ class LiveSession:
         if event.status == SessionStatus.CONNECTED:
             self.phone_number = event.phone_number or self.phone_number
         if event.status != SessionStatus.QR_READY:
-            self.qr_data_url = None
-            self.qr_expires_at = None
+            self.qr_code = self.qr_data_url = self.qr_expires_at = None
         if event.status == SessionStatus.CONNECTED and previous != SessionStatus.CONNECTED:
             return [self.event(registry.SESSION_CONNECTED, {"phone_number": self.phone_number})]
         if event.status == SessionStatus.LOGGED_OUT and previous != SessionStatus.LOGGED_OUT:

@@ -53,3 +53,8 @@ class SessionRecord:
     updated_at: datetime
     reject_calls: bool = False
     reject_calls_message: str | None = None
+    owner: str | None = None  # the node running it (several nodes)
+    lease_token: int = 0  # its owner's fencing token
+    version: int = 0  # grows at every change of the row
+    qr_code: str | None = None  # what the QR shown while qr_ready encodes
+    qr_expires_at: datetime | None = None

@@ -118,11 +118,21 @@ class WaSession(Base):
     reject_calls_message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # The node that runs this session (DESIGN.md "Growing past one machine").
+    # The node that runs this session (DESIGN.md "Growing past one machine"), for as long
+    # as that node's lease lives, and the fencing token of its hold: it grows each time the
+    # session changes hands, and a write carrying an older one is refused.
     owner: Mapped[str | None] = mapped_column(String(100))
-    lease_until: Mapped[datetime | None]
+    lease_token: Mapped[int] = mapped_column(Integer, default=0)
+    # Every change of the row counts: a node's copy of it never goes back in time.
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    # The QR shown while qr_ready (what it encodes), for any node to show it.
+    qr_code: Mapped[str | None] = mapped_column(Text)
+    qr_expires_at: Mapped[datetime | None]
 
-    __table_args__ = (Index("ix_wa_sessions_user_created", "user_id", "id"),)
+    __table_args__ = (
+        Index("ix_wa_sessions_user_created", "user_id", "id"),
+        Index("ix_wa_sessions_owner", "owner"),
+    )
 
 
 class Message(Base):

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendmako.ids import SessionId, session_id_for
@@ -28,6 +31,11 @@ def to_record(row: WaSession) -> SessionRecord:
         updated_at=row.updated_at,
         reject_calls=row.reject_calls,
         reject_calls_message=row.reject_calls_message,
+        owner=row.owner,
+        lease_token=row.lease_token,
+        version=row.version,
+        qr_code=row.qr_code,
+        qr_expires_at=row.qr_expires_at,
     )
 
 
@@ -46,6 +54,7 @@ async def create(
     pacing_ms: int,
     owner: str,
 ) -> SessionRecord:
+    """A new session, held by the node `owner` (token 1)."""
     row = WaSession(
         user_id=user_id,
         session_id=f"pending_{uuid.uuid4().hex}",
@@ -54,6 +63,8 @@ async def create(
         status=status,
         pacing_ms=pacing_ms,
         owner=owner,
+        lease_token=1,
+        version=0,
     )
     db.add(row)
     await db.flush()
@@ -81,35 +92,140 @@ async def get(db: AsyncSession, session_id: str) -> SessionRecord | None:
 
 
 async def rename(db: AsyncSession, session_id: str, name: str) -> None:
-    await db.execute(
-        update(WaSession)
-        .where(WaSession.session_id == session_id)
-        .values(session_name=name, updated_at=utcnow())
-    )
+    await change(db, session_id, {"session_name": name})
 
 
 async def set_state(
     db: AsyncSession,
     session_id: str,
+    hold: Hold,
     *,
     status: str,
     detail: str | None,
     phone_number: str | None = None,
     device_jid: str | None = None,
-) -> None:
-    values: dict[str, object] = {"status": status, "status_detail": detail, "updated_at": utcnow()}
+    qr_code: str | None = None,
+    qr_expires_at: datetime | None = None,
+) -> bool:
+    """Write what the session's engine reports, if `hold` is still the session's: False
+    (nothing written) when another node holds it now. The QR is kept only with it."""
+    values: dict[str, object] = {
+        "status": status,
+        "status_detail": detail,
+        "qr_code": qr_code,
+        "qr_expires_at": qr_expires_at,
+        "updated_at": utcnow(),
+        "version": WaSession.version + 1,
+    }
     if phone_number is not None:
         values["phone_number"] = phone_number
     if device_jid is not None:
         values["device_jid"] = device_jid
-    await db.execute(update(WaSession).where(WaSession.session_id == session_id).values(values))
+    result = await db.execute(
+        update(WaSession)
+        .where(
+            WaSession.session_id == session_id,
+            WaSession.owner == hold.owner,
+            WaSession.lease_token == hold.token,
+        )
+        .values(values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def change(db: AsyncSession, session_id: str, values: dict[str, object]) -> None:
     """Change the settings named in `values` (columns of wa_sessions)."""
     if values:
-        await db.execute(update(WaSession).where(WaSession.session_id == session_id).values(values))
+        await db.execute(
+            update(WaSession)
+            .where(WaSession.session_id == session_id)
+            .values({**values, "updated_at": utcnow(), "version": WaSession.version + 1})
+        )
 
 
 async def delete_one(db: AsyncSession, session_id: str) -> None:
     await db.execute(delete(WaSession).where(WaSession.session_id == session_id))
+
+
+# -- placement (sessions/placement.py) -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """A node's hold on a session: its name and the session's fencing token."""
+
+    owner: str
+    token: int
+
+
+async def take_all(db: AsyncSession, node: str) -> list[SessionRecord]:
+    """Every session, now held by `node` (a single node: nobody else may run one)."""
+    await db.execute(
+        update(WaSession).values(
+            owner=node, lease_token=WaSession.lease_token + 1, version=WaSession.version + 1
+        )
+    )
+    return await list_all(db)
+
+
+async def held_by(db: AsyncSession, node: str) -> list[SessionRecord]:
+    rows = await db.scalars(select(WaSession).where(WaSession.owner == node).order_by(WaSession.id))
+    return [to_record(row) for row in rows]
+
+
+async def session_ids_by_owner(db: AsyncSession) -> dict[str, list[str]]:
+    rows = await db.execute(
+        select(WaSession.owner, WaSession.session_id)
+        .where(WaSession.owner.is_not(None))
+        .order_by(WaSession.id)
+    )
+    held: dict[str, list[str]] = {}
+    for owner, session_id in rows:
+        held.setdefault(str(owner), []).append(session_id)
+    return held
+
+
+async def count_by_owner(db: AsyncSession) -> dict[str | None, int]:
+    """How many sessions each node holds (None: nobody)."""
+    rows = await db.execute(select(WaSession.owner, func.count()).group_by(WaSession.owner))
+    return {owner: count for owner, count in rows}  # noqa: C416 - rows, not pairs
+
+
+async def claim(
+    db: AsyncSession, node: str, live_nodes: Collection[str], limit: int
+) -> list[SessionRecord]:
+    """Up to `limit` sessions that no live node holds, now held by `node` with a new token.
+    Rows another transaction is claiming are skipped (PostgreSQL), never waited for."""
+    if limit <= 0:
+        return []
+    orphaned = (
+        select(WaSession.id)
+        .where(or_(WaSession.owner.is_(None), WaSession.owner.not_in(list(live_nodes))))
+        .order_by(WaSession.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(await db.scalars(orphaned))
+    if not ids:
+        return []
+    await db.execute(
+        update(WaSession)
+        .where(WaSession.id.in_(ids))
+        .values(owner=node, lease_token=WaSession.lease_token + 1, version=WaSession.version + 1)
+    )
+    rows = await db.scalars(select(WaSession).where(WaSession.id.in_(ids)).order_by(WaSession.id))
+    return [to_record(row) for row in rows]
+
+
+async def release(db: AsyncSession, session_id: str, hold: Hold) -> bool:
+    """Give the session up (it stopped here): any node may take it now."""
+    result = await db.execute(
+        update(WaSession)
+        .where(
+            WaSession.session_id == session_id,
+            WaSession.owner == hold.owner,
+            WaSession.lease_token == hold.token,
+        )
+        .values(owner=None, qr_code=None, qr_expires_at=None, version=WaSession.version + 1)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
