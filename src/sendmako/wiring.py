@@ -199,7 +199,10 @@ async def start(
             network=network or NetworkSeams(),
         )
         services.lease = lease
-        expiring.append(services.sessions.fence)
+        if settings.clustered:
+            # Alone on its database a node keeps its sessions through an outage: no other
+            # node may start while its lease lives, and one that starts after stops this one.
+            expiring.append(services.sessions.fence)
         await services.dispatcher.start(background=seams.background)
         await services.sessions.start()
         await services.suspensions.start()  # before jobs resume: a disabled account's wait

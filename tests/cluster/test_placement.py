@@ -4,15 +4,16 @@ leaves, joins, drains, or lost its hold) without running twice."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from sendmako.model.simulation import ListSent
-from sendmako.model.statuses import SessionStatus
+from sendmako.model.statuses import DeliveryStatus, SessionStatus
 from sendmako.storage import nodes
-from sendmako.storage.tables import WaSession
+from sendmako.storage.tables import WaSession, WebhookDelivery
 from tests.cluster.nodes import cluster, place
 from tests.harness import Account, Server, connect_sandbox
 
@@ -195,16 +196,37 @@ async def test_a_node_that_lost_its_hold_stops_acting_for_the_session(tmp_path: 
         await runners[0].sessions.wait_for(session_id, CONNECTED, timeout=5)
 
 
-async def test_a_dead_nodes_sessions_are_taken_over(tmp_path: Path) -> None:
+async def test_a_dead_nodes_sessions_and_deliveries_are_taken_over(tmp_path: Path) -> None:
+    """Its sessions run on the survivor after one round, and the webhook deliveries it had
+    claimed are free again at once, not when their claim's lease ends."""
     async with cluster(tmp_path) as start:
         a, _b = await start("node-a"), await start("node-b")
         alice = await a.account("alice@example.com")
+        created = await alice.client.post(
+            "/api/webhooks",
+            json={"url": "http://127.0.0.1:9/hook", "events": ["session.connected"]},
+        )
+        assert created.status_code == 201, created.text
         session_ids = await linked(a, alice, 4)
         assert a.app is not None
         db = a.app.state.services.db
+        far = datetime.now(UTC) + timedelta(hours=1)
         async with db.write() as tx:  # b's lease ran out (it died without a word)
             record = await nodes.by_name(tx, "node-b")
             assert record is not None
             await nodes.renew(tx, record.id, record.token, record.heartbeat_at, record.started_at)
+            held_by_b = await tx.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.status == DeliveryStatus.PENDING)
+                .values(claimed_by="node-b", claimed_until=far)
+            )
+            assert held_by_b.rowcount > 0  # type: ignore[attr-defined]
         await place(a)
         assert owners(a, session_ids) == ["node-a"] * 4
+        async with db.read() as tx:
+            claims = await tx.scalars(
+                select(WebhookDelivery.claimed_by).where(
+                    WebhookDelivery.status == DeliveryStatus.PENDING
+                )
+            )
+            assert "node-b" not in set(claims)
