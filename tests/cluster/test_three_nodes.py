@@ -184,8 +184,10 @@ def test_three_nodes_share_the_work_and_survive_one_killed(
         database_url = db_url
         url, received = stack.enter_context(receiver())
         cluster = stack.enter_context(three_nodes(tmp_path, database_url))
-        for n in cluster.nodes.values():
-            cluster.ok(n, "POST", "/api/webhooks", json={"url": url, "events": ["message.received"]})
+        # One endpoint per node, before any session: each node knows its own at once.
+        hook = {"url": url, "events": ["message.received"]}
+        for node in cluster.nodes.values():
+            cluster.ok(node, "POST", "/api/webhooks", json=hook)
         session_ids = link_sessions(cluster)
 
         # Spread: new sessions went to the least loaded node, so each runs a third.
