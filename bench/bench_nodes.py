@@ -35,6 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import load
 from bench.bench_webhooks import Receiver
 from bench.server import Server, serve, wait_until_idle
+from sendmako.cluster.bus import Message
+from sendmako.cluster.redis_bus import RedisBus
 
 SENDS = int(os.environ.get("BENCH_SENDS", "3000"))
 EVENTS = int(os.environ.get("BENCH_EVENTS", "3000"))
@@ -101,6 +103,20 @@ def link(servers: list[Server]) -> list[str]:
     return session_ids
 
 
+def cpu_seconds(pid: int) -> float:
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.NoSuchProcess:
+        return 0.0
+    return float(times.user + times.system)
+
+
+def redis_server() -> psutil.Process | None:
+    return next(
+        (p for p in psutil.process_iter(["name"]) if p.info["name"] == "redis-server"), None
+    )
+
+
 class Cpu:
     """CPU seconds (user + system) of the processes that work for the cluster: the nodes,
     the PostgreSQL backends connected to its database, and Redis. Backends come and go
@@ -109,9 +125,7 @@ class Cpu:
     def __init__(self, servers: list[Server], database: str) -> None:
         self.servers = servers
         self.database = database
-        self.redis = next(
-            (p for p in psutil.process_iter(["name"]) if p.info["name"] == "redis-server"), None
-        )
+        self.redis = redis_server()
         self.start: dict[int, float] = {}
 
     def _backends(self) -> list[int]:
@@ -129,25 +143,15 @@ class Cpu:
         found["redis"] = [self.redis.pid] if self.redis is not None else []
         return found
 
-    @staticmethod
-    def _seconds(pid: int) -> float:
-        try:
-            times = psutil.Process(pid).cpu_times()
-        except psutil.NoSuchProcess:
-            return 0.0
-        return float(times.user + times.system)
-
     def begin(self) -> None:
-        self.start = {
-            pid: self._seconds(pid) for pids in self._processes().values() for pid in pids
-        }
+        self.start = {pid: cpu_seconds(pid) for pids in self._processes().values() for pid in pids}
 
     def end(self) -> dict[str, float]:
         """Seconds used since `begin`, by kind of process."""
         used = {}
         for kind, pids in self._processes().items():
             # A backend that appeared during the run started from 0.
-            used[kind] = sum(self._seconds(pid) - self.start.get(pid, 0.0) for pid in pids)
+            used[kind] = sum(cpu_seconds(pid) - self.start.get(pid, 0.0) for pid in pids)
         return used
 
 
@@ -268,6 +272,42 @@ def measure(count: int, receiver: Receiver) -> Figures:
     )
 
 
+def bus_floor(calls: int = 2000) -> float:
+    """CPU (this process and Redis) of one call between two nodes' buses that does
+    nothing: what a send carried to another node costs at least, beyond the send."""
+
+    async def run() -> float:
+        prefix = f"bench-bus-{uuid.uuid4().hex[:8]}"
+        caller, callee = (RedisBus(REDIS_URL, name, prefix=prefix) for name in ("a", "b"))
+
+        async def nothing(_payload: Message) -> Message:
+            return {}
+
+        callee.serve("nothing", nothing)
+        await caller.start()
+        await callee.start()
+        try:
+            for _ in range(50):
+                await caller.call("b", "nothing", {})
+            redis = redis_server()
+            pids = [os.getpid()] + ([redis.pid] if redis is not None else [])
+            start = {pid: cpu_seconds(pid) for pid in pids}
+            per_worker = calls // CONCURRENCY
+
+            async def worker() -> None:
+                for _ in range(per_worker):
+                    await caller.call("b", "nothing", {})
+
+            await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+            used = sum(cpu_seconds(pid) - before for pid, before in start.items())
+            return used / (per_worker * CONCURRENCY) * 1e6
+        finally:
+            await caller.stop()
+            await callee.stop()
+
+    return asyncio.run(run())
+
+
 def show(label: str, figures: Figures) -> None:
     parts = ", ".join(f"{kind} {us:.0f}" for kind, us in figures.cpu_per_send_us.items())
     print(
@@ -292,6 +332,14 @@ def main() -> None:
     finally:
         receiver.stop()
     cpu_ratio = several.send_cpu / one.send_cpu
+    floor = bus_floor()
+    carried = (NODES - 1) / NODES  # sends that reach a node that does not run the session
+    print(
+        f"a call between nodes that does nothing: {floor:.0f} µs of CPU (caller, callee, Redis);"
+        f" {carried:.0%} of the sends are carried, so {NODES} nodes cost at least"
+        f" {one.send_cpu + carried * floor:.0f} µs per send ="
+        f" x{(one.send_cpu + carried * floor) / one.send_cpu:.2f} of one node"
+    )
     print(
         f"{NODES} nodes / 1 node: sends/s x{several.sends_per_second / one.sends_per_second:.2f},"
         f" webhook deliveries/s x{several.deliveries_per_second / one.deliveries_per_second:.2f}"
