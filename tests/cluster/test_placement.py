@@ -4,9 +4,12 @@ leaves, joins, drains, or lost its hold) without running twice."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select, update
 
@@ -15,11 +18,16 @@ from sendmako.model.statuses import DeliveryStatus, SessionStatus
 from sendmako.storage import nodes
 from sendmako.storage.tables import WaSession, WebhookDelivery
 from tests.cluster.nodes import cluster, place
-from tests.harness import Account, Server, connect_sandbox
+from tests.harness import Account, Server, connect_sandbox, hold_sends
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 
 CONNECTED = [SessionStatus.CONNECTED]
+
+
+def sandbox_network(server: Server) -> Any:
+    assert server.app is not None
+    return server.app.state.services.engines["sandbox"].network
 
 
 def owners(server: Server, session_ids: list[str]) -> list[str | None]:
@@ -230,3 +238,41 @@ async def test_a_dead_nodes_sessions_and_deliveries_are_taken_over(tmp_path: Pat
                 )
             )
             assert "node-b" not in set(claims)
+
+
+async def test_a_drain_loses_no_send(tmp_path: Path) -> None:
+    """Sends for a session of a draining node, one on the wire and others waiting in its
+    queue: the one on the wire goes out, the waiting ones answer 503 session_moving with
+    nothing sent, and sent again once the session runs elsewhere they go out once."""
+    async with cluster(tmp_path) as start:
+        a, b = await start("node-a"), await start("node-b")
+        alice = await a.account("alice@example.com")
+        session_id = next(s for s in await linked(a, alice, 2) if b.sessions.runs_here(s))
+        wire = hold_sends(b)
+
+        async def send(text: str) -> httpx.Response:
+            return await alice.client.post(  # through node A: carried to B
+                "/api/send-message",
+                json={"to": "221781234567", "type": "text", "text": text, "session_id": session_id},
+            )
+
+        first = asyncio.create_task(send("first"))
+        await wire.holding.wait()
+        waiting = [asyncio.create_task(send(f"waiting {n}")) for n in range(3)]
+        await b.sessions.wait_queue(session_id, lambda waiting: waiting == 3, timeout=10)
+        admin = a.client(a.admin_key)
+        assert (await admin.post("/api/admin/nodes/node-b/drain")).status_code == 200
+        handing_over = asyncio.create_task(place(b))
+        refused = [await task for task in waiting]
+        assert [(r.status_code, r.json()["code"]) for r in refused] == [(503, "session_moving")] * 3
+        assert refused[0].headers["Retry-After"] == "5"
+        wire.release()
+        assert (await first).status_code == 200
+        await handing_over
+        await place(a)
+        await a.sessions.wait_for(session_id, CONNECTED, timeout=5)
+        for n in range(3):
+            assert (await send(f"waiting {n}")).status_code == 200
+        # Each node's own sandbox saw what the session sent while it ran there.
+        texts = [r.text for node in (a, b) for r in sandbox_network(node).sent_by(session_id)]
+        assert sorted(texts) == ["first", "waiting 0", "waiting 1", "waiting 2"]
