@@ -21,7 +21,7 @@ from pathlib import Path
 from starlette.types import ASGIApp
 
 from sendmako import __version__, accounts, log
-from sendmako.accounts.usage import DailyUsage
+from sendmako.accounts.usage import DailyUsage, MemoryUsage, SharedUsage
 from sendmako.cluster import Bus, LocalBus
 from sendmako.cluster.redis_bus import RedisBus
 from sendmako.directory.contacts import ContactBook
@@ -197,6 +197,7 @@ async def start(
             bus=bus,
             seams=seams,
             network=network or NetworkSeams(),
+            node_token=lambda: lease.token,
         )
         services.lease = lease
         if settings.clustered:
@@ -230,6 +231,7 @@ async def stop(services: Services) -> None:
     await services.calls.background.close()
     await services.sessions.stop()
     await services.bulk.stopped()  # a job whose send outlived the grace has its answer now
+    await services.usage.close()  # what the sends turned into is counted
     await services.bus.stop()  # the calls it took are answered: their sessions stopped
     for engine in services.engines.values():
         await engine.stop()
@@ -269,6 +271,7 @@ def _assemble(
     bus: Bus,
     seams: WebhookSeams,
     network: NetworkSeams,
+    node_token: Callable[[], int],
 ) -> Services:
     node_id = node_name(settings)
     sessions = SessionManager(
@@ -311,7 +314,8 @@ def _assemble(
     contacts, group_cache = ContactBook(db, sessions), GroupCache(db, sessions)
     sessions.handlers.extend([contacts, group_cache])
     sessions.recorders.extend([contacts, group_cache])
-    usage = DailyUsage(db)
+    # One node counts in memory; several share the count in the database (accounts/usage.py).
+    usage: DailyUsage = SharedUsage(db, node_token) if bus.clustered else MemoryUsage(db)
     sender = Sender(sessions, usage, sent_log, fetcher)
     calls = CallGuard(db, sender)
     sessions.handlers.append(calls)
