@@ -305,7 +305,7 @@ def _assemble(
         rng=seams.rng,
         timeout=seams.attempt_timeout,
     )
-    endpoint_cache = EndpointCache()
+    endpoint_cache = EndpointCache(bus)
     sessions.recorders.append(WebhookOutbox(endpoint_cache, dispatcher.wake, seams.clock))
     sent_log = SentLog(db)
     inbox = Inbox(db, sent_log, sessions.recorders)
@@ -324,13 +324,13 @@ def _assemble(
     return Services(
         settings=settings,
         db=db,
-        auth=accounts.Authenticator(db, epoch),
+        auth=accounts.Authenticator(db, epoch, bus=bus),
         passwords=passwords,
         engines=engines,
         sessions=sessions,
         sender=sender,
         bulk=bulk,
-        suspensions=Suspensions(db, sessions, bulk, epoch),
+        suspensions=Suspensions(db, sessions, bulk, epoch, bus=bus),
         webhooks=Endpoints(
             db,
             endpoint_cache,

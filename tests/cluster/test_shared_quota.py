@@ -13,17 +13,11 @@ from sqlalchemy import update
 from sendmako.errors import PlanLimitReached
 from sendmako.storage import plans
 from sendmako.storage.tables import Node, utcnow
-from sendmako.wiring import Services
 from tests.cluster.nodes import cluster
+from tests.cluster.shared import services
 from tests.harness import Account, Server, connect_sandbox
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
-
-
-def services(server: Server) -> Services:
-    assert server.app is not None
-    found: Services = server.app.state.services
-    return found
 
 
 async def on_four_a_day(server: Server) -> Account:
