@@ -208,6 +208,8 @@ async def start(
         await services.sessions.start()
         await services.suspensions.start()  # before jobs resume: a disabled account's wait
         await services.bulk.resume()
+        if bus.clustered:  # a dead node's jobs, taken over as its sessions are
+            services.bulk.start_adopting(settings.cluster.placement_seconds)
     except BaseException:
         passwords.close()
         await bus.stop()
@@ -319,7 +321,7 @@ def _assemble(
     sender = Sender(sessions, usage, sent_log, fetcher)
     calls = CallGuard(db, sender)
     sessions.handlers.append(calls)
-    bulk = BulkSender(db, sender, sessions, usage, settings.data_dir / "spool" / "bulk")
+    bulk = BulkSender(db, sender, sessions, usage, node=node_id, node_token=node_token)
     epoch = accounts.CredentialsEpoch(credentials_epoch(settings))
     return Services(
         settings=settings,

@@ -9,14 +9,8 @@ from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendmako.storage import messages, upsert
-from sendmako.storage.nodes import NodeStatus
-from sendmako.storage.tables import Node, QuotaHold, UsageDay
-
-_LIVE = (NodeStatus.RUNNING.value, NodeStatus.DRAINING.value)
-
-
-def _live_tokens(now: datetime):  # type: ignore[no-untyped-def]  # a SQLAlchemy subquery
-    return select(Node.token).where(Node.status.in_(_LIVE), Node.expires_at > now)
+from sendmako.storage.nodes import live_tokens
+from sendmako.storage.tables import QuotaHold, UsageDay
 
 
 async def lock_day(db: AsyncSession, user_id: int, day: date) -> int:
@@ -45,7 +39,7 @@ async def held(db: AsyncSession, user_id: int, day: date, now: datetime) -> int:
     dropped."""
     await db.execute(
         delete(QuotaHold).where(
-            QuotaHold.user_id == user_id, QuotaHold.node_token.not_in(_live_tokens(now))
+            QuotaHold.user_id == user_id, QuotaHold.node_token.not_in(live_tokens(now))
         )
     )
     total = await db.scalar(
