@@ -22,16 +22,20 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from sendmako import log
 from sendmako.accounts import plans
+from sendmako.errors import PlanLimitReached
 from sendmako.storage import messages
 from sendmako.storage import usage as stored
 from sendmako.storage.db import Database
 from sendmako.storage.records import UserRecord
 
 logger = log.get(__name__)
+
+# Holds of dead nodes count for nothing at once; their rows are deleted this often.
+SWEEP_EVERY = timedelta(minutes=1)
 
 
 class Reservation:
@@ -156,11 +160,25 @@ class SharedUsage(DailyUsage):
         self.node_token = node_token  # this node's lease: reservations live as long as it
         self._writes: asyncio.Queue[tuple[str, Reservation]] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
+        self._applying = False  # a write taken from the queue is being applied
+        self._swept: datetime | None = None  # when dead nodes' holds were last deleted
 
     async def reserve(self, user: UserRecord, count: int = 1) -> Reservation:
-        await self._written()  # what this node's sends turned into counts first
+        try:
+            return await self._reserve(user, count)
+        except PlanLimitReached:
+            if self._writes.empty() and not self._applying:
+                raise
+        # Room this node's sends gave back may not be written yet: write it, then check.
+        await self._written()
+        return await self._reserve(user, count)
+
+    async def _reserve(self, user: UserRecord, count: int) -> Reservation:
         today, now = self.today(), self.clock()
         async with self.db.write() as tx:
+            if self._swept is None or now - self._swept > SWEEP_EVERY:
+                self._swept = now
+                await stored.drop_dead(tx, now)
             sent = await stored.lock_day(tx, user.id, today)
             held = await stored.held(tx, user.id, today, now)
             plans.ensure_message_quota(user.plan, sent, count, being_sent=held)
@@ -187,7 +205,13 @@ class SharedUsage(DailyUsage):
                 await writer
 
     def _sent(self, reservation: Reservation) -> None:
-        self._write("sent", reservation)
+        if reservation.remaining <= 1:
+            # Its last unit (a single send's whole reservation): one write counts it and
+            # drops the hold, and the release that follows has nothing left to write.
+            reservation._released = True
+            self._write("sent_last", reservation)
+        else:
+            self._write("sent", reservation)
 
     def _release(self, reservation: Reservation) -> None:
         self._write("release", reservation)
@@ -203,12 +227,14 @@ class SharedUsage(DailyUsage):
     async def _writing(self) -> None:
         while True:
             what, reservation = await self._writes.get()
+            self._applying = True
             try:
                 await self._apply(what, reservation)
             except Exception:  # noqa: BLE001 - the writer outlives a database hiccup
                 # The room stays held until the node's lease ends: never an overshoot.
                 logger.exception("usage.write_failed", user_id=reservation.user_id)
             finally:
+                self._applying = False
                 self._writes.task_done()
 
     async def _apply(self, what: str, reservation: Reservation) -> None:
@@ -216,5 +242,9 @@ class SharedUsage(DailyUsage):
         async with self.db.write() as tx:
             if what == "sent":
                 await stored.count_sent(tx, reservation.hold_id, reservation.user_id, self.today())
+            elif what == "sent_last":
+                await stored.count_last_sent(
+                    tx, reservation.hold_id, reservation.user_id, self.today()
+                )
             else:
                 await stored.drop_hold(tx, reservation.hold_id)
