@@ -235,8 +235,8 @@ class BulkJob(Base):
     session_id: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20))  # queued, running, done, interrupted
     is_async: Mapped[bool] = mapped_column(Boolean)
-    # The message to send (everything but the recipients); inline media is spooled to a
-    # file under the data directory and referenced here, never stored in the row.
+    # The message to send (everything but the recipients); its media bytes are in
+    # `bulk_media` (a job from before names a file under its node's data directory).
     request: Mapped[dict[str, object]] = mapped_column(JSON)
     total: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
