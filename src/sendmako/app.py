@@ -92,10 +92,15 @@ def create_app(
             network=network,
         )
         app.state.services = started
-        app.state.dashboard = dashboard.DashboardState.load(settings)
+        try:
+            app.state.dashboard = await dashboard.DashboardState.load(settings, started.db)
+        except BaseException:
+            await services.stop(started)
+            raise
         try:
             yield
         finally:
+            await app.state.dashboard.close()
             await services.stop(started)
 
     app = FastAPI(
