@@ -12,7 +12,7 @@ from sendmako import accounts
 from sendmako.engines.sandbox.store import devices as sandbox_devices
 from sendmako.errors import BadRequest
 from sendmako.storage import api_keys, plans, users, wa_sessions
-from sendmako.storage.db import Database
+from sendmako.storage.db import Database, retryable
 
 
 async def test_migrations_seed_the_default_plans(db: Database) -> None:
@@ -179,3 +179,24 @@ async def test_a_database_error_never_carries_the_values_it_was_given(db: Databa
             await users.create(tx, "dup@example.com", plan="free")
     assert "[SQL:" in str(caught.value), "the statement is still there, for whoever debugs"
     assert "dup@example.com" not in str(caught.value)
+
+
+def test_postgresqls_deadlock_and_serialization_failures_ask_for_the_transaction_again() -> None:
+    """As SQLAlchemy wraps them: the driver's error is `orig`, or the cause of it."""
+
+    class DriverError(Exception):
+        def __init__(self, sqlstate: str) -> None:
+            super().__init__(sqlstate)
+            self.sqlstate = sqlstate
+
+    class Wrapped(Exception):
+        def __init__(self, orig: BaseException) -> None:
+            super().__init__("wrapped")
+            self.orig = orig
+
+    adapted = RuntimeError("adapted")
+    adapted.__cause__ = DriverError("40P01")
+    assert retryable(Wrapped(adapted))
+    assert retryable(Wrapped(DriverError("40001")))
+    assert not retryable(Wrapped(DriverError("23505")))  # a unique violation stays an error
+    assert not retryable(ValueError("no database here"))

@@ -19,20 +19,24 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
+from typing import TypeVar
 
 from sendmako import log
 from sendmako.accounts import plans
 from sendmako.errors import PlanLimitReached
 from sendmako.storage import messages
 from sendmako.storage import usage as stored
-from sendmako.storage.db import Database
+from sendmako.storage.db import RETRIES, Database, retryable
 from sendmako.storage.records import UserRecord
 
 logger = log.get(__name__)
+
+T = TypeVar("T")
 
 # Holds of dead nodes count for nothing at once; their rows are deleted this often.
 SWEEP_EVERY = timedelta(minutes=1)
@@ -171,7 +175,20 @@ class SharedUsage(DailyUsage):
                 raise
         # Room this node's sends gave back may not be written yet: write it, then check.
         await self._written()
-        return await self._reserve(user, count)
+        return await self._again_if_aborted(lambda: self._reserve(user, count))
+
+    @staticmethod
+    async def _again_if_aborted(transaction: Callable[[], Awaitable[T]]) -> T:
+        """Run it again when PostgreSQL aborted it to break a deadlock between nodes
+        counting for one user (each transaction is whole: nothing was written)."""
+        for attempt in range(RETRIES):
+            try:
+                return await transaction()
+            except Exception as exc:
+                if attempt + 1 == RETRIES or not retryable(exc):
+                    raise
+                logger.info("usage.transaction_retried", attempt=attempt + 1)
+        raise AssertionError("unreachable")
 
     async def _reserve(self, user: UserRecord, count: int) -> Reservation:
         today, now = self.today(), self.clock()
@@ -229,7 +246,7 @@ class SharedUsage(DailyUsage):
             what, reservation = await self._writes.get()
             self._applying = True
             try:
-                await self._apply(what, reservation)
+                await self._again_if_aborted(partial(self._apply, what, reservation))
             except Exception:  # noqa: BLE001 - the writer outlives a database hiccup
                 # The room stays held until the node's lease ends: never an overshoot.
                 logger.exception("usage.write_failed", user_id=reservation.user_id)

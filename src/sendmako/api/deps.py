@@ -42,3 +42,17 @@ CurrentUser = Annotated[UserRecord, Depends(current_user)]
 MAX_ROW_ID = 2**63 - 1
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 Sessions = Annotated[SessionManager, Depends(get_sessions)]
+
+
+async def known_session(
+    _caller: CurrentUser,  # checked first: strangers cause no database read
+    sessions: Sessions,
+    session_id: Annotated[str, Path(description="`user_1`, `user_1_2`...", examples=["user_1"])],
+) -> str:
+    """The session named in the path, known to this node: one just created through another
+    node is read from the database rather than answered 404 before its news arrives."""
+    await sessions.know(session_id)
+    return session_id
+
+
+SessionIdPath = Annotated[str, Depends(known_session)]

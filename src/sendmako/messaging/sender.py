@@ -99,6 +99,8 @@ class Sender:
     async def send(self, user: UserRecord, to: str, request: SendRequest) -> Sent:
         recipient = parse_recipient(to)
         check(request)
+        if request.session_id is not None:
+            await self.sessions.know(request.session_id)
         session = self.choose(user, request)
         reservation = await self.usage.reserve(user)
         try:

@@ -418,6 +418,12 @@ class SessionManager:
         owned = [live for live in self._live.values() if live.record.user_id == user.id]
         return [live.view() for live in sorted(owned, key=lambda live: live.record.id)]
 
+    async def know(self, session_id: str) -> None:
+        """Read a session this node has not heard of yet (created a moment ago through
+        another node) from the database; a known one costs nothing."""
+        if session_id not in self._live and len(session_id) <= MAX_SESSION_ID:
+            await self._refresh([session_id])
+
     def get(self, user: UserRecord, session_id: str) -> SessionView:
         return self._owned(user, session_id).view()
 
@@ -870,6 +876,9 @@ class SessionManager:
             phone_number=record.phone_number,
             device_jid=record.device_jid,
         )
+
+
+MAX_SESSION_ID = 64  # `user_<id>_<id>`: a longer one names nothing, and is not looked up
 
 
 def _account_disabled() -> AccountDisabled:

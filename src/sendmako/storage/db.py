@@ -26,6 +26,21 @@ from sqlalchemy.ext.asyncio import (
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
+# PostgreSQL's answers that mean "run the transaction again": a deadlock it broke by
+# aborting this one, and a serialization failure.
+_RETRYABLE = {"40P01", "40001"}
+RETRIES = 3
+
+
+def retryable(exc: BaseException) -> bool:
+    """Whether `exc` (as SQLAlchemy wraps the driver's) asks for the transaction again."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if getattr(seen, "sqlstate", None) in _RETRYABLE:
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False
+
 
 class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:

@@ -6,12 +6,12 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Annotated, TypeVar
+from typing import TypeVar
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-from sendmako.api.deps import CurrentUser, ServicesDep, Sessions
+from sendmako.api.deps import CurrentUser, ServicesDep, SessionIdPath, Sessions
 from sendmako.api.routes.responses import errors
 from sendmako.api.schemas.common import ErrorOut, SuccessOut
 from sendmako.api.schemas.contacts import SandboxContactsIn, SandboxContactsOut
@@ -66,8 +66,6 @@ T = TypeVar("T")
 router = APIRouter(prefix="/api/sandbox/sessions", tags=["sandbox"])
 # The sandbox's media CDN: outside /api and without an API key, like WhatsApp's.
 media_router = APIRouter(tags=["sandbox"])
-
-SessionIdPath = Annotated[str, Path(examples=["user_1"])]
 
 
 def _state(sessions: SessionManager, user: UserRecord, session_id: str) -> SandboxStateOut:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from contextlib import suppress
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, Query
 
-from sendmako.api.deps import CurrentUser, Sessions
+from sendmako.api.deps import CurrentUser, SessionIdPath, Sessions
 from sendmako.api.routes.responses import errors
 from sendmako.api.schemas.common import SuccessOut
 from sendmako.api.schemas.sessions import (
@@ -23,8 +23,6 @@ from sendmako.api.schemas.sessions import (
 from sendmako.model.statuses import SessionStatus
 
 router = APIRouter(prefix="/api/whatsapp/sessions", tags=["sessions"])
-
-SessionIdPath = Annotated[str, Path(description="`user_1`, `user_1_2`...", examples=["user_1"])]
 
 
 @router.get("", responses=errors())
