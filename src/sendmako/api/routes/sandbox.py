@@ -263,10 +263,10 @@ async def _change_contacts(
 )
 async def sandbox_media(token: str, services: ServicesDep) -> FileResponse:
     """An encrypted file of a simulated message (decrypt it with /api/decrypt-media)."""
-    path = next(
-        (found for engine in services.engines.values() if (found := engine.served_file(token))),
-        None,
-    )
+    path = None
+    for engine in services.engines.values():
+        if path := await engine.served_file(token):
+            break
     if path is None:
         raise NotFound("No such media.", code="media_not_found")
     return FileResponse(path, media_type="application/octet-stream")
