@@ -57,7 +57,7 @@ MAILBOX_KEEP_SECONDS = 24 * 3600
 MAILBOX_MAX = 10_000  # entries: a session away for long gets the newest ones
 READ_BATCH = 500
 # How long `post(..., stored=True)` waits for a session that is not running anywhere now.
-STORED_WAIT_SECONDS = 10.0
+STORED_WAIT_SECONDS = 5.0
 
 _CODEC = WireCodec([WhatsAppEvent])
 
