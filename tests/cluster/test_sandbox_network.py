@@ -5,6 +5,7 @@ changes nodes mid-conversation misses nothing and gets nothing twice."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import hashlib
@@ -255,3 +256,36 @@ async def test_a_message_stored_before_its_node_died_is_not_delivered_again(
         await place(a)
         await log.wait_for(lambda _: received(log, on_b) == [first, "3EB0NEVERSEEN"])
         assert [e.data["body"] for e in log.named("message.received", on_b)] == ["une fois", "2"]
+
+
+async def test_a_group_spans_nodes(tmp_path: Path) -> None:
+    """A group made on one node is known at once to its member on the other (the creation
+    answers once every member stored it), and its messages reach that member."""
+    async with cluster(tmp_path) as start:
+        a, b = await start("node-a"), await start("node-b")
+        log = listen(a, b)
+        alice = await a.account("alice@example.com")
+        on_a, on_b = await one_on_each(a, b, alice)
+        # The creation waits for b's word that it stored the group, never for this.
+        exchange(a).stored_wait = 3600
+        async with asyncio.timeout(60):
+            created = await b.client(alice.key).post(
+                "/api/groups",
+                json={
+                    "name": "Tontine",
+                    "participants": [phone_of(a, alice, on_b)],
+                    "session_id": on_a,
+                },
+            )
+        assert created.status_code == 201, created.text
+        group = created.json()["group"]["id"]
+        seen = await alice.client.get(f"/api/groups/{group}/metadata", params={"session_id": on_b})
+        assert seen.status_code == 200, seen.text
+        assert seen.json()["group"]["subject"] == "Tontine"
+        sent = await send(alice, on_a, group, "Cotisation demain")
+        await log.wait_for(lambda _: received(log, on_b) == [sent])
+        (arrived,) = log.named("message.received", on_b)
+        assert (arrived.data["group_id"], arrived.data["participant"]) == (
+            group,
+            phone_of(a, alice, on_a),
+        )

@@ -87,7 +87,18 @@ class _Waiting:
 
 
 class RedisExchange(Exchange):
-    def __init__(self, redis: Redis, prefix: str, bus: Bus, db: Database) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str,
+        bus: Bus,
+        db: Database,
+        *,
+        stored_wait: float = STORED_WAIT_SECONDS,
+    ) -> None:
+        """`stored_wait`: how long `post(..., stored=True)` waits for a session that does
+        not run anywhere now (it gets the event once it does)."""
+        self.stored_wait = stored_wait
         self.redis = redis
         self.prefix = f"{prefix}:sandbox"
         self.bus = bus
@@ -220,7 +231,7 @@ class RedisExchange(Exchange):
             ack_id = uuid.uuid4().hex
             ack = f"{self.node}:{ack_id}"
             waiting = self._waiting[ack_id] = _Waiting(loop.create_future(), len(session_ids))
-            waiting.timer = loop.call_later(STORED_WAIT_SECONDS, self._resolve, ack_id)
+            waiting.timer = loop.call_later(self.stored_wait, self._resolve, ack_id)
         encoded = json.dumps(_CODEC.encode(event))
         self._posts.append(_Post(list(session_ids), encoded, durable, ack))
         if self._writing is None or self._writing.done():
