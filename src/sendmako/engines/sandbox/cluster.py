@@ -219,8 +219,21 @@ class RedisExchange(Exchange):
     # -- posting ----------------------------------------------------------------------------
 
     def post(
-        self, session_ids: Sequence[str], event: WhatsAppEvent, *, stored: bool = False
+        self,
+        session_ids: Sequence[str],
+        event: WhatsAppEvent,
+        *,
+        stored: bool = False,
+        volatile: bool = False,
     ) -> asyncio.Future[None]:
+        if volatile:
+            # Handed straight to the sessions running here (no round trip); one that stops
+            # before storing it gets it through its mailbox.
+            here = [s for s in session_ids if (live := self._sessions.get(s)) and not live.stopped]
+            for session_id in here:
+                handled = self._sessions[session_id].deliver(event)
+                handled.add_done_callback(partial(self._missed, session_id, event))
+            session_ids = [s for s in session_ids if s not in here]
         loop = asyncio.get_running_loop()
         durable: asyncio.Future[None] = loop.create_future()
         if not session_ids:
@@ -242,6 +255,10 @@ class RedisExchange(Exchange):
         # A post that could not be written fails its waiter too.
         durable.add_done_callback(partial(_fail_with, waited))
         return waited
+
+    def _missed(self, session_id: str, event: WhatsAppEvent, handled: asyncio.Future[None]) -> None:
+        if handled.cancelled():
+            self.post([session_id], event).add_done_callback(_log_failure)
 
     async def _write(self) -> None:
         """The one writer of this node: posts reach the mailboxes in the order they were
@@ -349,6 +366,11 @@ class RedisExchange(Exchange):
     async def presence(self, phone: str) -> str | None:
         found = await self.redis.hget(self._presence_key, phone)
         return None if found is None else str(found)
+
+
+def _log_failure(posted: asyncio.Future[None]) -> None:
+    if not posted.cancelled() and (error := posted.exception()) is not None:
+        logger.warning("sandbox.event_lost", error=str(error))
 
 
 def _fail_with(waited: asyncio.Future[None], durable: asyncio.Future[None]) -> None:

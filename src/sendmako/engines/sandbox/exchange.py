@@ -50,12 +50,20 @@ class Exchange(ABC):
 
     @abstractmethod
     def post(
-        self, session_ids: Sequence[str], event: WhatsAppEvent, *, stored: bool = False
+        self,
+        session_ids: Sequence[str],
+        event: WhatsAppEvent,
+        *,
+        stored: bool = False,
+        volatile: bool = False,
     ) -> asyncio.Future[None]:
         """Hand `event` to each session, after everything posted before it. The future
         resolves once the event cannot be lost (and a session that moves gets it where it
         runs next); with `stored`, once every session has stored it (or after a while, for
-        one that is not running: it gets it later). Never raises at once."""
+        one that is not running: it gets it later). Never raises at once.
+
+        `volatile`: an event this node's crash would lose anyway (a receipt scheduled in
+        memory), which may skip the order and the safekeeping others get."""
 
     @abstractmethod
     async def watch(self, session: SandboxSession, phone: str) -> None:
@@ -105,7 +113,12 @@ class LocalExchange(Exchange):
         return {phone: sorted(self._online.get(phone, ())) for phone in phones}
 
     def post(
-        self, session_ids: Sequence[str], event: WhatsAppEvent, *, stored: bool = False
+        self,
+        session_ids: Sequence[str],
+        event: WhatsAppEvent,
+        *,
+        stored: bool = False,
+        volatile: bool = False,
     ) -> asyncio.Future[None]:
         handled = [
             session.deliver(event)

@@ -368,7 +368,7 @@ class SandboxNetwork:
         def fire() -> None:
             self._timers.discard(handle)
             # Posted, not handed: a sender that moved meanwhile gets it where it runs.
-            posted = self.exchange.post([sender.spec.session_id], receipt)
+            posted = self.exchange.post([sender.spec.session_id], receipt, volatile=True)
             posted.add_done_callback(_log_lost_receipt)
 
         handle = loop.call_later(delay, fire)
