@@ -191,7 +191,8 @@ def _arrival(body: SandboxInboundIn, *, in_burst: bool = False) -> _Arrival:
 async def sent(
     session_id: SessionIdPath, user: CurrentUser, services: ServicesDep
 ) -> SandboxSentOut:
-    """What this sandbox session put on the simulated wire, oldest first (the last 1,000)."""
+    """What this sandbox session put on the simulated wire, oldest first (the last 1,000),
+    whichever node it ran on when it sent."""
     sent = await services.sessions.perform(user, session_id, ListSent())
     return SandboxSentOut(
         messages=[

@@ -418,6 +418,8 @@ class _Reader:
                     session_id=self.session.spec.session_id,
                     error=str(exc),
                 )
+            except Exception:  # noqa: BLE001 - the session must go on hearing its mail
+                logger.exception("sandbox.mailbox_failed", session_id=self.session.spec.session_id)
 
     async def _read_some(self) -> bool:
         start = "-" if self._last == "-" else f"({self._last}"
@@ -428,12 +430,12 @@ class _Reader:
         if not entries:
             self._check_stored = False
             return False
-        self._last = entries[-1][0]
         decoded = [
             (entry_id, _CODEC.decode(json.loads(f["e"])), f.get("a")) for entry_id, f in entries
         ]
         if self._check_stored:
             decoded = await self._not_stored(decoded)
+        self._last = entries[-1][0]  # read: from here on, only what comes after
         for entry_id, event, ack in decoded:
             if self.session.stopped:
                 return False  # the rest stays for where it runs next
