@@ -184,7 +184,7 @@ async def start(
         first = await accounts.bootstrap_admin(db, settings.admin_email, passwords)
         if first is not None:
             on_first_admin(first.user, first.key.secret, first.password)
-        engines = build_engines(settings, db)
+        engines = build_engines(settings, db, bus)
         for engine in engines.values():
             await engine.start()
         seams = webhook_seams or WebhookSeams()

@@ -166,9 +166,10 @@ class Engine(ABC):
     async def health(self) -> EngineHealth:
         return EngineHealth(ok=True)
 
-    def served_file(self, token: str) -> Path | None:
+    async def served_file(self, token: str) -> Path | None:
         """A file this engine serves to anyone holding `token` (the sandbox's media CDN):
-        its path, or None. Engines that serve nothing keep this default."""
+        its path, or None. Engines that serve nothing keep this default. May read the
+        database (a file another node stored)."""
         return None
 
 

@@ -189,7 +189,8 @@ def _arrival(body: SandboxInboundIn, *, in_burst: bool = False) -> _Arrival:
 async def sent(
     session_id: SessionIdPath, user: CurrentUser, services: ServicesDep
 ) -> SandboxSentOut:
-    """What this sandbox session put on the simulated wire, oldest first (the last 1,000)."""
+    """What this sandbox session put on the simulated wire, oldest first (the last 1,000),
+    whichever node it ran on when it sent."""
     sent = await services.sessions.perform(user, session_id, ListSent())
     return SandboxSentOut(
         messages=[
@@ -261,10 +262,10 @@ async def _change_contacts(
 )
 async def sandbox_media(token: str, services: ServicesDep) -> FileResponse:
     """An encrypted file of a simulated message (decrypt it with /api/decrypt-media)."""
-    path = next(
-        (found for engine in services.engines.values() if (found := engine.served_file(token))),
-        None,
-    )
+    path = None
+    for engine in services.engines.values():
+        if path := await engine.served_file(token):
+            break
     if path is None:
         raise NotFound("No such media.", code="media_not_found")
     return FileResponse(path, media_type="application/octet-stream")

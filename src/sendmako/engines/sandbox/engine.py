@@ -16,9 +16,11 @@ from typing import ClassVar
 from sendmako import log
 from sendmako.engines.base import Engine, EngineSession, EventSink, SessionSpec, performs
 from sendmako.engines.sandbox.contacts import SandboxAddressBooks
+from sendmako.engines.sandbox.exchange import Exchange
 from sendmako.engines.sandbox.groups import SandboxGroups
 from sendmako.engines.sandbox.media import SandboxMediaStore
 from sendmako.engines.sandbox.network import SandboxNetwork, new_message_id
+from sendmako.engines.sandbox.sent import SentLog
 from sendmako.engines.sandbox.store import devices as sandbox_devices
 from sendmako.engines.sandbox.store import profiles as sandbox_profiles
 from sendmako.engines.sandbox.store import tables as store_tables
@@ -126,14 +128,17 @@ class SandboxSession(EngineSession):
         async with self._lock:
             self._stopped = True
             await self._cancel_task()
-            self.engine.network.offline(self)
             worker, self._inbox_worker = self._inbox_worker, None
             if worker is not None:
                 worker.cancel()
                 with suppress(asyncio.CancelledError):
                     await worker
+            while not self._inbox.empty():  # never handed over: never stored here
+                _, handled = self._inbox.get_nowait()
+                handled.cancel()
             # Events already handed over finish storing: nothing half-way.
             await asyncio.gather(*self._handing, return_exceptions=True)
+            await self.engine.network.stopped(self)
 
     async def logout(self) -> None:
         async with self._lock:
@@ -141,7 +146,7 @@ class SandboxSession(EngineSession):
             async with self.engine.db.write() as tx:
                 await sandbox_devices.unlink(tx, self.spec.session_id)
             self.phone_number = None
-            self.engine.network.offline(self)
+            await self.engine.network.unreachable(self)
             await self._set(SessionStatus.LOGGED_OUT, "logged out by the API")
             self._stopped = True
 
@@ -164,6 +169,11 @@ class SandboxSession(EngineSession):
             audience = await self.engine.groups.audience(phone, message.to)
             return await self.engine.network.send_to_group(self, phone, message, audience)
         return await self.engine.network.send(self, phone, message)
+
+    @property
+    def stopped(self) -> bool:
+        """Stopped on this node: what it is handed now is not stored."""
+        return self._stopped
 
     def deliver(self, event: Delivery) -> asyncio.Future[None]:
         """Called by the network: queue an incoming message, receipt, contact or group
@@ -304,7 +314,9 @@ class SandboxSession(EngineSession):
             return PollVoted(chat, target.message_id, me, hashes, now, group, from_me)
 
         kind, text = _relayed(action)
-        return self.engine.network.relay(self, phone, to, audience, event, kind=kind, text=text)
+        return await self.engine.network.relay(
+            self, phone, to, audience, event, kind=kind, text=text
+        )
 
     @performs(MarkRead)
     async def mark_read(self, action: MarkRead) -> None:
@@ -319,7 +331,7 @@ class SandboxSession(EngineSession):
             timestamp=int(time.time()),
             participant_phone=phone if group else None,
         )
-        self.engine.network.tell(author, receipt, but=self)
+        await self.engine.network.tell(author, receipt, but=self)
 
     @performs(SendChatState)
     async def chat_state(self, action: SendChatState) -> None:
@@ -331,21 +343,21 @@ class SandboxSession(EngineSession):
             audience = [to.user]
         chat = str(to) if to.is_group else str(Jid.user_jid(phone))
         for number in audience:
-            self.engine.network.tell(
+            await self.engine.network.tell(
                 number, PresenceChanged(Someone(phone), action.state.value, chat=chat), but=self
             )
 
     @performs(SetPresence)
     async def set_presence(self, action: SetPresence) -> None:
-        self.engine.network.set_presence(self._connected_phone(), action.state.value)
+        await self.engine.network.set_presence(self._connected_phone(), action.state.value)
 
     @performs(SubscribePresence)
     async def subscribe_presence(self, action: SubscribePresence) -> None:
         """Watch `to`'s presence: its current state comes at once, each change after."""
         self._connected_phone()
         network, phone = self.engine.network, action.to.user
-        network.subscribe(self, phone)
-        self.deliver(PresenceChanged(Someone(phone), network.presence_of(phone)))
+        await network.subscribe(self, phone)
+        self.deliver(PresenceChanged(Someone(phone), await network.presence_of(phone)))
 
     @performs(CheckNumbers)
     async def check_numbers(self, action: CheckNumbers) -> list[NumberStatus]:
@@ -398,7 +410,7 @@ class SandboxSession(EngineSession):
 
     @performs(ListSent)
     async def sent_log(self, _: ListSent) -> list[SentRecord]:
-        return self.engine.network.sent_by(self.spec.session_id)
+        return await self.engine.network.sent_by(self.spec.session_id)
 
     async def _drain_inbox(self) -> None:
         """Hands events to the manager in order without waiting for each one's commit (the
@@ -472,11 +484,11 @@ class SandboxSession(EngineSession):
                 async with self.engine.db.write() as tx:
                     await sandbox_devices.unlink(tx, self.spec.session_id)
                 self.phone_number = None
-                self.engine.network.offline(self)
+                await self.engine.network.unreachable(self)
                 await self._set(SessionStatus.LOGGED_OUT, "unlinked from the phone")
                 return
             self._require(SessionStatus.CONNECTED, "lose the connection")
-            self.engine.network.offline(self)
+            await self.engine.network.unreachable(self)
             await self._set(SessionStatus.DISCONNECTED, "connection lost (simulated)")
             delay = (
                 self.engine.settings.reconnect_seconds
@@ -520,7 +532,7 @@ class SandboxSession(EngineSession):
         if device is not None:
             self.phone_number = device.phone_number
             self.push_name = device.push_name
-            self.engine.network.online(self, device.phone_number)
+            await self.engine.network.online(self, device.phone_number)
             await self._set(SessionStatus.CONNECTED, None, push_name=device.push_name)
         else:
             self._task = asyncio.create_task(self._rotate_qr())
@@ -542,7 +554,7 @@ class SandboxSession(EngineSession):
         self.push_name = push_name
         self._qr_payload = None
         self._pair_code = None
-        self.engine.network.online(self, phone_number)
+        await self.engine.network.online(self, phone_number)
         self._log.info("sandbox.linked")
         await self._set(SessionStatus.CONNECTED, None, push_name=push_name)
 
@@ -589,11 +601,21 @@ class SandboxEngine(Engine):
     name: ClassVar[str] = "sandbox"
     session_class: ClassVar[type[EngineSession]] = SandboxSession
 
-    def __init__(self, db: Database, settings: SandboxSettings, media: SandboxMediaStore) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: SandboxSettings,
+        media: SandboxMediaStore,
+        *,
+        exchange: Exchange | None = None,
+        sent: SentLog | None = None,
+    ) -> None:
+        """`exchange` and `sent`: what the simulated network shares with other nodes (its
+        sessions and its sent log, cluster.py); by default this node is alone."""
         self.db = db
         self.settings = settings
         self.media = media
-        self.network = SandboxNetwork(settings, media)
+        self.network = SandboxNetwork(settings, media, exchange=exchange, sent=sent)
         self.groups = SandboxGroups(db, settings, self.network)
         self.address_books = SandboxAddressBooks(db, self.network)
 
@@ -602,15 +624,18 @@ class SandboxEngine(Engine):
 
     async def start(self) -> None:
         await self.db.create_missing(store_tables.TABLES)
+        await self.network.start()
 
-    def served_file(self, token: str) -> Path | None:
-        return self.media.path_of(token)
+    async def served_file(self, token: str) -> Path | None:
+        return await self.media.path_of(token)
 
     async def stop(self) -> None:
         await self.network.close()
 
     async def forget(self, spec: SessionSpec) -> None:
-        self.network.forget(spec.session_id)
+        async with self.db.read() as db:
+            device = await sandbox_devices.get(db, spec.session_id)
+        await self.network.forget(spec.session_id, device.phone_number if device else None)
         async with self.db.write() as tx:
             await sandbox_devices.unlink(tx, spec.session_id)
 

@@ -301,7 +301,7 @@ class SandboxGroups:
         handled: list[asyncio.Future[None]] = []
         for phone in before | now:
             for event in [*events, GroupChanged(group_jid=group, left=phone not in now)]:
-                handled.extend(self.network.notify(phone, event))
+                handled.append(await self.network.notify(phone, event))  # noqa: PERF401 - awaits
         for outcome in await asyncio.gather(*handled, return_exceptions=True):
             if isinstance(outcome, BaseException):
                 logger.warning("sandbox.group_event_failed", group=group, error=repr(outcome))

@@ -15,8 +15,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sendmako import log
-from sendmako.concurrency.changes import Changes
+from sendmako.engines.sandbox.exchange import Exchange, LocalExchange
 from sendmako.engines.sandbox.media import SandboxMediaStore
+from sendmako.engines.sandbox.sent import SENT_LOG_SIZE, MemorySentLog, SentLog
 from sendmako.errors import OperationFailed
 from sendmako.ids import Jid
 from sendmako.model.actions import SendResult
@@ -37,8 +38,6 @@ if TYPE_CHECKING:
     from sendmako.engines.sandbox.engine import SandboxSession
 
 logger = log.get(__name__)
-
-SENT_LOG_SIZE = 1000
 
 # What WhatsApp calls each kind of message (`type` in message.received webhooks).
 WA_TYPES = {
@@ -74,11 +73,17 @@ class Wire:
 
 
 class SandboxNetwork:
+    """The simulation: what a send does, who gets what. Who is linked where and how an
+    event reaches a session is the `exchange`'s (exchange.py): this node alone, or every
+    node of a cluster (cluster.py); what was sent is the `sent` log's (sent.py)."""
+
     def __init__(
         self,
         settings: SandboxSettings,
         media: SandboxMediaStore,
         *,
+        exchange: Exchange | None = None,
+        sent: SentLog | None = None,
         wire: Wire | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -86,29 +91,27 @@ class SandboxNetwork:
         engine)."""
         self.settings = settings
         self.media = media
+        self.exchange = exchange or LocalExchange()
+        self.sent = sent or MemorySentLog()
         self.wire = wire or Wire()
         self.clock = clock
-        self._online: dict[str, set[SandboxSession]] = {}
-        self._sent: dict[str, deque[SentRecord]] = {}
-        self._sent_changed = Changes()
         self._timers: set[asyncio.TimerHandle] = set()
-        self._watchers: dict[str, set[SandboxSession]] = {}  # presence subscriptions
         self.rejected_calls: deque[str] = deque(maxlen=SENT_LOG_SIZE)  # their ids
-        self._presence: dict[str, str] = {}
 
-    # -- presence ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        await self.exchange.start()
 
-    def online(self, session: SandboxSession, phone: str) -> None:
-        self._online.setdefault(phone, set()).add(session)
+    # -- who is online ----------------------------------------------------------------------
 
-    def offline(self, session: SandboxSession) -> None:
-        for sessions in self._online.values():
-            sessions.discard(session)
-        for watchers in self._watchers.values():
-            watchers.discard(session)
+    async def online(self, session: SandboxSession, phone: str) -> None:
+        await self.exchange.online(session, phone)
 
-    def sessions_of(self, phone: str) -> set[SandboxSession]:
-        return set(self._online.get(phone, ()))
+    async def unreachable(self, session: SandboxSession) -> None:
+        """Unlinked, or its connection lost: what is sent to its number misses it."""
+        await self.exchange.unreachable(session)
+
+    async def stopped(self, session: SandboxSession) -> None:
+        await self.exchange.stopped(session)
 
     def on_whatsapp(self, phone: str) -> bool:
         return not any(phone.endswith(suffix) for suffix in self.settings.not_on_whatsapp_suffixes)
@@ -155,13 +158,18 @@ class SandboxNetwork:
         is_group: bool = False,
     ) -> SendResult:
         """Put `message` on the wire: logged as sent, delivered to every session of each
-        recipient number (but the sender's), receipts scheduled back to the sender."""
+        recipient number (but the sender's), receipts scheduled back to the sender. Answers
+        once no session can miss it (it waits in a session's mailbox while it moves)."""
         message_id = new_message_id()
         now = self.clock()
-        self._log(sender, message, message_id)
-        self._sent_changed.notify()
+        me = sender.spec.session_id
+        await self.sent.add(me, self._record(message, message_id))
+        reached = await self.exchange.sessions_of([*recipients, phone])
+        theirs = [s for number in recipients for s in reached.get(number, ()) if s != me]
+        twins = [s for s in reached.get(phone, ()) if s != me]
+        posted = []
         # Most sends reach no sandbox session (a number nobody linked): build nothing then.
-        if any(r is not sender for number in recipients for r in self.sessions_of(number)):
+        if theirs:
             incoming = await self.incoming(
                 message,
                 message_id=message_id,
@@ -171,11 +179,7 @@ class SandboxNetwork:
                 timestamp=int(now.timestamp()),
                 is_group=is_group,
             )
-            for number in recipients:
-                for recipient in self.sessions_of(number):
-                    if recipient is not sender:
-                        recipient.deliver(incoming)
-        twins = [twin for twin in self.sessions_of(phone) if twin is not sender]
+            posted.append(self.exchange.post(theirs, incoming))
         if twins:  # other sessions linked to the same phone see what it sent
             own = await self.incoming(
                 message,
@@ -187,8 +191,8 @@ class SandboxNetwork:
                 is_group=is_group,
                 from_me=True,
             )
-            for twin in twins:
-                twin.deliver(own)
+            posted.append(self.exchange.post(twins, own))
+        await asyncio.gather(*posted)
         if is_group:
             for number in recipients:  # each member's phone sends its own receipts
                 self._receipts(sender, [message_id], str(message.to), participant=number)
@@ -196,7 +200,7 @@ class SandboxNetwork:
             self._receipts(sender, [message_id], str(message.to))
         return SendResult(message_id=message_id, timestamp=now)
 
-    def relay(
+    async def relay(
         self,
         sender: SandboxSession,
         phone: str,
@@ -213,76 +217,76 @@ class SandboxNetwork:
         sender's other sessions."""
         message_id = new_message_id()
         now = self.clock()
-        self._sent_log(sender).append(
-            SentRecord(message_id, str(to), kind, text, time.time(), time.monotonic())
+        await self.sent.add(
+            sender.spec.session_id,
+            SentRecord(message_id, str(to), kind, text, time.time(), time.monotonic()),
         )
-        self._sent_changed.notify()
         theirs = str(to) if to.is_group else str(Jid.user_jid(phone))
         for number in audience:
-            self.tell(number, event(theirs, False), but=sender)
-        self.tell(phone, event(str(to), True), but=sender)
+            await self.tell(number, event(theirs, False), but=sender)
+        await self.tell(phone, event(str(to), True), but=sender)
         return SendResult(message_id=message_id, timestamp=now)
 
-    def tell(self, phone: str, event: WhatsAppEvent, *, but: SandboxSession | None = None) -> None:
+    async def tell(
+        self, phone: str, event: WhatsAppEvent, *, but: SandboxSession | None = None
+    ) -> None:
         """Every session linked to `phone` (but `but`) receives `event`."""
-        for session in self.sessions_of(phone):
-            if session is not but:
-                session.deliver(event)
+        reached = (await self.exchange.sessions_of([phone]))[phone]
+        if but is not None:
+            reached = [s for s in reached if s != but.spec.session_id]
+        await self.exchange.post(reached, event)
 
     # -- presence ---------------------------------------------------------------------------
 
-    def subscribe(self, session: SandboxSession, phone: str) -> None:
-        self._watchers.setdefault(phone, set()).add(session)
+    async def subscribe(self, session: SandboxSession, phone: str) -> None:
+        await self.exchange.watch(session, phone)
 
-    def set_presence(self, phone: str, state: str) -> None:
+    async def set_presence(self, phone: str, state: str) -> None:
         """`phone` shows itself online or offline: its watchers hear of it."""
-        self._presence[phone] = state
-        for watcher in list(self._watchers.get(phone, ())):
-            watcher.deliver(PresenceChanged(Someone(phone), state))
+        await self.exchange.set_presence(phone, state)
+        watchers = await self.exchange.watchers(phone)
+        await self.exchange.post(watchers, PresenceChanged(Someone(phone), state))
 
-    def presence_of(self, phone: str) -> str:
+    async def presence_of(self, phone: str) -> str:
         """What a watcher of `phone` sees: offline unless a linked session is, and says so."""
-        if not self.sessions_of(phone):
+        if not (await self.exchange.sessions_of([phone]))[phone]:
             return "unavailable"
-        return self._presence.get(phone, "available")
+        return await self.exchange.presence(phone) or "available"
 
-    def notify(self, phone: str, event: WhatsAppEvent) -> list[asyncio.Future[None]]:
-        """Tell every session linked to `phone`; each future resolves once it is stored."""
-        return [session.deliver(event) for session in self.sessions_of(phone)]
+    async def notify(self, phone: str, event: WhatsAppEvent) -> asyncio.Future[None]:
+        """Tell every session linked to `phone`; the future resolves once they stored it."""
+        reached = (await self.exchange.sessions_of([phone]))[phone]
+        return self.exchange.post(reached, event, stored=True)
 
-    def sent_by(self, session_id: str) -> list[SentRecord]:
-        return list(self._sent.get(session_id, ()))
+    async def sent_by(self, session_id: str) -> list[SentRecord]:
+        return await self.sent.of(session_id)
 
     async def wait_sent(self, session_id: str, count: int, timeout: float) -> list[SentRecord]:
         """Wait until `session_id` has sent at least `count` messages (a live view)."""
-        await self._sent_changed.wait_until(
-            lambda: len(self._sent.get(session_id, ())) >= count, timeout
-        )
-        return self.sent_by(session_id)
+        return await self.sent.wait(session_id, count, timeout)
 
-    def forget(self, session_id: str) -> None:
-        self._sent.pop(session_id, None)
+    async def forget(self, session_id: str, phone: str | None) -> None:
+        """`session_id` (linked to `phone`, if it is) was deleted."""
+        await self.sent.forget(session_id)
+        await self.exchange.forget(session_id, phone)
 
     async def close(self) -> None:
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
+        await self.exchange.close()
 
     # -- internals --------------------------------------------------------------------------
 
-    def _sent_log(self, sender: SandboxSession) -> deque[SentRecord]:
-        return self._sent.setdefault(sender.spec.session_id, deque(maxlen=SENT_LOG_SIZE))
-
-    def _log(self, sender: SandboxSession, message: OutgoingMessage, message_id: str) -> None:
-        self._sent_log(sender).append(
-            SentRecord(
-                message_id=message_id,
-                to=str(message.to),
-                type=message.type.value,
-                text=message.text,
-                sent_at=time.time(),
-                monotonic=time.monotonic(),
-            )
+    @staticmethod
+    def _record(message: OutgoingMessage, message_id: str) -> SentRecord:
+        return SentRecord(
+            message_id=message_id,
+            to=str(message.to),
+            type=message.type.value,
+            text=message.text,
+            sent_at=time.time(),
+            monotonic=time.monotonic(),
         )
 
     async def incoming(
@@ -363,7 +367,14 @@ class SandboxNetwork:
 
         def fire() -> None:
             self._timers.discard(handle)
-            sender.deliver(receipt)
+            # Posted, not handed: a sender that moved meanwhile gets it where it runs.
+            posted = self.exchange.post([sender.spec.session_id], receipt, volatile=True)
+            posted.add_done_callback(_log_lost_receipt)
 
         handle = loop.call_later(delay, fire)
         self._timers.add(handle)
+
+
+def _log_lost_receipt(posted: asyncio.Future[None]) -> None:
+    if not posted.cancelled() and (error := posted.exception()) is not None:
+        logger.warning("sandbox.receipt_lost", error=str(error))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sendmako.storage.tables import Base, utcnow
@@ -84,6 +84,19 @@ class SandboxProfile(Base):
     picture_token: Mapped[str | None] = mapped_column(String(64))
 
 
+class SandboxMedia(Base):
+    """A file of the sandbox's media CDN, kept where every node reads it (several nodes;
+    migration 0013). `encrypted`: a message's file, as WhatsApp's CDN holds it; otherwise a
+    picture, public like WhatsApp's."""
+
+    __tablename__ = "sandbox_media"
+
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+    encrypted: Mapped[bool] = mapped_column(Boolean)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 TABLES = tuple(
     Base.metadata.tables[name]
     for name in (
@@ -92,5 +105,6 @@ TABLES = tuple(
         "sandbox_groups",
         "sandbox_group_members",
         "sandbox_profiles",
+        "sandbox_media",
     )
 )
