@@ -162,3 +162,8 @@ async def drop_templates() -> None:
     finally:
         await admin.close()
     _template_ready.clear()
+
+
+def plain_dsn(url: str) -> str:
+    """A SQLAlchemy URL of a PostgreSQL database as asyncpg's own `connect` takes it."""
+    return _dsn(url, make_url(url).database or "postgres")

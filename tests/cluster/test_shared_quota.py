@@ -42,6 +42,9 @@ async def test_sends_spread_over_nodes_never_go_past_the_daily_limit(tmp_path: P
         assert codes == [200, 200, 200, 200, 403, 403], [a.text for a in answers]
         refused = next(answer for answer in answers if answer.status_code == 403)
         assert refused.json()["code"] == "message_limit", refused.text
+        # Each node counts its own sends as they go out, and waits for its own counting
+        # when asked: B first, so that A's answer includes B's.
+        assert await services(b).usage.sent_today(carol.user.id) >= 1
         assert await services(a).usage.sent_today(carol.user.id) == 4
         assert await services(b).usage.sent_today(carol.user.id) == 4
 

@@ -7,6 +7,7 @@ but the documented 503 while a session moves."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import threading
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 import requests
 
@@ -31,6 +33,7 @@ pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
 NODES = ("node-1", "node-2", "node-3")
 SESSIONS = 30
 TAKEOVER_DEADLINE = 30.0  # seconds from the SIGKILL to every session connected again
+BULK_RECIPIENTS = 20  # 500 ms apart: the job is under way when its node dies
 MOVING = {"session_moving", "node_lost"}  # the documented 503s while a session moves
 RECONNECTING = {"session_not_connected"}  # ... and while it connects on its new node
 
@@ -226,6 +229,21 @@ def test_three_nodes_share_the_work_and_survive_one_killed(
         # The busiest node dies in the middle of the next flood.
         busiest = max(load, key=lambda name: (load[name], name))
         before = dict(owners)
+        # An async bulk job, taken by the busiest node for one of its own sessions.
+        campaign_session = next(s for s, owner in before.items() if owner == busiest)
+        recipients = [f"22178200{n:04d}" for n in range(BULK_RECIPIENTS)]
+        job = cluster.ok(
+            cluster.nodes[busiest],
+            "POST",
+            "/api/send-bulk",
+            json={
+                "recipients": recipients,
+                "type": "text",
+                "text": "campaign",
+                "session_id": campaign_session,
+                "async": True,
+            },
+        )
         killer = threading.Timer(1.0, cluster.kill, args=(busiest,))
         killer.start()
         flood.run(rounds=6)
@@ -262,4 +280,60 @@ def test_three_nodes_share_the_work_and_survive_one_killed(
             not in (MOVING | RECONNECTING if session_id in moved else MOVING)
         ]
         assert unexpected == []
+
+        # The job finishes on a survivor, and no recipient got the campaign twice.
+        progress = finished_job(cluster, job["job_id"])
+        outcomes = {number(r["to"]): r for r in progress["results"]}
+        assert sorted(outcomes) == sorted(recipients)
+        campaign = [r for r in sent_log(cluster, campaign_session) if r["text"] == "campaign"]
+        got = sorted(number(r["to"]) for r in campaign)
+        assert len(got) == len(set(got)), "a recipient got the campaign twice"
+        delivered = {to for to, r in outcomes.items() if r["success"]}
+        assert delivered <= set(got)  # what the job says went out, went out
+
+        # Each cross-node send went out once, and the day's count is every message sent.
+        logs = {s: sent_log(cluster, s) for s in session_ids}
+        for session_id, log in logs.items():
+            texts_sent = [r["text"] for r in log if r["text"] != "campaign"]
+            assert len(texts_sent) == len(set(texts_sent)) == len(NODES) - 1, (session_id, log)
+        assert counted_today(database_url) == sum(len(log) for log in logs.values())
         print(f"\nall {SESSIONS} sessions connected again {took:.1f} s after the SIGKILL")
+
+
+def number(recipient: str) -> str:
+    """A phone number, whether written as a number or as a JID."""
+    return recipient.split("@", maxsplit=1)[0].lstrip("+")
+
+
+def finished_job(cluster: Cluster, job_id: str, timeout: float = 120) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        progress = cluster.ok(cluster.alive()[0], "GET", f"/api/send-bulk/{job_id}")
+        if progress["status"] not in ("queued", "running"):
+            assert progress["status"] == "done", progress
+            return progress
+        assert time.monotonic() < deadline, progress
+        time.sleep(0.5)
+
+
+def sent_log(cluster: Cluster, session_id: str) -> list[dict[str, Any]]:
+    """What the session put on the sandbox's wire, whichever node it ran on."""
+    answer = cluster.ok(cluster.alive()[0], "GET", f"/api/sandbox/sessions/{session_id}/sent")
+    messages: list[dict[str, Any]] = answer["messages"]
+    return messages
+
+
+def counted_today(database_url: str) -> int:
+    """The admin's messages counted today by the shared quota (usage_days)."""
+
+    async def read() -> int:
+        connection = await asyncpg.connect(databases.plain_dsn(database_url))
+        try:
+            found = await connection.fetchval(
+                "SELECT sent FROM usage_days WHERE user_id = 1 AND day = CURRENT_DATE"
+            )
+        finally:
+            await connection.close()
+        return int(found or 0)
+
+    return asyncio.run(read())
