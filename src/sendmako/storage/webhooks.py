@@ -49,6 +49,7 @@ class Claimed:
     id: int
     event_id: str
     event_name: str
+    user_id: int
     endpoint_id: int
     chain: str
     attempts: int
@@ -247,6 +248,7 @@ _CANDIDATES = (
         WebhookDelivery.status == DeliveryStatus.PENDING,
         WebhookDelivery.next_attempt_at <= _NOW,
         _free,
+        WebhookDelivery.endpoint_id.not_in(bindparam("skip", expanding=True)),
         ~exists().where(
             _earlier.endpoint_id == WebhookDelivery.endpoint_id,
             _earlier.chain == WebhookDelivery.chain,
@@ -276,6 +278,7 @@ _CLAIMED = (
         WebhookDelivery.id,
         WebhookEvent.id,
         WebhookEvent.name,
+        WebhookEvent.user_id,
         WebhookDelivery.endpoint_id,
         WebhookDelivery.chain,
         WebhookDelivery.attempts,
@@ -293,18 +296,28 @@ _CLAIMED = (
 
 
 async def claim(
-    db: AsyncSession, *, node: str, now: datetime, until: datetime, limit: int
+    db: AsyncSession,
+    *,
+    node: str,
+    now: datetime,
+    until: datetime,
+    limit: int,
+    skip: Sequence[int] = (),
 ) -> list[Claimed]:
     """Take due deliveries whose chain is not blocked (an earlier pending delivery of the
-    same endpoint and chain that is not due yet, or taken by someone else)."""
-    candidates = (await db.scalars(_CANDIDATES, {"now": now, "limit": limit})).all()
+    same endpoint and chain that is not due yet, or taken by someone else), leaving those
+    of the endpoints in `skip` (the dispatcher holds enough of theirs, or their circuit is
+    open)."""
+    candidates = (
+        await db.scalars(_CANDIDATES, {"now": now, "limit": limit, "skip": list(skip)})
+    ).all()
     if not candidates:
         return []
     taken = (
         await db.scalars(_TAKE, {"ids": candidates, "now": now, "node": node, "until": until})
     ).all()
     rows = await db.execute(_CLAIMED, {"taken": taken})
-    return [Claimed(*row) for row in rows]
+    return [Claimed(*tuple(row)) for row in rows]
 
 
 async def claim_one(
@@ -317,7 +330,7 @@ async def claim_one(
     if not taken:
         return None
     (row,) = (await db.execute(_CLAIMED, {"taken": taken})).all()
-    return Claimed(*row)
+    return Claimed(*tuple(row))
 
 
 async def release(db: AsyncSession, delivery_ids: Sequence[int]) -> None:
@@ -326,6 +339,17 @@ async def release(db: AsyncSession, delivery_ids: Sequence[int]) -> None:
             update(WebhookDelivery)
             .where(WebhookDelivery.id.in_(delivery_ids))
             .values(claimed_by=None, claimed_until=None)
+        )
+
+
+async def postpone(db: AsyncSession, delivery_ids: Sequence[int], until: datetime) -> None:
+    """Hand deliveries back, due again at `until`, with no attempt counted (their
+    endpoint's circuit is open). Later deliveries of their chains wait behind them."""
+    if delivery_ids:
+        await db.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id.in_(delivery_ids))
+            .values(claimed_by=None, claimed_until=None, next_attempt_at=until)
         )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sendmako.errors import BadRequest, NotFound
+from sendmako.errors import BadRequest, NotFound, TooManyRequests
 from sendmako.net.hosts import InvalidURL, parse_url
 from sendmako.storage import webhooks
 from sendmako.storage.db import Database
@@ -126,8 +126,9 @@ class Endpoints:
         self.cache.forget(user.id)
 
     async def send_test(self, user: UserRecord, endpoint_id: int) -> webhooks.Outcome:
-        """A signed `webhook.test` event to this endpoint only, attempted at once; it is
-        logged and retried like any other delivery."""
+        """A signed `webhook.test` event to this endpoint only, attempted at once and
+        answered within the attempt timeout (one test per account at a time: 429 while
+        another waits for its answer); it is logged and retried like any other delivery."""
         endpoint = await self.get(user, endpoint_id)
         now = self.clock()
         event_id = new_event_id()
@@ -148,8 +149,15 @@ class Endpoints:
                     deliveries=[(endpoint.id, f"test:{event_id}")],
                 ),
             )
-        outcome = await self.dispatcher.deliver_now(delivery_id)
-        assert outcome is not None, "a brand-new delivery is always claimable"
+        outcome = await self.dispatcher.deliver_now(delivery_id, user.id)
+        if outcome is None:
+            # Another test of this account's is still waiting for its endpoint's answer.
+            raise TooManyRequests(
+                "A test event of this account is already under way; this one goes out with "
+                "the other deliveries (see the delivery log), or try again in a few seconds.",
+                retry_after=self.dispatcher.timeout,
+                code="test_in_progress",
+            )
         return outcome
 
     async def deliveries(
