@@ -9,8 +9,9 @@ come, first served.
 Three bounds hold at every moment: at most `total` slots are held, at most `per_owner` by
 one owner and at most `per_group` by one group. A freed slot goes to the next owner in
 turn that has a waiter it may still serve, and within that owner to its next group in
-turn: an owner with ten thousand waiters and one with a single waiter alternate, so the
-single one waits for at most one slot to free, whatever the other has queued. And because
+turn (the one served least recently goes first): an owner with ten thousand waiters and
+one with a single waiter alternate, so the single one waits for at most one slot to free,
+whatever the other has queued. And because
 one owner never holds more than `per_owner`, with `per_owner < total` an owner whose work
 hangs leaves the other slots to everyone else.
 
@@ -36,9 +37,13 @@ class FairSlots:
         self._held = 0
         self._by_owner: Counter[Hashable] = Counter()
         self._by_group: Counter[Hashable] = Counter()
-        # Owners with waiters, in turn (dicts keep insertion order: popping and adding an
-        # owner again sends it to the back); within each, its groups in turn.
+        # Owners with waiters, and within each its groups with waiters.
         self._waiting: dict[Hashable, dict[Hashable, deque[asyncio.Future[None]]]] = {}
+        # When each owner and group (with waiters or slots) was last handed a slot: the
+        # least recent goes first. Forgotten once idle; back, they go first.
+        self._owner_served: dict[Hashable, int] = {}
+        self._group_served: dict[Hashable, int] = {}
+        self._tick = 0
 
     @property
     def held(self) -> int:
@@ -74,9 +79,13 @@ class FairSlots:
         self._by_owner[owner] -= 1
         if not self._by_owner[owner]:
             del self._by_owner[owner]
+            if owner not in self._waiting:
+                self._owner_served.pop(owner, None)
         self._by_group[group] -= 1
         if not self._by_group[group]:
             del self._by_group[group]
+            if group not in self._waiting.get(owner, ()):
+                self._group_served.pop(group, None)
         self._hand_out()
 
     def _forget(self, owner: Hashable, group: Hashable, future: asyncio.Future[None]) -> None:
@@ -88,34 +97,41 @@ class FairSlots:
             queue.remove(future)
         if not queue:
             del groups[group]
+            if not self._by_group[group]:
+                self._group_served.pop(group, None)
         if not groups:
             del self._waiting[owner]
+            if not self._by_owner[owner]:
+                self._owner_served.pop(owner, None)
 
     def _hand_out(self) -> None:
         while self._held < self.total and self._hand_one():
             pass
 
     def _hand_one(self) -> bool:
-        """Give one slot to the next owner in turn that may take one; False if none may."""
-        for owner, groups in self._waiting.items():
+        """Give one slot to the owner served least recently that may take one, to its
+        group served least recently; False if none may."""
+        owners = sorted(self._waiting, key=lambda owner: self._owner_served.get(owner, 0))
+        for owner in owners:
             if self._by_owner[owner] >= self.per_owner:
                 continue
-            for group, queue in groups.items():
+            groups = self._waiting[owner]
+            for group in sorted(groups, key=lambda group: self._group_served.get(group, 0)):
                 if self._by_group[group] >= self.per_group:
                     continue
+                queue = groups[group]
                 # A waiter cancelled since it queued leaves on its own, later: skip it.
                 while queue and queue[0].done():
                     queue.popleft()
                 if not queue:
                     continue
                 future = queue.popleft()
-                # Both go to the back of their turn, the group within its owner.
-                del groups[group]
-                if queue:
-                    groups[group] = queue
-                del self._waiting[owner]
-                if groups:
-                    self._waiting[owner] = groups
+                if not queue:
+                    del groups[group]
+                if not groups:
+                    del self._waiting[owner]
+                self._tick += 1
+                self._owner_served[owner] = self._group_served[group] = self._tick
                 self._held += 1
                 self._by_owner[owner] += 1
                 self._by_group[group] += 1

@@ -38,8 +38,12 @@ class Breakers:
         threshold: int = 3,
         cooldown: timedelta = timedelta(seconds=30),
         max_cooldown: timedelta = timedelta(minutes=10),
+        probe_wait: timedelta = timedelta(seconds=10),
     ) -> None:
+        """`probe_wait`: how long the others wait for a probe's outcome (the attempt
+        timeout): then they go, or the circuit is open again."""
         self.clock = clock
+        self.probe_wait = probe_wait
         self.threshold = threshold
         self.cooldown = cooldown
         self.max_cooldown = max_cooldown
@@ -55,7 +59,7 @@ class Breakers:
         if now < circuit.until:
             return circuit.until
         if circuit.probing:
-            return now + self.cooldown  # the probe is out: look again later
+            return now + self.probe_wait  # the probe is out: look again once it is over
         return None
 
     def admit(self, endpoint: int) -> datetime | None:
@@ -66,10 +70,6 @@ class Breakers:
         if until is None and circuit is not None and circuit.until is not None:
             circuit.probing = True
         return until
-
-    def is_open(self, endpoint: int) -> bool:
-        circuit = self._circuits.get(endpoint)
-        return circuit is not None and circuit.until is not None and not circuit.probing
 
     def open_endpoints(self) -> list[int]:
         """The endpoints not to claim deliveries for now."""
@@ -92,12 +92,15 @@ class Breakers:
             circuit.probing = False
             self._open(circuit)
 
-    def timed_out(self, endpoint: int) -> None:
+    def timed_out(self, endpoint: int) -> bool:
+        """Counts a timeout; True when it opened the circuit."""
         circuit = self._circuits.setdefault(endpoint, _Circuit())
         circuit.timeouts += 1
         if circuit.probing or (circuit.until is None and circuit.timeouts >= self.threshold):
             circuit.probing = False
             self._open(circuit)
+            return True
+        return False
 
     def _open(self, circuit: _Circuit) -> None:
         cooldown = (

@@ -114,7 +114,7 @@ class Dispatcher:
         self.timeout = timeout
         self._timeouts = Timeouts(connect=timeout, read=timeout)
         self.limits = limits or Limits()
-        self.breakers = breakers or Breakers(clock)
+        self.breakers = breakers or Breakers(clock, probe_wait=timedelta(seconds=timeout))
         self._slots = FairSlots(
             total=self.limits.total,
             per_owner=self.limits.per_account,
@@ -401,8 +401,7 @@ class Dispatcher:
         if result == _Result.ANSWERED:
             self.breakers.answered(endpoint)
         elif result == _Result.TIMED_OUT:
-            self.breakers.timed_out(endpoint)
-            if self.breakers.is_open(endpoint):
+            if self.breakers.timed_out(endpoint):
                 logger.warning("webhooks.circuit_open", endpoint_id=endpoint)
         else:
             self.breakers.failed(endpoint)

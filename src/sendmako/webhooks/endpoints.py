@@ -127,7 +127,7 @@ class Endpoints:
 
     async def send_test(self, user: UserRecord, endpoint_id: int) -> webhooks.Outcome:
         """A signed `webhook.test` event to this endpoint only, attempted at once and
-        answered within the attempt timeout (one test per account at a time: 429 while
+        answered within twice the attempt timeout (one test per account at a time: 429 while
         another waits for its answer); it is logged and retried like any other delivery."""
         endpoint = await self.get(user, endpoint_id)
         now = self.clock()
