@@ -21,6 +21,8 @@ from sendmako.app import WebhookSeams
 from sendmako.settings import Settings
 from sendmako.webhooks.dispatcher import Dispatcher
 from tests.harness import Account, Server, connect_sandbox, running
+from tests.media.files import jpeg_bytes
+from tests.media.origin import Origin
 
 HOOKS = "/api/webhooks"
 ATTEMPT_SECONDS = 2.0
@@ -225,3 +227,83 @@ async def test_hanging_endpoints_of_one_account_do_not_delay_another_accounts_de
         for sender in range(SENDERS):
             chat = [int(body.split(":")[1]) for body in bodies if body.startswith(f"{sender}:")]
             assert chat == list(range(PER_SENDER)), f"{path}, chat {sender}: {chat}"
+
+
+@pytest.fixture
+async def origin() -> AsyncIterator[Origin]:
+    server = Origin()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def test_one_account_flooding_hanging_endpoints_and_slow_downloads_leaves_another_alone(
+    server: Server, alice: Account, bob: Account, receivers: Receivers, origin: Origin
+) -> None:
+    """Alice's endpoints hang and she sends twelve images from a server that never sends
+    them: Bob's sends (text, and an image from a good server) and his webhook deliveries
+    take what they took before, within the bound."""
+    limits = dispatcher(server).limits
+    hanging = ["a1", "a2"]
+    receivers.hanging.update(hanging)
+    for path in hanging:
+        await hook(alice, f"{receivers.base}/{path}")
+    await hook(bob, f"{receivers.base}/b")
+    alice_session = await connect_sandbox(server, alice, "22241857975")
+    bob_session = await connect_sandbox(server, bob, "22241857976")
+    stalled = origin.stall("/never.jpg", {"Content-Length": "100000"})
+    image = origin.file("/photo.jpg", jpeg_bytes(), headers={"Content-Type": "image/jpeg"})
+    loop = asyncio.get_running_loop()
+
+    async def bob_sends() -> tuple[float, float]:
+        started = loop.time()
+        text = await bob.client.post(
+            "/api/send-message", json={"to": "221781234567", "type": "text", "text": "hi"}
+        )
+        middle = loop.time()
+        photo = await bob.client.post(
+            "/api/send-message", json={"to": "221781234567", "type": "image", "imageUrl": image}
+        )
+        assert (text.status_code, photo.status_code) == (200, 200), photo.text
+        return middle - started, loop.time() - middle
+
+    before = (*await bob_sends(), await arrives(bob, bob_session, receivers, "b", "before"))
+
+    burst = [{"from": f"22178123{n:04d}", "type": "text", "text": f"x{n}"} for n in range(40)]
+    sent = await alice.client.post(
+        f"/api/sandbox/sessions/{alice_session}/inbound/batch", json={"messages": burst}
+    )
+    assert sent.status_code == 200, sent.text
+    alices_images = [
+        asyncio.create_task(
+            alice.client.post(
+                "/api/send-message",
+                json={"to": "221781234567", "type": "image", "imageUrl": stalled},
+            )
+        )
+        for _ in range(12)
+    ]
+    await receivers.until(
+        lambda: sum(receivers.in_flight.values()) == len(hanging) * limits.per_endpoint,
+        timeout=10,
+    )
+    async with asyncio.timeout(10):
+        while len(origin.requests) < 8:  # her share of downloads reached the stalled server
+            await asyncio.sleep(0.01)
+
+    during = (*await bob_sends(), await arrives(bob, bob_session, receivers, "b", "during"))
+    names = ("text send", "image send", "webhook delivery")
+    print(
+        "\n"
+        + "; ".join(
+            f"bob's {name}: {b * 1000:.0f} ms alone, {d * 1000:.0f} ms during alice's flood"
+            for name, b, d in zip(names, before, during, strict=True)
+        )
+        + f" (bound {BOUND_SECONDS * 1000:.0f} ms)"
+    )
+    assert max(during) < BOUND_SECONDS
+    assert len(origin.requests) - 2 == 8, "alice downloads at most 8 at once"
+
+    origin.released.set()
+    answers = await asyncio.gather(*alices_images)
+    assert {a.status_code for a in answers} <= {422, 429}
