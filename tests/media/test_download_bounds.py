@@ -11,7 +11,7 @@ import pytest
 
 from sendmako.concurrency.acting import act_for
 from sendmako.errors import OperationFailed, TooManyRequests
-from sendmako.media.fetch import DownloadLimits, Fetcher, FetchedFile, FetchTimeouts, SizeLimit
+from sendmako.media.fetch import DownloadLimits, FetchedFile, Fetcher, FetchTimeouts, SizeLimit
 from sendmako.net.addresses import AddressPolicy
 from sendmako.net.guarded import build_client
 from tests.media.origin import Exchange, Origin
@@ -88,22 +88,24 @@ async def test_one_accounts_downloads_in_flight_leave_another_accounts_alone(
 ) -> None:
     """Alice has her two downloads stalled: her third is 429 downloads_busy after the
     queue wait; Bob's goes through meanwhile."""
-    stalled = origin.stall("/stall", {"Content-Length": "100"})
+    both = asyncio.Event()  # both of hers reached the server
+
+    async def stall(exchange: Exchange) -> None:
+        if len(origin.requests) == 2:
+            both.set()
+        await exchange.head(200, {"Content-Length": "100"})
+        await origin.released.wait()
+
+    stalled = origin.route("/stall", stall)
     small = origin.file("/small", b"z" * 100)
-    started = asyncio.Event()
 
     async def download(account: int, url: str) -> FetchedFile:
         act_for(account)
-        if url == stalled:
-            started.set()
         return await fetcher.fetch(url, field="imageUrl", limit=SMALL)
 
     alices = [asyncio.create_task(download(1, stalled)) for _ in range(2)]
     async with asyncio.timeout(5):
-        while len(origin.requests) < 2:  # both of hers reached the server
-            await started.wait()
-            started.clear()
-            await asyncio.sleep(0.01)
+        await both.wait()
     with pytest.raises(TooManyRequests) as excinfo:
         await download(1, small)
     assert excinfo.value.code == "downloads_busy"

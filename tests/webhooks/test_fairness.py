@@ -22,7 +22,7 @@ from sendmako.settings import Settings
 from sendmako.webhooks.dispatcher import Dispatcher
 from tests.harness import Account, Server, connect_sandbox, running
 from tests.media.files import jpeg_bytes
-from tests.media.origin import Origin
+from tests.media.origin import Exchange, Origin
 
 HOOKS = "/api/webhooks"
 ATTEMPT_SECONDS = 2.0
@@ -251,7 +251,15 @@ async def test_one_account_flooding_hanging_endpoints_and_slow_downloads_leaves_
     await hook(bob, f"{receivers.base}/b")
     alice_session = await connect_sandbox(server, alice, "22241857975")
     bob_session = await connect_sandbox(server, bob, "22241857976")
-    stalled = origin.stall("/never.jpg", {"Content-Length": "100000"})
+    reached = asyncio.Event()  # alice's share of downloads reached the stalled server
+
+    async def never(exchange: Exchange) -> None:
+        if len(origin.requests) >= 8:
+            reached.set()
+        await exchange.head(200, {"Content-Length": "100000"})
+        await origin.released.wait()
+
+    stalled = origin.route("/never.jpg", never)
     image = origin.file("/photo.jpg", jpeg_bytes(), headers={"Content-Type": "image/jpeg"})
     loop = asyncio.get_running_loop()
 
@@ -288,8 +296,7 @@ async def test_one_account_flooding_hanging_endpoints_and_slow_downloads_leaves_
         timeout=10,
     )
     async with asyncio.timeout(10):
-        while len(origin.requests) < 8:  # her share of downloads reached the stalled server
-            await asyncio.sleep(0.01)
+        await reached.wait()
 
     during = (*await bob_sends(), await arrives(bob, bob_session, receivers, "b", "during"))
     names = ("text send", "image send", "webhook delivery")
