@@ -49,7 +49,7 @@ async def send_message(request: Request) -> Response:
     services: Services = request.app.state.services
     user = await services.auth.authenticate(request.headers.get("authorization"))
     act_for(user.id)  # downloads and media work of this request count to this account
-    body = validated(_SEND_MESSAGE, await request.body())
+    body = validated(_SEND_MESSAGE, await request.body(), request.headers.get("content-type"))
     sent = await _send(services, user, body)
     answer = SendMessageOut(
         message_id=sent.message_id,
