@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -133,6 +134,7 @@ async def create_endpoint(
     description: str | None,
 ) -> EndpointRecord:
     row = WebhookEndpoint(
+        id=new_endpoint_id(),
         user_id=user_id,
         url=url,
         secret=secret,
@@ -146,17 +148,30 @@ async def create_endpoint(
     return _endpoint(row)
 
 
+def new_endpoint_id() -> int:
+    """Random, up to 2**53 (exact in JavaScript's numbers): guessing another account's is
+    hopeless, and no id tells how many others exist. (A clash, one in millions of
+    millions, fails that creation like any conflict.)"""
+    return secrets.randbelow(2**53 - 1) + 1
+
+
 async def endpoints_of(db: AsyncSession, user_id: int) -> list[EndpointRecord]:
     rows = await db.scalars(
         select(WebhookEndpoint)
         .where(WebhookEndpoint.user_id == user_id)
-        .order_by(WebhookEndpoint.id)
+        .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
     )
     return [_endpoint(row) for row in rows]
 
 
-async def endpoint(db: AsyncSession, endpoint_id: int) -> EndpointRecord | None:
-    row = await db.get(WebhookEndpoint, endpoint_id)
+async def endpoint(db: AsyncSession, endpoint_id: int, user_id: int) -> EndpointRecord | None:
+    """The user's endpoint: one that does not exist and another user's are found by the
+    same query, in the same time."""
+    row = await db.scalar(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.id == endpoint_id, WebhookEndpoint.user_id == user_id
+        )
+    )
     return _endpoint(row) if row else None
 
 
@@ -476,19 +491,20 @@ async def deliveries_of(
     return total or 0, [_delivery(d, e, attempts.get(d.id, [])) for d, e in rows]
 
 
-async def delivery(db: AsyncSession, delivery_id: int) -> tuple[DeliveryRecord, int] | None:
-    """The delivery and the id of the user who owns it."""
+async def delivery(db: AsyncSession, delivery_id: int, user_id: int) -> DeliveryRecord | None:
+    """The user's delivery: one that does not exist and another user's are found by the
+    same query, in the same time."""
     found = (
         await db.execute(
             select(WebhookDelivery, WebhookEvent)
             .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
-            .where(WebhookDelivery.id == delivery_id)
+            .where(WebhookDelivery.id == delivery_id, WebhookEvent.user_id == user_id)
         )
     ).first()
     if found is None:
         return None
     row, event = found
-    return _delivery(row, event, []), event.user_id
+    return _delivery(row, event, [])
 
 
 async def redeliver(db: AsyncSession, delivery_id: int, now: datetime) -> None:

@@ -90,8 +90,8 @@ class Endpoints:
 
     async def get(self, user: UserRecord, endpoint_id: int) -> webhooks.EndpointRecord:
         async with self.db.read() as db:
-            found = await webhooks.endpoint(db, endpoint_id)
-        if found is None or found.user_id != user.id:
+            found = await webhooks.endpoint(db, endpoint_id, user.id)
+        if found is None:
             raise NotFound(f"Webhook {endpoint_id} not found.", code="webhook_not_found")
         return found
 
@@ -172,14 +172,14 @@ class Endpoints:
     async def redeliver(self, user: UserRecord, delivery_id: int) -> webhooks.DeliveryRecord:
         """Send a delivery again (e.g. one that failed), with the same event id."""
         async with self.db.write() as tx:
-            found = await webhooks.delivery(tx, delivery_id)
-            if found is None or found[1] != user.id:
+            found = await webhooks.delivery(tx, delivery_id, user.id)
+            if found is None:
                 raise NotFound(f"Delivery {delivery_id} not found.", code="delivery_not_found")
             await webhooks.redeliver(tx, delivery_id, self.clock())
-            again = await webhooks.delivery(tx, delivery_id)
+            again = await webhooks.delivery(tx, delivery_id, user.id)
         assert again is not None
         self.dispatcher.wake()
-        return again[0]
+        return again
 
     async def _check_url(self, url: str) -> None:
         try:
