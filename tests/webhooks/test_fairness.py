@@ -167,11 +167,11 @@ async def test_hanging_endpoints_of_one_account_do_not_delay_another_accounts_de
         f"/api/sandbox/sessions/{alice_session}/inbound/batch", json={"messages": burst}
     )
     assert sent.status_code == 200, sent.text
-    full = len(hanging) * limits.per_endpoint
+    full = min(len(hanging) * limits.per_endpoint, limits.per_account)
     await receivers.until(lambda: sum(receivers.in_flight.values()) == full, timeout=10)
 
     during = [await arrives(bob, bob_session, receivers, "b", f"during {n}") for n in range(5)]
-    assert max(receivers.most_in_flight[p] for p in hanging) == limits.per_endpoint
+    assert max(receivers.most_in_flight[p] for p in hanging) <= limits.per_endpoint
     loop = asyncio.get_running_loop()
     started = loop.time()
     tested = await bob.client.post(f"{HOOKS}/{bobs}/test")
@@ -204,7 +204,7 @@ async def test_hanging_endpoints_of_one_account_do_not_delay_another_accounts_de
         assert len(messages) == SENDERS * PER_SENDER
         assert {d["status"] for d in messages} == {"pending"}
         attempts = sum(d["attempts"] for d in messages)
-        assert attempts <= 2 * limits.per_endpoint, "postponed, not attempted again and again"
+        assert attempts <= limits.per_endpoint, "postponed, not attempted again and again"
 
     # They answer again; later, every delivery arrives, each chat in order.
     receivers.released.set()
@@ -292,7 +292,10 @@ async def test_one_account_flooding_hanging_endpoints_and_slow_downloads_leaves_
         for _ in range(12)
     ]
     await receivers.until(
-        lambda: sum(receivers.in_flight.values()) == len(hanging) * limits.per_endpoint,
+        lambda: (
+            sum(receivers.in_flight.values())
+            == min(len(hanging) * limits.per_endpoint, limits.per_account)
+        ),
         timeout=10,
     )
     async with asyncio.timeout(10):
