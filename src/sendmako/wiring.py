@@ -33,7 +33,7 @@ from sendmako.engines.base import Engine
 from sendmako.engines.registry import build_engines
 from sendmako.inbound import registry
 from sendmako.media.decrypt import MediaDecryptor
-from sendmako.media.fetch import Fetcher, TrustedPrefix, sandbox_media_prefix
+from sendmako.media.fetch import MEDIA_CONNECTIONS, Fetcher, TrustedPrefix, sandbox_media_prefix
 from sendmako.messaging.actions import MessageActions
 from sendmako.messaging.bulk import BulkSender
 from sendmako.messaging.calls import CallGuard
@@ -55,7 +55,7 @@ from sendmako.sessions.placement import Placement
 from sendmako.settings import Settings
 from sendmako.storage.db import Database
 from sendmako.storage.records import UserRecord
-from sendmako.webhooks.dispatcher import TIMEOUT_SECONDS, Dispatcher
+from sendmako.webhooks.dispatcher import TIMEOUT_SECONDS, Dispatcher, Limits
 from sendmako.webhooks.endpoints import Endpoints
 from sendmako.webhooks.outbox import EndpointCache, WebhookOutbox
 from sendmako.webhooks.retry import RetryPolicy
@@ -110,7 +110,8 @@ class Services:
     usage: DailyUsage
     sent_log: SentLog
     inbox: Inbox
-    http: HttpClient  # guarded (net/guarded.py): for any URL a user gave us
+    http: HttpClient  # guarded (net/guarded.py): media URLs a user gave us
+    webhook_http: HttpClient  # guarded, its own pool: webhook deliveries
     own: HttpClient  # this very app, in-process: its own sandbox media
     fetcher: Fetcher  # media downloads on the guarded client: size caps, redirects, errors
     media: MediaDecryptor  # decrypt-media
@@ -241,6 +242,7 @@ async def stop(services: Services) -> None:
     await services.sent_log.close()
     await services.dispatcher.stop()
     await services.http.close()
+    await services.webhook_http.close()
     await services.own.close()
     services.passwords.close()
     await services.lease.release()  # last: the next node may start once nothing of this one runs
@@ -287,7 +289,14 @@ def _assemble(
         placement_seconds=settings.cluster.placement_seconds,
     )
     policy = AddressPolicy.allowing(settings.allow_private_hosts)
-    http = build_client(policy, resolver=network.resolver, sockets=network.sockets)
+    # Two pools: slow downloads filling the media one leave webhook deliveries theirs.
+    http = build_client(
+        policy, resolver=network.resolver, sockets=network.sockets, connections=MEDIA_CONNECTIONS
+    )
+    limits = Limits()
+    webhook_http = build_client(
+        policy, resolver=network.resolver, sockets=network.sockets, connections=limits.connections
+    )
     # The server's own sandbox media is served by this very app: fetch it in-process (the
     # public URL is often loopback, which the guard refuses, or not reachable from here).
     own = AppClient(app)
@@ -300,7 +309,8 @@ def _assemble(
     )
     dispatcher = Dispatcher(
         db,
-        seams.client or http,
+        seams.client or webhook_http,
+        limits=limits,
         node=node_id,
         policy=seams.policy,
         clock=seams.clock,
@@ -346,6 +356,7 @@ def _assemble(
         sent_log=sent_log,
         inbox=inbox,
         http=http,
+        webhook_http=webhook_http,
         own=own,
         fetcher=fetcher,
         media=decryptor,

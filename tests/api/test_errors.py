@@ -231,3 +231,31 @@ async def test_each_request_is_logged_once_failures_at_info(
         for e in logs
         if e["event"] == "http.request"
     ] == logged
+
+
+@pytest.mark.parametrize("path", ["/api/send-message", "/api/whatsapp/sessions/"])
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+async def test_a_body_that_is_not_sent_as_json_is_a_400_on_every_route(
+    alice: Account, path: str, content_type: str
+) -> None:
+    """send-message (which reads its body itself) answers like every other route."""
+    answer = await alice.client.post(
+        path,
+        content=b'{"to": "221781234567", "type": "text", "text": "hi"}',
+        headers={"Content-Type": content_type},
+    )
+    body = assert_error(answer, 400)
+    assert body["field"] == "body"
+    assert "Content-Type: application/json" in str(body["message"])
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/x+json"])
+async def test_json_content_types_with_parameters_are_json(
+    alice: Account, content_type: str
+) -> None:
+    answer = await alice.client.post(
+        "/api/send-message",
+        content=b'{"to": "221781234567", "type": "text", "text": "hi"}',
+        headers={"Content-Type": content_type},
+    )
+    assert assert_error(answer, 404)["code"] == "no_session", "past the body's checks"

@@ -152,6 +152,13 @@ async def test_a_webhook_from_creation_to_deletion(server: Server) -> None:
             "url: must be an http:// or https:// URL with a host",
         ),
         ({"url": ""}, "url", "URL: this field is required."),
+        ({"url": "http://[/"}, "url", "url: not a valid URL (Invalid IPv6 URL)"),
+        (
+            {"url": "https://hooks.example.com\uff20127.0.0.1/"},
+            "url",
+            "url: not a valid URL (netloc 'hooks.example.com\uff20127.0.0.1' contains invalid "
+            "characters under NFKC normalization)",
+        ),
         (
             {"url": URL, "events": "message.recieved"},
             "events",

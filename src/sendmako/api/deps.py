@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Path, Request
 
+from sendmako.concurrency.acting import act_for
 from sendmako.sessions.manager import SessionManager
 from sendmako.storage.records import UserRecord
 from sendmako.wiring import Services
@@ -32,7 +33,9 @@ async def current_user(
         str | None, Header(description="`Bearer wsa_...`: your API key")
     ] = None,
 ) -> UserRecord:
-    return await services.auth.authenticate(authorization)
+    user = await services.auth.authenticate(authorization)
+    act_for(user.id)  # downloads and media work of this request count to this account
+    return user
 
 
 CurrentUser = Annotated[UserRecord, Depends(current_user)]

@@ -36,7 +36,8 @@ from sendmako.media.crypto import (
     plaintext_sha256,
 )
 from sendmako.media.fetch import MB, Download, Fetcher, SizeLimit
-from sendmako.media.lanes import Lanes, in_thread, outlive_cancellation
+from sendmako.media.lanes import Lanes, outlive_cancellation
+from sendmako.media.work import MEDIA_WORK
 from sendmako.net.hosts import HostAllowList
 
 logger = log.get(__name__)
@@ -155,13 +156,15 @@ async def _verify(
     check.check_file_enc_sha256(request.file_enc_sha256)
     keys = check.keys
     if not check.mac_matches():
-        found = await in_thread(find_family, spool, check.size, request.media_key, candidates[1:])
+        found = await MEDIA_WORK.run(
+            find_family, spool, check.size, request.media_key, candidates[1:]
+        )
         if found is None:
             raise mac_failed(candidates)
         logger.info("decrypt.family_fallback", guessed=candidates[0], found=found)
         keys = derive_keys(request.media_key, found)
     if request.file_sha256 is not None:
-        digest = await in_thread(plaintext_sha256, spool, check.size, keys)
+        digest = await MEDIA_WORK.run(plaintext_sha256, spool, check.size, keys)
         check_file_sha256(digest, request.file_sha256)
     return keys
 

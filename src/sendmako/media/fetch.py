@@ -9,6 +9,14 @@ the URL came in:
     refused by the guard or the host allow-list, bad URL    400 BadRequest   (field)
     larger than the limit (declared or counted)             400 BadRequest   (names the limit)
     unreachable, timed out, not 2xx, broken off             422 OperationFailed (names the status)
+    too slow (under the minimum rate once past its grace)   422 OperationFailed (download_too_slow)
+    this account already downloading its share at once     429 TooManyRequests (downloads_busy)
+
+Downloads are bounded per account and in all (`DownloadLimits`): at most `per_account` of
+one account's go on at once (the account the request works for: concurrency/acting.py),
+`total` in all, handed out in turn (concurrency/fair.py). They use their own outbound
+pool (wiring.py), apart from webhook deliveries, so slow downloads never hold a webhook's
+connection.
 """
 
 from __future__ import annotations
@@ -23,7 +31,9 @@ from urllib.parse import unquote
 from yarl import URL
 
 from sendmako import log
-from sendmako.errors import BadRequest, OperationFailed
+from sendmako.concurrency.acting import acting_for
+from sendmako.concurrency.fair import FairSlots
+from sendmako.errors import BadRequest, OperationFailed, TooManyRequests
 from sendmako.media.sniff import SNIFF_BYTES, sniff
 from sendmako.net.client import (
     Answer,
@@ -86,6 +96,22 @@ class FetchTimeouts:
     connect: float = 10.0  # resolving the name and opening the connection
     read: float = 30.0  # between two pieces of the answer
     total: float = 300.0  # the whole download, so a trickling server cannot hold us forever
+    # Past `rate_grace` seconds from the answer's head, the body must have come at
+    # `min_rate` bytes/s on average: a byte every few seconds is cut off long before the
+    # read or total timeout.
+    min_rate: float = 8 * 1024
+    rate_grace: float = 10.0
+
+
+# The media pool's connections (wiring.py); downloads in all at once.
+MEDIA_CONNECTIONS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadLimits:
+    total: int = MEDIA_CONNECTIONS
+    per_account: int = 8
+    queue_seconds: float = 10.0  # waiting for one of the account's slots, then 429
 
 
 # -- which hosts ---------------------------------------------------------------------------
@@ -133,6 +159,8 @@ class Download:
         deadline: float,
         clock: Callable[[], float],
         total_timeout: float,
+        min_rate: float = 0.0,
+        rate_grace: float = 0.0,
     ) -> None:
         self.url = answer.url
         self.headers = answer.headers
@@ -143,6 +171,9 @@ class Download:
         self._deadline = deadline
         self._clock = clock
         self._total_timeout = total_timeout
+        self._min_rate = min_rate
+        self._rate_grace = rate_grace
+        self._started = clock()
         self.received = 0
 
     @property
@@ -153,10 +184,19 @@ class Download:
     async def chunks(self) -> AsyncIterator[bytes]:
         """The body as it arrives. Raises (400) as soon as it passes the limit: nothing past
         the limit is read. The read timeout bounds each wait; the total timeout is checked
-        after each piece (a trickle of bytes cannot keep the download alive forever)."""
+        after each piece (a trickle of bytes cannot keep the download alive forever), and
+        each wait ends when the average rate would fall under the minimum."""
         host = _host(self.url)
+        pieces = aiter(self._answer.chunks())
         try:
-            async for chunk in self._answer.chunks():
+            while True:
+                try:
+                    async with asyncio.timeout(self._rate_wait()):
+                        chunk = await anext(pieces)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError as exc:
+                    raise too_slow_rate(self._field, host, self._min_rate) from exc
                 self.received += len(chunk)
                 if self.received > self._limit.max_bytes:
                     raise too_large(self._field, self._limit)
@@ -172,6 +212,14 @@ class Download:
                 code="download_failed",
             )
 
+    def _rate_wait(self) -> float | None:
+        """How long the next piece may take before the body falls under the minimum rate:
+        by then `received` bytes must be `min_rate` per second past the grace."""
+        if self._min_rate <= 0:
+            return None
+        due = self._started + self._rate_grace + self.received / self._min_rate
+        return max(0.0, due - self._clock())
+
 
 def too_large(field: str, limit: SizeLimit) -> BadRequest:
     return BadRequest(
@@ -183,6 +231,14 @@ def too_slow(field: str, host: str, total: float) -> OperationFailed:
     return OperationFailed(
         f"{field}: download failed: {host} took longer than {total:g} s.",
         code="download_timeout",
+    )
+
+
+def too_slow_rate(field: str, host: str, rate: float) -> OperationFailed:
+    return OperationFailed(
+        f"{field}: download failed: {host} sent the file slower than the minimum of "
+        f"{human_size(int(rate))}/s.",
+        code="download_too_slow",
     )
 
 
@@ -225,8 +281,15 @@ class Fetcher:
         max_redirects: int = 5,
         trusted: TrustedPrefix | None = None,
         clock: Callable[[], float] | None = None,
+        limits: DownloadLimits | None = None,
     ) -> None:
         self._client = client
+        self.limits = limits if limits is not None else DownloadLimits()
+        self._slots = FairSlots(
+            total=self.limits.total,
+            per_owner=self.limits.per_account,
+            per_group=self.limits.per_account,
+        )
         self.timeouts = timeouts if timeouts is not None else FetchTimeouts()
         self._max_redirects = max_redirects
         self._trusted = trusted
@@ -244,7 +307,22 @@ class Fetcher:
         """Follow redirects to a 2xx answer and hand over its body as a `Download`.
 
         `field` names the request field the URL came from, in every error. With `allow`,
-        only those hosts are fetched, at every hop."""
+        only those hosts are fetched, at every hop. Counted to the account the task works
+        for: 429 when its downloads keep all its slots for `queue_seconds`."""
+        owner = acting_for()
+        async with AsyncExitStack() as slot:
+            try:
+                async with asyncio.timeout(self.limits.queue_seconds):
+                    await slot.enter_async_context(self._slots.slot(owner=owner, group=owner))
+            except TimeoutError as exc:
+                raise _busy(field, self.limits) from exc
+            async with self._open(url, field=field, limit=limit, allow=allow) as download:
+                yield download
+
+    @asynccontextmanager
+    async def _open(
+        self, url: str, *, field: str, limit: SizeLimit, allow: HostAllowList | None
+    ) -> AsyncIterator[Download]:
         clock = self._clock or asyncio.get_running_loop().time
         deadline = clock() + self.timeouts.total
         timeouts = Timeouts(connect=self.timeouts.connect, read=self.timeouts.read)
@@ -311,6 +389,8 @@ class Fetcher:
             deadline=deadline,
             clock=clock,
             total_timeout=self.timeouts.total,
+            min_rate=self.timeouts.min_rate,
+            rate_grace=self.timeouts.rate_grace,
         )
         if download.declared_length is not None and download.declared_length > limit.max_bytes:
             raise BadRequest(
@@ -343,6 +423,15 @@ class Fetcher:
             filename=_filename(download.headers, download.url),
             url=str(download.url),
         )
+
+
+def _busy(field: str, limits: DownloadLimits) -> TooManyRequests:
+    return TooManyRequests(
+        f"{field}: this account already has {limits.per_account} downloads under way; "
+        "try again once one has finished.",
+        retry_after=limits.queue_seconds,
+        code="downloads_busy",
+    )
 
 
 def _parse(url: str, field: str) -> URL:

@@ -177,12 +177,3 @@ async def outlive_cancellation(future: asyncio.Future[Any]) -> None:
                 cancelled = True
     if cancelled:
         raise asyncio.CancelledError
-
-
-async def in_thread(function: Callable[..., Result], *args: object) -> Result:
-    """`function(*args)` in the default executor, waited for to the end even if this task
-    is cancelled meanwhile (see `outlive_cancellation`). A plain future, not a task: the
-    cancel-everything of a shutdown cannot end the wait early either."""
-    future = asyncio.get_running_loop().run_in_executor(None, function, *args)
-    await outlive_cancellation(future)
-    return future.result()

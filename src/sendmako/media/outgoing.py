@@ -8,7 +8,6 @@ transcoded to OGG/Opus with their waveform.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import re
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from sendmako.errors import BadRequest, SendmakoError
 from sendmako.media import audio, b64
 from sendmako.media.fetch import MEDIA_LIMITS, Fetcher, SizeLimit
 from sendmako.media.sniff import SNIFF_BYTES, sniff
+from sendmako.media.work import MEDIA_WORK
 from sendmako.model.messages import MediaPayload, MessageType
 
 logger = log.get(__name__)
@@ -72,7 +72,7 @@ async def load(source: MediaSource, fetcher: Fetcher) -> MediaPayload:
         filename = source.filename
     if not data:
         raise BadRequest(f"{field}: the file is empty", field=field)
-    return await asyncio.to_thread(describe, source, data, field, filename)
+    return await MEDIA_WORK.run(describe, source, data, field, filename)
 
 
 def decode_base64(text: str, *, field: str, limit: SizeLimit) -> bytes:

@@ -48,7 +48,7 @@ from sendmako.net.guard import Guard, Resolver, Sockets, plain_socket, system_re
 # Reads take whatever the socket has, up to this much buffered: a 70 MB download is then a
 # few hundred pieces, not the thousand-odd that aiohttp's default 64 KB buffer hands over.
 READ_BYTES = 1 << 20
-MAX_CONNECTIONS = 100
+MAX_CONNECTIONS = 100  # of one pool (each user of outbound HTTP has its own: wiring.py)
 # Below the 5 s that Node.js and others keep an idle connection: reusing one the server is
 # closing at that moment fails the request (aiohttp retries only idempotent methods).
 KEEPALIVE_SECONDS = 4.0
@@ -74,8 +74,9 @@ class GuardedClient(HttpClient):
     """aiohttp, every connection opened through the guard. The session is made on first
     use, inside the running event loop."""
 
-    def __init__(self, guard: Guard) -> None:
+    def __init__(self, guard: Guard, *, connections: int = MAX_CONNECTIONS) -> None:
         self.guard = guard
+        self.connections = connections
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
 
@@ -122,7 +123,7 @@ class GuardedClient(HttpClient):
             socket_factory=self.guard.socket,
             use_dns_cache=False,
             ssl=default_ssl_context(),
-            limit=MAX_CONNECTIONS,
+            limit=self.connections,
             keepalive_timeout=KEEPALIVE_SECONDS,
         )
         self._session = aiohttp.ClientSession(
@@ -183,7 +184,9 @@ def build_client(
     *,
     resolver: Resolver = system_resolver,
     sockets: Sockets = plain_socket,
+    connections: int = MAX_CONNECTIONS,
 ) -> GuardedClient:
-    """The guarded client: one per process, shared by everything that requests a URL on a
-    user's behalf."""
-    return GuardedClient(Guard(policy, resolver=resolver, sockets=sockets))
+    """A guarded client with its own pool of at most `connections`: one per kind of work
+    (webhooks, media), so one kind filling its pool (slow downloads, say) leaves the
+    other's alone."""
+    return GuardedClient(Guard(policy, resolver=resolver, sockets=sockets), connections=connections)

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -277,7 +278,11 @@ class BulkRecipient(Base):
 class WebhookEndpoint(Base):
     __tablename__ = "webhook_endpoints"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Random (storage/webhooks.py), never sequential: ids must not tell one account about
+    # another's endpoints. 64-bit on PostgreSQL (SQLite's integers are).
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     url: Mapped[str] = mapped_column(String(2048))
     # Kept as is: every delivery is signed with it (and the dashboard can reveal it).
@@ -311,7 +316,10 @@ class WebhookDelivery(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[str] = mapped_column(ForeignKey("webhook_events.id", ondelete="CASCADE"))
-    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    endpoint_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE"),
+    )
     chain: Mapped[str] = mapped_column(String(200))  # the chat (or session) events are ordered by
     status: Mapped[str] = mapped_column(String(20))  # pending, succeeded, failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,6 +50,7 @@ class Claimed:
     id: int
     event_id: str
     event_name: str
+    user_id: int
     endpoint_id: int
     chain: str
     attempts: int
@@ -132,6 +134,7 @@ async def create_endpoint(
     description: str | None,
 ) -> EndpointRecord:
     row = WebhookEndpoint(
+        id=new_endpoint_id(),
         user_id=user_id,
         url=url,
         secret=secret,
@@ -145,17 +148,30 @@ async def create_endpoint(
     return _endpoint(row)
 
 
+def new_endpoint_id() -> int:
+    """Random, up to 2**53 (exact in JavaScript's numbers): guessing another account's is
+    hopeless, and no id tells how many others exist. (A clash, one in millions of
+    millions, fails that creation like any conflict.)"""
+    return secrets.randbelow(2**53 - 1) + 1
+
+
 async def endpoints_of(db: AsyncSession, user_id: int) -> list[EndpointRecord]:
     rows = await db.scalars(
         select(WebhookEndpoint)
         .where(WebhookEndpoint.user_id == user_id)
-        .order_by(WebhookEndpoint.id)
+        .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
     )
     return [_endpoint(row) for row in rows]
 
 
-async def endpoint(db: AsyncSession, endpoint_id: int) -> EndpointRecord | None:
-    row = await db.get(WebhookEndpoint, endpoint_id)
+async def endpoint(db: AsyncSession, endpoint_id: int, user_id: int) -> EndpointRecord | None:
+    """The user's endpoint: one that does not exist and another user's are found by the
+    same query, in the same time."""
+    row = await db.scalar(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.id == endpoint_id, WebhookEndpoint.user_id == user_id
+        )
+    )
     return _endpoint(row) if row else None
 
 
@@ -247,6 +263,7 @@ _CANDIDATES = (
         WebhookDelivery.status == DeliveryStatus.PENDING,
         WebhookDelivery.next_attempt_at <= _NOW,
         _free,
+        WebhookDelivery.endpoint_id.not_in(bindparam("skip", expanding=True)),
         ~exists().where(
             _earlier.endpoint_id == WebhookDelivery.endpoint_id,
             _earlier.chain == WebhookDelivery.chain,
@@ -276,6 +293,7 @@ _CLAIMED = (
         WebhookDelivery.id,
         WebhookEvent.id,
         WebhookEvent.name,
+        WebhookEvent.user_id,
         WebhookDelivery.endpoint_id,
         WebhookDelivery.chain,
         WebhookDelivery.attempts,
@@ -293,18 +311,28 @@ _CLAIMED = (
 
 
 async def claim(
-    db: AsyncSession, *, node: str, now: datetime, until: datetime, limit: int
+    db: AsyncSession,
+    *,
+    node: str,
+    now: datetime,
+    until: datetime,
+    limit: int,
+    skip: Sequence[int] = (),
 ) -> list[Claimed]:
     """Take due deliveries whose chain is not blocked (an earlier pending delivery of the
-    same endpoint and chain that is not due yet, or taken by someone else)."""
-    candidates = (await db.scalars(_CANDIDATES, {"now": now, "limit": limit})).all()
+    same endpoint and chain that is not due yet, or taken by someone else), leaving those
+    of the endpoints in `skip` (the dispatcher holds enough of theirs, or their circuit is
+    open)."""
+    candidates = (
+        await db.scalars(_CANDIDATES, {"now": now, "limit": limit, "skip": list(skip)})
+    ).all()
     if not candidates:
         return []
     taken = (
         await db.scalars(_TAKE, {"ids": candidates, "now": now, "node": node, "until": until})
     ).all()
     rows = await db.execute(_CLAIMED, {"taken": taken})
-    return [Claimed(*row) for row in rows]
+    return [Claimed(*tuple(row)) for row in rows]
 
 
 async def claim_one(
@@ -317,7 +345,7 @@ async def claim_one(
     if not taken:
         return None
     (row,) = (await db.execute(_CLAIMED, {"taken": taken})).all()
-    return Claimed(*row)
+    return Claimed(*tuple(row))
 
 
 async def release(db: AsyncSession, delivery_ids: Sequence[int]) -> None:
@@ -326,6 +354,17 @@ async def release(db: AsyncSession, delivery_ids: Sequence[int]) -> None:
             update(WebhookDelivery)
             .where(WebhookDelivery.id.in_(delivery_ids))
             .values(claimed_by=None, claimed_until=None)
+        )
+
+
+async def postpone(db: AsyncSession, delivery_ids: Sequence[int], until: datetime) -> None:
+    """Hand deliveries back, due again at `until`, with no attempt counted (their
+    endpoint's circuit is open). Later deliveries of their chains wait behind them."""
+    if delivery_ids:
+        await db.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id.in_(delivery_ids))
+            .values(claimed_by=None, claimed_until=None, next_attempt_at=until)
         )
 
 
@@ -468,19 +507,20 @@ async def deliveries_of(
     return total or 0, [_delivery(d, e, attempts.get(d.id, [])) for d, e in rows]
 
 
-async def delivery(db: AsyncSession, delivery_id: int) -> tuple[DeliveryRecord, int] | None:
-    """The delivery and the id of the user who owns it."""
+async def delivery(db: AsyncSession, delivery_id: int, user_id: int) -> DeliveryRecord | None:
+    """The user's delivery: one that does not exist and another user's are found by the
+    same query, in the same time."""
     found = (
         await db.execute(
             select(WebhookDelivery, WebhookEvent)
             .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
-            .where(WebhookDelivery.id == delivery_id)
+            .where(WebhookDelivery.id == delivery_id, WebhookEvent.user_id == user_id)
         )
     ).first()
     if found is None:
         return None
     row, event = found
-    return _delivery(row, event, []), event.user_id
+    return _delivery(row, event, [])
 
 
 async def redeliver(db: AsyncSession, delivery_id: int, now: datetime) -> None:

@@ -11,6 +11,16 @@ the last cycle, the chains handed back, then the next claim. (On SQLite every tr
 waits for the single writer; one per delivery would make the lock the bottleneck.) An
 outcome not yet written when the process dies leaves its delivery claimed: it is sent
 again once the lease expires or the node restarts, never lost.
+Attempts are fair between accounts and endpoints (concurrency/fair.py): a bounded number
+go out at once, at most `per_account` for one account and `per_endpoint` to one endpoint,
+handed out in turn, so one account's backlog or hanging endpoints cannot hold back another
+account's deliveries. Each attempt's timeout counts from when it starts, not from when it
+was queued. An endpoint that keeps timing out has its circuit opened (breaker.py): its
+deliveries are postponed in the outbox, in order, with no attempt counted. The dispatcher
+claims no more deliveries for an endpoint or an account than it may soon send
+(`held_per_endpoint`, `held_per_account`), so a huge backlog stays in the database, not in
+memory, and another account's new deliveries are claimed at the next cycle.
+
 The HTTP client, clock, policy and randomness are injected: tests drive `run_once()`.
 The client is the guarded one (net/guarded.py): every connection it opens is checked
 against the private-address policy at delivery time, whatever the URL resolved to when
@@ -22,12 +32,16 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
-from contextlib import suppress
+from contextlib import AsyncExitStack, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from itertools import groupby
 
 from sendmako import log
+from sendmako.concurrency.fair import FairSlots
 from sendmako.errors import SendmakoError
 from sendmako.model.statuses import DeliveryStatus
 from sendmako.net.client import Answer, HttpClient, Timeout, Timeouts, TransportError
@@ -35,6 +49,7 @@ from sendmako.net.hosts import InvalidURL, parse_url
 from sendmako.storage import webhooks
 from sendmako.storage.db import Database
 from sendmako.webhooks import signing
+from sendmako.webhooks.breaker import Breakers
 from sendmako.webhooks.retry import RetryPolicy
 
 logger = log.get(__name__)
@@ -42,6 +57,33 @@ logger = log.get(__name__)
 TIMEOUT_SECONDS = 10.0  # for a whole attempt: connecting, sending, the answer's head
 MAX_FAILED_CYCLES = 3
 EXCERPT_BYTES = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How many attempts go out at once: in all, for one account, to one endpoint; and how
+    many test events ("send a test event") at once, in all (one per account). The
+    outbound pool of webhooks has room for all of them (`connections`)."""
+
+    total: int = 64
+    per_account: int = 16
+    # 8: one endpoint behind a loaded server still takes 200 events/s at 40 ms each.
+    per_endpoint: int = 8
+    tests: int = 8
+
+    @property
+    def connections(self) -> int:
+        return self.total + self.tests
+
+    @property
+    def held_per_endpoint(self) -> int:
+        # Claimed and waiting for a slot: enough to keep the endpoint's slots busy, few
+        # enough to be sent well within the claim's lease even at one timeout each.
+        return self.per_endpoint * 8
+
+    @property
+    def held_per_account(self) -> int:
+        return self.per_account * 8
 
 
 class Dispatcher:
@@ -54,7 +96,8 @@ class Dispatcher:
         policy: RetryPolicy | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
-        concurrency: int = 16,
+        limits: Limits | None = None,
+        breakers: Breakers | None = None,
         batch: int = 500,
         lease: timedelta = timedelta(minutes=5),
         poll_seconds: float = 1.0,
@@ -71,7 +114,18 @@ class Dispatcher:
         self.poll_seconds = poll_seconds
         self.timeout = timeout
         self._timeouts = Timeouts(connect=timeout, read=timeout)
-        self._requests = asyncio.Semaphore(concurrency)
+        self.limits = limits or Limits()
+        self.breakers = breakers or Breakers(clock, probe_wait=timedelta(seconds=timeout))
+        self._slots = FairSlots(
+            total=self.limits.total,
+            per_owner=self.limits.per_account,
+            per_group=self.limits.per_endpoint,
+        )
+        self._test_slots = FairSlots(total=self.limits.tests, per_owner=1, per_group=1)
+        # Claimed and not yet finished, to claim no more than can soon be sent.
+        self._held_by_endpoint: Counter[int] = Counter()
+        self._held_by_account: Counter[int] = Counter()
+        self._endpoints_of: dict[int, set[int]] = {}  # account -> endpoints seen
         self._wakeup = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
         self._stopping = False
@@ -79,6 +133,7 @@ class Dispatcher:
         # Written by the next cycle's transaction.
         self._outcomes: list[webhooks.Outcome] = []
         self._released: list[int] = []
+        self._postponed: list[tuple[int, datetime]] = []
         self._failed_cycles = 0
 
     # -- lifetime ---------------------------------------------------------------------------
@@ -116,20 +171,32 @@ class Dispatcher:
     async def run_once(self) -> int:
         """Claim what is due, deliver it, store the outcomes. Returns the attempts made."""
         claimed = await self._cycle()
-        await asyncio.gather(*(self._deliver_chain(chain) for chain in _chains(claimed)))
+        await asyncio.gather(*(self._deliver_chain(chain) for chain in self._hold(claimed)))
         await self._cycle(claim=False)
         return len(claimed)
 
-    async def deliver_now(self, delivery_id: int) -> webhooks.Outcome | None:
-        """Attempt one delivery at once, out of turn (the "send test event" button)."""
-        now = self.clock()
-        async with self.db.write() as tx:
-            claimed = await webhooks.claim_one(
-                tx, delivery_id, node=self.node, now=now, until=now + self.lease
-            )
-        if claimed is None:
-            return None
-        outcome = await self._attempt(claimed)
+    async def deliver_now(self, delivery_id: int, account: int) -> webhooks.Outcome | None:
+        """Attempt one delivery at once, out of turn (the "send a test event" button),
+        beside (not among) the other deliveries' slots: a few tests at once in all, one per
+        account. Answers within twice the attempt timeout: waiting for the account's test
+        slot, then the attempt. None when it could not be attempted: it stays due, and
+        goes out with the others."""
+        async with AsyncExitStack() as slot:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    await slot.enter_async_context(
+                        self._test_slots.slot(owner=account, group=account)
+                    )
+            except TimeoutError:
+                return None
+            now = self.clock()
+            async with self.db.write() as tx:
+                claimed = await webhooks.claim_one(
+                    tx, delivery_id, node=self.node, now=now, until=now + self.lease
+                )
+            if claimed is None:
+                return None
+            outcome = await self._attempt(claimed)
         async with self.db.write() as tx:
             await webhooks.record(tx, [outcome], node=self.node)
         self.wake()
@@ -141,7 +208,7 @@ class Dispatcher:
         while not self._stopping:
             self._wakeup.clear()
             try:
-                for chain in _chains(await self._cycle()):
+                for chain in self._hold(await self._cycle()):
                     task = asyncio.create_task(self._deliver_chain(chain))
                     self._chains.add(task)
                     task.add_done_callback(self._chain_done)
@@ -162,17 +229,25 @@ class Dispatcher:
         what failed chains no longer hold, then (with `claim`) claim what is due."""
         outcomes, self._outcomes = self._outcomes, []
         released, self._released = self._released, []
-        if not (claim or outcomes or released):
+        postponed, self._postponed = self._postponed, []
+        if not (claim or outcomes or released or postponed):
             return []
         try:
             async with self.db.write() as tx:
                 await webhooks.record(tx, outcomes, node=self.node)
                 await webhooks.release(tx, released)
+                for until, ids in _by_time(postponed).items():
+                    await webhooks.postpone(tx, ids, until)
                 claimed = []
                 if claim:
                     now = self.clock()
                     claimed = await webhooks.claim(
-                        tx, node=self.node, now=now, until=now + self.lease, limit=self.batch
+                        tx,
+                        node=self.node,
+                        now=now,
+                        until=now + self.lease,
+                        limit=self.batch,
+                        skip=self._skipped(),
                     )
         except BaseException:
             # Not written: keep them for the next cycles (their deliveries stay claimed, so
@@ -183,6 +258,7 @@ class Dispatcher:
             if self._failed_cycles < MAX_FAILED_CYCLES:
                 self._outcomes[:0] = outcomes
                 self._released[:0] = released
+                self._postponed[:0] = postponed
             else:
                 logger.exception("webhooks.outcomes_dropped", count=len(outcomes))
                 self._failed_cycles = 0
@@ -190,16 +266,71 @@ class Dispatcher:
         self._failed_cycles = 0
         return claimed
 
-    async def _deliver_chain(self, chain: Sequence[webhooks.Claimed]) -> None:
-        for index, delivery in enumerate(chain):
-            outcome = await self._attempt(delivery)
-            self._outcomes.append(outcome)
-            if outcome.status != DeliveryStatus.SUCCEEDED:
-                # The rest of the chain waits behind this one: hand it back.
-                self._released.extend(later.id for later in chain[index + 1 :])
-                break
+    def _skipped(self) -> list[int]:
+        """Endpoints to claim nothing for now: their circuit is open, or this node holds
+        as many of their (or their account's) deliveries as it may soon send."""
+        skip = set(self.breakers.open_endpoints())
+        skip.update(
+            endpoint
+            for endpoint, held in self._held_by_endpoint.items()
+            if held >= self.limits.held_per_endpoint
+        )
+        for account, held in self._held_by_account.items():
+            if held >= self.limits.held_per_account:
+                skip.update(self._endpoints_of.get(account, ()))
+        return sorted(skip)
 
-    async def _attempt(self, delivery: webhooks.Claimed) -> webhooks.Outcome:
+    def _hold(self, claimed: Sequence[webhooks.Claimed]) -> list[list[webhooks.Claimed]]:
+        """The claimed deliveries as chains, counted as held until their chain ends."""
+        for delivery in claimed:
+            self._held_by_endpoint[delivery.endpoint_id] += 1
+            self._held_by_account[delivery.user_id] += 1
+            self._endpoints_of.setdefault(delivery.user_id, set()).add(delivery.endpoint_id)
+        return _chains(claimed)
+
+    def _let_go(self, chain: Sequence[webhooks.Claimed]) -> None:
+        for delivery in chain:
+            for counter, key in (
+                (self._held_by_endpoint, delivery.endpoint_id),
+                (self._held_by_account, delivery.user_id),
+            ):
+                counter[key] -= 1
+                if counter[key] <= 0:
+                    del counter[key]
+            if delivery.user_id not in self._held_by_account:
+                self._endpoints_of.pop(delivery.user_id, None)
+
+    async def _deliver_chain(self, chain: Sequence[webhooks.Claimed]) -> None:
+        try:
+            for index, delivery in enumerate(chain):
+                outcome = await self._deliver(delivery)  # None: postponed
+                if outcome is not None:
+                    self._outcomes.append(outcome)
+                if outcome is None or outcome.status != DeliveryStatus.SUCCEEDED:
+                    # The rest of the chain waits behind this one: hand it back.
+                    self._released.extend(later.id for later in chain[index + 1 :])
+                    break
+        finally:
+            self._let_go(chain)
+
+    async def _deliver(self, delivery: webhooks.Claimed) -> webhooks.Outcome | None:
+        """One delivery in its turn: its outcome, or None when its endpoint's circuit is
+        open (then it is postponed until the circuit lets an attempt through)."""
+        endpoint = delivery.endpoint_id
+        if (until := self.breakers.closed_until(endpoint)) is None:
+            async with self._slots.slot(owner=delivery.user_id, group=endpoint):
+                # The circuit may have opened while this one waited for its turn.
+                if (until := self.breakers.admit(endpoint)) is None:
+                    return await self._attempt(delivery, breaker=True)
+        self._postponed.append((delivery.id, until))
+        return None
+
+    async def _attempt(
+        self, delivery: webhooks.Claimed, *, breaker: bool = False
+    ) -> webhooks.Outcome:
+        """Send it now, within the attempt timeout from now on. Whatever happens ends as
+        an outcome (to record): nothing raised here may leave a delivery claimed and
+        unattempted. With `breaker`, its endpoint's circuit learns how it went."""
         now = self.clock()
         attempts = delivery.attempts + 1
         bound = logger.bind(delivery_id=delivery.id, event_id=delivery.event_id, attempt=attempts)
@@ -207,39 +338,47 @@ class Dispatcher:
             return self._outcome(
                 delivery, now, error="the endpoint is disabled", ok=False, final=True
             )
-        body = delivery.body.encode()
-        headers = signing.headers(
-            secret=delivery.secret,
-            event_id=delivery.event_id,
-            event_name=delivery.event_name,
-            timestamp=int(now.timestamp()),
-            body_bytes=body,
-        )
         started = time.perf_counter()
         status: int | None = None
         excerpt: str | None = None
         error: str | None = None
+        result = _Result.FAILED
         try:
+            body = delivery.body.encode()
+            headers = signing.headers(
+                secret=delivery.secret,
+                event_id=delivery.event_id,
+                event_name=delivery.event_name,
+                timestamp=int(now.timestamp()),
+                body_bytes=body,
+            )
             url = parse_url(delivery.url)
-            # The whole attempt is bounded (once it has a slot), not only each read: an
-            # endpoint that trickles its answer must not hold a slot for ever.
+            # The whole attempt is bounded, not only each read: an endpoint that trickles
+            # its answer must not hold a slot for ever.
             async with (
-                self._requests,
                 asyncio.timeout(self.timeout),
                 self.client.request(
                     "POST", url, headers=headers, body=body, timeouts=self._timeouts
                 ) as answer,
             ):
                 status = answer.status
+                result = _Result.ANSWERED
                 excerpt = await _excerpt(answer)
         except (Timeout, TimeoutError):
             error = f"no answer within {self.timeout:g} s"
+            if result != _Result.ANSWERED:
+                result = _Result.TIMED_OUT
         except TransportError as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         except InvalidURL as exc:  # saved before URLs were checked as they are now
             error = f"not a valid URL: {exc}"
         except SendmakoError as exc:  # the address guard refused the URL
             error = exc.message
+        except Exception as exc:  # noqa: BLE001 - an attempt always ends as an outcome
+            bound.exception("webhooks.attempt_crashed")
+            error = f"the attempt failed ({type(exc).__name__})"
+        if breaker:
+            self._learn(delivery.endpoint_id, result)
         latency = round((time.perf_counter() - started) * 1000)
         ok = status is not None and 200 <= status < 300
         if ok:
@@ -258,6 +397,15 @@ class Dispatcher:
             ok=ok,
             final=False,
         )
+
+    def _learn(self, endpoint: int, result: _Result) -> None:
+        if result == _Result.ANSWERED:
+            self.breakers.answered(endpoint)
+        elif result == _Result.TIMED_OUT:
+            if self.breakers.timed_out(endpoint):
+                logger.warning("webhooks.circuit_open", endpoint_id=endpoint)
+        else:
+            self.breakers.failed(endpoint)
 
     def _outcome(
         self,
@@ -299,6 +447,19 @@ class Dispatcher:
             status=new_status,
             next_attempt_at=next_at,
         )
+
+
+class _Result(Enum):
+    ANSWERED = "answered"  # any status: the endpoint is alive
+    TIMED_OUT = "timed_out"
+    FAILED = "failed"  # refused, reset, not allowed...
+
+
+def _by_time(postponed: Sequence[tuple[int, datetime]]) -> dict[datetime, list[int]]:
+    found: dict[datetime, list[int]] = {}
+    for delivery_id, until in postponed:
+        found.setdefault(until, []).append(delivery_id)
+    return found
 
 
 def _chains(claimed: Sequence[webhooks.Claimed]) -> list[list[webhooks.Claimed]]:

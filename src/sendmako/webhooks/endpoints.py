@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sendmako.errors import BadRequest, NotFound
+from sendmako.errors import BadRequest, NotFound, TooManyRequests
 from sendmako.net.hosts import InvalidURL, parse_url
 from sendmako.storage import webhooks
 from sendmako.storage.db import Database
@@ -90,8 +90,8 @@ class Endpoints:
 
     async def get(self, user: UserRecord, endpoint_id: int) -> webhooks.EndpointRecord:
         async with self.db.read() as db:
-            found = await webhooks.endpoint(db, endpoint_id)
-        if found is None or found.user_id != user.id:
+            found = await webhooks.endpoint(db, endpoint_id, user.id)
+        if found is None:
             raise NotFound(f"Webhook {endpoint_id} not found.", code="webhook_not_found")
         return found
 
@@ -126,8 +126,9 @@ class Endpoints:
         await self.cache.changed(user.id)
 
     async def send_test(self, user: UserRecord, endpoint_id: int) -> webhooks.Outcome:
-        """A signed `webhook.test` event to this endpoint only, attempted at once; it is
-        logged and retried like any other delivery."""
+        """A signed `webhook.test` event to this endpoint only, attempted at once and
+        answered within twice the attempt timeout (one test per account at a time: 429 while
+        another waits for its answer); it is logged and retried like any other delivery."""
         endpoint = await self.get(user, endpoint_id)
         now = self.clock()
         event_id = new_event_id()
@@ -148,8 +149,15 @@ class Endpoints:
                     deliveries=[(endpoint.id, f"test:{event_id}")],
                 ),
             )
-        outcome = await self.dispatcher.deliver_now(delivery_id)
-        assert outcome is not None, "a brand-new delivery is always claimable"
+        outcome = await self.dispatcher.deliver_now(delivery_id, user.id)
+        if outcome is None:
+            # Another test of this account's is still waiting for its endpoint's answer.
+            raise TooManyRequests(
+                "A test event of this account is already under way; this one goes out with "
+                "the other deliveries (see the delivery log), or try again in a few seconds.",
+                retry_after=self.dispatcher.timeout,
+                code="test_in_progress",
+            )
         return outcome
 
     async def deliveries(
@@ -164,14 +172,14 @@ class Endpoints:
     async def redeliver(self, user: UserRecord, delivery_id: int) -> webhooks.DeliveryRecord:
         """Send a delivery again (e.g. one that failed), with the same event id."""
         async with self.db.write() as tx:
-            found = await webhooks.delivery(tx, delivery_id)
-            if found is None or found[1] != user.id:
+            found = await webhooks.delivery(tx, delivery_id, user.id)
+            if found is None:
                 raise NotFound(f"Delivery {delivery_id} not found.", code="delivery_not_found")
             await webhooks.redeliver(tx, delivery_id, self.clock())
-            again = await webhooks.delivery(tx, delivery_id)
+            again = await webhooks.delivery(tx, delivery_id, user.id)
         assert again is not None
         self.dispatcher.wake()
-        return again[0]
+        return again
 
     async def _check_url(self, url: str) -> None:
         try:

@@ -20,6 +20,7 @@ from sendmako.api.schemas.messages import (
     SendMessageIn,
     SendMessageOut,
 )
+from sendmako.concurrency.acting import act_for
 from sendmako.errors import BadRequest
 from sendmako.messaging.bulk import JobView
 from sendmako.messaging.sender import Sent
@@ -47,7 +48,8 @@ async def send_message(request: Request) -> Response:
     # dependency and response machinery (bench/bench_send_message.py compares), same contract.
     services: Services = request.app.state.services
     user = await services.auth.authenticate(request.headers.get("authorization"))
-    body = validated(_SEND_MESSAGE, await request.body())
+    act_for(user.id)  # downloads and media work of this request count to this account
+    body = validated(_SEND_MESSAGE, await request.body(), request.headers.get("content-type"))
     sent = await _send(services, user, body)
     answer = SendMessageOut(
         message_id=sent.message_id,

@@ -81,7 +81,7 @@ async def delete_webhook(webhook_id: RowId, user: CurrentUser, services: Service
     return SuccessOut()
 
 
-@router.post("/{webhook_id}/test", responses=errors(404))
+@router.post("/{webhook_id}/test", responses=errors(404, 429))
 async def test_webhook(webhook_id: RowId, user: CurrentUser, services: ServicesDep) -> TestOut:
     """Send a signed `webhook.test` event now and answer what the endpoint replied."""
     return TestOut.of(await services.webhooks.send_test(user, webhook_id))
