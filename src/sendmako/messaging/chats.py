@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 
 from sendmako.errors import BadRequest, NotFound
 from sendmako.ids import Jid
+from sendmako.media.crypto import MediaType
+from sendmako.media.decrypt import DecryptRequest
 from sendmako.messaging.sender import parse_recipient
 from sendmako.sessions.manager import SessionManager
 from sendmako.sessions.state import SessionView
@@ -93,6 +95,9 @@ class MessagePage:
     chat: str
     messages: list[MessageEntry]
     next_cursor: str | None
+    record: ChatRecord
+    # The messages those of the page reply to, by WhatsApp id (when still stored).
+    quoted: dict[str, StoredMessage]
 
 
 class Chats:
@@ -111,7 +116,7 @@ class Chats:
         connected = [view for view in owned if view.status == "connected"]
         return (connected or owned)[0]
 
-    async def list(
+    async def listing(
         self, user: UserRecord, session_id: str | None, limit: int, cursor: str | None
     ) -> ChatPage:
         session = self.session_for(user, session_id)
@@ -140,22 +145,78 @@ class Chats:
         key = chat_key(chat)
         after = _message_position(cursor) if cursor is not None else None
         async with self.db.read() as db:
-            if await chats.find(db, session.session_id, key) is None:
+            record = await chats.find(db, session.session_id, key)
+            if record is None:
                 raise NotFound(f"chat: no chat with {chat} in session {session.session_id}.")
             found = await messages.of_chat(db, session.session_id, key, limit + 1, after)
             shown = found[:limit]
             reactions = await messages.reactions_of_many(db, [m.id for m in shown])
+            wanted = sorted({(session.session_id, m.quoted_id) for m in shown if m.quoted_id})
+            quoted = await messages.find_any(db, wanted) if wanted else {}
         entries = [MessageEntry(m, reactions.get(m.id, []), session.phone_number) for m in shown]
         more = len(found) > limit
         next_cursor = (
             _encode({"t": shown[-1].created_at.isoformat(), "i": shown[-1].id}) if more else None
         )
-        return MessagePage(session, key, entries, next_cursor)
+        by_id = {wa_id: message for (_, wa_id), message in quoted.items()}
+        return MessagePage(session, key, entries, next_cursor, record, by_id)
+
+    async def search(
+        self, user: UserRecord, session_id: str, text: str, limit: int
+    ) -> list[ChatEntry]:
+        """The session's chats whose name or number holds `text`, latest first."""
+        session = self.session_for(user, session_id)
+        async with self.db.read() as db:
+            found = await chats.search(db, session.session_id, text, limit)
+            pairs = [(c.session_id, c.last_message_id) for c in found if c.last_message_id]
+            last = await messages.find_any(db, pairs) if pairs else {}
+        return [ChatEntry(c, last.get((c.session_id, c.last_message_id or ""))) for c in found]
+
+    async def media_of(
+        self, user: UserRecord, session_id: str, chat: str, message_id: str
+    ) -> DecryptRequest:
+        """What decrypting a received message's file takes (404 when the chat has no such
+        message, or it carries no file this server can fetch: what we sent keeps none)."""
+        session = self.session_for(user, session_id)
+        key = chat_key(chat)
+        async with self.db.read() as db:
+            found = await messages.find_any(db, [(session.session_id, message_id)])
+        message = found.get((session.session_id, message_id))
+        request = media_request(message.media) if message and message.chat == key else None
+        if request is None:
+            raise NotFound(f"message_id: no file of {message_id} in this chat.")
+        return request
 
     async def history(self, session_id: str) -> HistoryProgress | None:
         """How far the session's history sync has come (None: none received)."""
         async with self.db.read() as db:
             return await history_syncs.of_session(db, session_id)
+
+
+def media_request(media: dict[str, object] | None) -> DecryptRequest | None:
+    """A stored file descriptor (what a webhook's `media` says) as a decrypt request; None
+    when it lacks the keys (a file we sent: only what it was is kept)."""
+    if not media:
+        return None
+    url, key, enc = media.get("url"), media.get("mediaKey"), media.get("fileEncSha256")
+    if not (isinstance(url, str) and isinstance(key, str) and isinstance(enc, str)):
+        return None
+    try:
+        kind: MediaType | None = MediaType(str(media.get("mediaType")))
+    except ValueError:
+        kind = None
+    plain = media.get("fileSha256")
+    size = media.get("fileSize")
+    return DecryptRequest(
+        url=url,
+        field="url",
+        media_key=base64.b64decode(key),
+        mimetype=str(media.get("mimetype") or "application/octet-stream"),
+        file_enc_sha256=base64.b64decode(enc),
+        media_type=kind,
+        file_sha256=base64.b64decode(plain) if isinstance(plain, str) else None,
+        file_length=int(size) if isinstance(size, str) and size.isdigit() else None,
+    )
 
 
 def chat_key(chat: str) -> str:

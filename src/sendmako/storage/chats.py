@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, case, delete, func, select, tuple_, update
+from sqlalchemy import ColumnElement, Table, and_, case, delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendmako.storage import upsert
@@ -141,6 +141,25 @@ async def page(
     if after is not None:
         query = query.where(tuple_(Chat.last_at, Chat.chat) < tuple_(*after))
     query = query.order_by(Chat.last_at.desc(), Chat.chat.desc()).limit(limit)
+    return [_record(row) for row in await db.scalars(query)]
+
+
+async def search(db: AsyncSession, session_id: str, text: str, limit: int) -> list[ChatRecord]:
+    """The session's chats whose name or number holds `text` (any case), latest first."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+    digits = "".join(c for c in text if c.isdigit())
+    matches: ColumnElement[bool] = func.lower(func.coalesce(Chat.name, "")).like(
+        pattern, escape="\\"
+    )
+    if digits:
+        matches = matches | Chat.chat.like(f"%{digits}%")
+    query = (
+        select(Chat)
+        .where(Chat.session_id == session_id, matches)
+        .order_by(Chat.last_at.desc(), Chat.chat.desc())
+        .limit(limit)
+    )
     return [_record(row) for row in await db.scalars(query)]
 
 

@@ -41,7 +41,7 @@ async def list_chats(
     messages not marked read: `POST /api/messages/read` brings it down) and its latest
     message. Cursor pagination: a chat that moves while you page comes back on top of the
     first page, the later pages stay as they were."""
-    page = await services.chats.list(user, session_id, limit, cursor)
+    page = await services.chats.listing(user, session_id, limit, cursor)
     return ChatListOut(
         session_id=page.session.session_id,
         chats=[ChatOut.of(entry) for entry in page.chats],
