@@ -403,3 +403,14 @@ async def test_connect_sandbox_helper_is_used(server: Server) -> None:
     assert (default["session_id"], default["chats"]) == (first, [])
     chosen = (await account.client.get("/api/chats", params={"session_id": second})).json()
     assert [c["phone"] for c in chosen["chats"]] == [BOB]
+
+
+async def test_a_group_chat_takes_its_subject_from_the_group(alice: Person, bob: Person) -> None:
+    """A group the phone's history did not name is named by its subject."""
+    created = await alice.call(
+        "POST", "/api/groups", 201, json={"name": "Équipe ventes", "participants": [BOB]}
+    )
+    group = created["group"]["id"]
+    await alice.send(group, type="text", text="Bienvenue")
+    (chat,) = (await chats_of(alice))["chats"]
+    assert (chat["chat"], chat["name"], chat["is_group"]) == (group, "Équipe ventes", True)

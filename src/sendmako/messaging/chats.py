@@ -10,8 +10,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendmako.errors import BadRequest, NotFound
 from sendmako.ids import Jid
@@ -123,7 +125,7 @@ class Chats:
         after = _chat_position(cursor) if cursor is not None else None
         async with self.db.read() as db:
             found = await chats.page(db, session.session_id, limit + 1, after)
-            shown = found[:limit]
+            shown = await _named(db, session, found[:limit])
             pairs = [(c.session_id, c.last_message_id) for c in shown if c.last_message_id]
             last = await messages.find_any(db, pairs) if pairs else {}
         entries = [ChatEntry(c, last.get((c.session_id, c.last_message_id or ""))) for c in shown]
@@ -148,6 +150,7 @@ class Chats:
             record = await chats.find(db, session.session_id, key)
             if record is None:
                 raise NotFound(f"chat: no chat with {chat} in session {session.session_id}.")
+            (record,) = await _named(db, session, [record])
             found = await messages.of_chat(db, session.session_id, key, limit + 1, after)
             shown = found[:limit]
             reactions = await messages.reactions_of_many(db, [m.id for m in shown])
@@ -167,7 +170,9 @@ class Chats:
         """The session's chats whose name or number holds `text`, latest first."""
         session = self.session_for(user, session_id)
         async with self.db.read() as db:
-            found = await chats.search(db, session.session_id, text, limit)
+            found = await _named(
+                db, session, await chats.search(db, session.session_id, text, limit)
+            )
             pairs = [(c.session_id, c.last_message_id) for c in found if c.last_message_id]
             last = await messages.find_any(db, pairs) if pairs else {}
         return [ChatEntry(c, last.get((c.session_id, c.last_message_id or ""))) for c in found]
@@ -191,6 +196,15 @@ class Chats:
         """How far the session's history sync has come (None: none received)."""
         async with self.db.read() as db:
             return await history_syncs.of_session(db, session_id)
+
+
+async def _named(
+    db: AsyncSession, session: SessionView, found: list[ChatRecord]
+) -> list[ChatRecord]:
+    """Groups the phone's history did not name take their subject from the group cache."""
+    unnamed = [c.chat for c in found if c.is_group and not c.name]
+    subjects = await chats.group_subjects(db, session.id, unnamed)
+    return [replace(c, name=subjects[c.chat]) if c.chat in subjects else c for c in found]
 
 
 def media_request(media: dict[str, object] | None) -> DecryptRequest | None:

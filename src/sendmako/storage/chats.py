@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Table, and_, case, delete, func, select, t
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendmako.storage import upsert
-from sendmako.storage.tables import Chat, Message
+from sendmako.storage.tables import CachedGroup, Chat, Message
 
 CHATS = cast(Table, Chat.__table__)
 GROUP_SUFFIX = "@g.us"
@@ -211,6 +211,18 @@ async def purge_idle(db: AsyncSession, before: datetime, limit: int) -> int:
         )
     )
     return len(keys)
+
+
+async def group_subjects(db: AsyncSession, session_pk: int, jids: Sequence[str]) -> dict[str, str]:
+    """The subjects the group cache knows for these groups of the session."""
+    if not jids:
+        return {}
+    rows = await db.execute(
+        select(CachedGroup.jid, CachedGroup.subject).where(
+            CachedGroup.session_pk == session_pk, CachedGroup.jid.in_(list(jids))
+        )
+    )
+    return {jid: subject for jid, subject in rows if subject}
 
 
 def _record(row: Chat) -> ChatRecord:

@@ -418,6 +418,8 @@ async def purge_before(db: AsyncSession, before: datetime, limit: int) -> int:
             .where(Message.created_at < before)
             .order_by(Message.created_at)
             .limit(limit)
+            # Several nodes purge at once: each takes rows the others have not locked.
+            .with_for_update(skip_locked=True)
         )
     )
     if pks:
