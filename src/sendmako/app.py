@@ -23,6 +23,7 @@ from sendmako.api.middleware import (
 )
 from sendmako.api.routes import (
     admin,
+    chats,
     contacts,
     groups,
     health,
@@ -120,6 +121,7 @@ def create_app(
         sessions,
         messages,
         message_actions,
+        chats,
         presence,
         profile,
         media_routes,

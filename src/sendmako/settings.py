@@ -137,6 +137,8 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("./data")
     database_url: str | None = None
+    # Stored messages (chats and history) older than this are deleted, in small batches.
+    message_retention_days: int = Field(90, ge=1, le=36500)
     # Several nodes (DESIGN.md "Growing past one machine"): with PostgreSQL, a Redis URL
     # lets any number of `sendmako serve` share the work. Unset: one node per database.
     redis_url: SecretStr | None = None

@@ -37,8 +37,10 @@ from sendmako.media.fetch import MEDIA_CONNECTIONS, Fetcher, TrustedPrefix, sand
 from sendmako.messaging.actions import MessageActions
 from sendmako.messaging.bulk import BulkSender
 from sendmako.messaging.calls import CallGuard
+from sendmako.messaging.chats import Chats
 from sendmako.messaging.inbox import Inbox
 from sendmako.messaging.presence import Presences
+from sendmako.messaging.retention import Retention
 from sendmako.messaging.sender import Sender
 from sendmako.messaging.sent_log import SentLog
 from sendmako.messaging.suspensions import Suspensions
@@ -118,6 +120,8 @@ class Services:
     contacts: ContactBook  # each session's contact list
     groups: Groups  # group operations, over the group cache
     actions: MessageActions  # react, vote, edit, delete, mark read
+    chats: Chats  # stored conversations, a page at a time
+    retention: Retention  # old messages deleted in small batches
     presence: Presences  # typing, online, watching a contact
     numbers: NumberChecks  # who has WhatsApp, kept a day
     profiles: Profiles  # contacts' pictures, the account's own profile
@@ -211,6 +215,7 @@ async def start(
         await services.bulk.resume()
         if bus.clustered:  # a dead node's jobs, taken over as its sessions are
             services.bulk.start_adopting(settings.cluster.placement_seconds)
+        services.retention.start()
     except BaseException:
         passwords.close()
         await bus.stop()
@@ -227,6 +232,7 @@ async def start(
 
 async def stop(services: Services) -> None:
     """The reverse of `start`: nothing stops before what depends on it."""
+    await services.retention.stop()
     await services.suspensions.stop()
     await services.bulk.stop()
     await services.contacts.background.close()  # syncs need the sessions: stop them first
@@ -363,6 +369,8 @@ def _assemble(
         contacts=contacts,
         groups=Groups(sessions, group_cache),
         actions=MessageActions(db, sessions, sender, group_cache),
+        chats=Chats(db, sessions),
+        retention=Retention(db, settings.message_retention_days),
         presence=Presences(sessions),
         numbers=NumberChecks(db, sessions),
         profiles=Profiles(sessions, fetcher),

@@ -43,6 +43,7 @@ async def test_every_post_refuses_a_missing_or_wrong_token(server: Server) -> No
         "webhook_id": str(webhook_id),
         # No such delivery: a 403 rather than a 404 shows the token is checked first.
         "delivery_id": "1",
+        "chat": "221781234567",
     }
     routes = _post_routes(values)
     assert len(routes) >= 15, routes

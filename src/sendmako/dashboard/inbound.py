@@ -97,7 +97,7 @@ async def _request(
         return SendRequest(type=kind, text=text)
     if kind in MEDIA_TYPES:
         caption = form.text("text", labels["text"], required=False, max_length=CAPTION_MAX)
-        media = await _upload(visit, form, kind, labels["media"])
+        media = await upload(visit, form, kind, labels["media"])
         if media is None:
             return None
         data, filename, mimetype = media
@@ -133,7 +133,7 @@ async def _request(
     )
 
 
-async def _upload(
+async def upload(
     visit: Visit, form: Form, kind: MessageType, label: str
 ) -> tuple[str, str | None, str | None] | None:
     """(base64 of the file, its name, its declared type), or None when refused."""

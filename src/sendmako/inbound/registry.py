@@ -23,6 +23,7 @@ from sendmako.model.events import (
     CallReceived,
     GroupParticipantsChanged,
     GroupSettingsChanged,
+    HistorySynced,
     MessageEdited,
     MessageReceived,
     MessageRevoked,
@@ -125,6 +126,13 @@ KINDS: tuple[Kind[Any, Any], ...] = (
         ("call.received",),
         store=stores.calls,
         payload=payloads.call_received,
+    ),
+    # Old messages, stored without a webhook: a receiver would take them for new ones.
+    Kind(
+        HistorySynced,
+        (),
+        store=stores.history,
+        payload=lambda _event, _stored: {},
     ),
 )
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sendmako.inbound import payloads
 from sendmako.model.events import (
     CallReceived,
+    HistorySynced,
     IncomingMedia,
     MessageEdited,
     MessageReceived,
@@ -30,7 +31,7 @@ from sendmako.model.events import (
     ReceiptReceived,
 )
 from sendmako.model.statuses import RECEIPT_STATUSES, MessageStatus
-from sendmako.storage import messages
+from sendmako.storage import chats, history_syncs, messages
 from sendmako.storage.records import SessionRecord
 
 E = TypeVar("E")
@@ -51,6 +52,37 @@ async def received(
     number sent from its phone or another linked device (`from_me`)."""
     await messages.add_many(tx, [_row(item.session, item.event) for item in items])
     return [(item, None) for item in items]
+
+
+async def history(
+    tx: AsyncSession, items: Sequence[Arrived[HistorySynced]]
+) -> list[tuple[Arrived[HistorySynced], None]]:
+    """The history the phone sends at first link: its messages are stored (those not
+    already held: a chunk may repeat what arrived live), its chats take the phone's names
+    and unread counts, the session's progress moves. Old news: nothing is announced."""
+    for item in items:
+        session = item.session
+        conversations = item.event.conversations
+        candidates = [m for c in conversations for m in c.messages]
+        held = await messages.known(tx, session.session_id, [m.message_id for m in candidates])
+        rows: list[messages.NewMessage] = []
+        for message in candidates:
+            if message.message_id not in held:
+                held.add(message.message_id)
+                rows.append(_row(session, message))
+        names: dict[tuple[str, str], str] = {
+            (session.session_id, c.chat): c.name for c in conversations if c.name and c.messages
+        }
+        await messages.add_many(tx, rows, unread=False, names=names)
+        await chats.set_unread(
+            tx,
+            session.session_id,
+            {c.chat: c.unread for c in conversations if c.unread is not None and c.messages},
+        )
+        await history_syncs.advance(
+            tx, session.session_id, item.event.progress, len(conversations), len(rows)
+        )
+    return []
 
 
 def _row(session: SessionRecord, event: MessageReceived) -> messages.NewMessage:

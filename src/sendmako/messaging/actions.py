@@ -28,7 +28,7 @@ from sendmako.model.messages import (
 )
 from sendmako.sessions.manager import SessionManager
 from sendmako.sessions.state import SessionView
-from sendmako.storage import messages
+from sendmako.storage import chats, messages
 from sendmako.storage.db import Database
 from sendmako.storage.messages import StoredMessage
 from sendmako.storage.records import UserRecord
@@ -203,6 +203,10 @@ class MessageActions:
         for author, ids in by_author.items():
             sender = Jid.user_jid(author) if author is not None else None
             await self.sessions.perform(user, session, MarkRead(jid, tuple(ids), sender))
+        # The chat's unread count follows: what came after the newest one read stays unread.
+        newest = max(found, key=lambda message: (message.created_at, message.id))
+        async with self.db.write() as tx:
+            await chats.read_up_to(tx, session, newest.chat, (newest.created_at, newest.id))
         return self.sessions.get(user, session)
 
     # -- internals ------------------------------------------------------------------------

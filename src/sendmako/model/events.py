@@ -226,6 +226,26 @@ class CallReceived:
     is_group: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class HistoryConversation:
+    """One chat of the history the phone sends: what it calls it, how much of it is unread
+    there, and some of its messages (oldest first, or in any order: each has its time)."""
+
+    chat: str  # the chat's JID
+    name: str | None = None
+    unread: int | None = None  # the phone's unread count (None: not told)
+    messages: tuple[MessageReceived, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HistorySynced:
+    """A chunk of the recent history the phone sends once a device is linked (WhatsApp
+    sends it in several). Its messages are old: stored, never announced."""
+
+    conversations: tuple[HistoryConversation, ...]
+    progress: int | None = None  # percent of the whole transfer, when WhatsApp tells it
+
+
 # What a session's number saw happen, as opposed to its own lifecycle: handed to the
 # handlers (the inbox, the contact book, the group cache), one at a time, in order.
 WhatsAppEvent = (
@@ -241,6 +261,7 @@ WhatsAppEvent = (
     | GroupParticipantsChanged
     | GroupSettingsChanged
     | CallReceived
+    | HistorySynced
 )
 LifecycleEvent = StatusChanged | QrCodeChanged | PairCodeIssued
 EngineEvent = LifecycleEvent | WhatsAppEvent

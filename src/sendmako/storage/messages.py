@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Row, Table, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningUpdate
 
 from sendmako.model.messages import PollSpec
 from sendmako.model.statuses import RECEIPT_STATUSES, MessageStatus
+from sendmako.storage import chats
 from sendmako.storage.tables import Message, MessageEdit, MessageReaction, PollVote, utcnow
 
 MESSAGES = cast(Table, Message.__table__)
@@ -63,6 +64,9 @@ class StoredMessage:
     poll: dict[str, object] | None = None
     edited_at: datetime | None = None
     revoked_at: datetime | None = None
+    media: dict[str, object] | None = None
+    quoted_id: str | None = None
+    sender_name: str | None = None
 
     @property
     def from_me(self) -> bool:
@@ -74,7 +78,15 @@ class StoredMessage:
         return tuple(str(option) for option in options) if isinstance(options, list) else ()
 
 
-async def add_many(db: AsyncSession, rows: Sequence[NewMessage]) -> None:
+async def add_many(
+    db: AsyncSession,
+    rows: Sequence[NewMessage],
+    *,
+    unread: bool = True,
+    names: dict[tuple[str, str], str] | None = None,
+) -> None:
+    """Store the messages, and move their chats (`chats.py`): latest activity, and
+    incoming messages counted unread unless `unread` is false (history)."""
     if not rows:
         return
     # Core insert on the table: the ORM's bulk machinery costs more than the rows.
@@ -103,6 +115,7 @@ async def add_many(db: AsyncSession, rows: Sequence[NewMessage]) -> None:
             for row in rows
         ],
     )
+    await chats.touch(db, chats.activity(rows, unread=unread, names=names))
 
 
 async def count_sent_since(db: AsyncSession, user_id: int, since: datetime) -> int:
@@ -340,4 +353,75 @@ def _stored(row: Message | Row[Any]) -> StoredMessage:
         poll=row.poll,
         edited_at=row.edited_at,
         revoked_at=row.revoked_at,
+        media=row.media,
+        quoted_id=row.quoted_id,
+        sender_name=row.sender_name,
     )
+
+
+async def of_chat(
+    db: AsyncSession,
+    session_id: str,
+    chat: str,
+    limit: int,
+    after: tuple[datetime, int] | None,
+) -> list[StoredMessage]:
+    """A page of the chat's messages, newest first, from just after `after` (the time and
+    row id of the last one of the previous page): a range on (session_id, chat,
+    created_at, id), as fast for a chat of 100,000 messages as for one of 10. Messages
+    that arrive meanwhile come before the first page and never shift the later ones."""
+    query = select(Message).where(Message.session_id == session_id, Message.chat == chat)
+    if after is not None:
+        query = query.where(tuple_(Message.created_at, Message.id) < tuple_(*after))
+    query = query.order_by(Message.created_at.desc(), Message.id.desc()).limit(limit)
+    return [_stored(row) for row in await db.scalars(query)]
+
+
+async def reactions_of_many(
+    db: AsyncSession, message_pks: Sequence[int]
+) -> dict[int, list[tuple[str, str]]]:
+    """Each message's reactions, (reactor, emoji), oldest first, in one query."""
+    found: dict[int, list[tuple[str, str]]] = {}
+    if not message_pks:
+        return found
+    rows = await db.execute(
+        select(MessageReaction.message_pk, MessageReaction.reactor, MessageReaction.emoji)
+        .where(MessageReaction.message_pk.in_(list(message_pks)))
+        .order_by(MessageReaction.reacted_at)
+    )
+    for pk, reactor, emoji in rows:
+        found.setdefault(pk, []).append((reactor, emoji))
+    return found
+
+
+async def known(db: AsyncSession, session_id: str, wa_message_ids: Sequence[str]) -> set[str]:
+    """Which of these WhatsApp ids the session already holds."""
+    held: set[str] = set()
+    for start in range(0, len(wa_message_ids), PAIRS_PER_STATEMENT):
+        ids = list(wa_message_ids[start : start + PAIRS_PER_STATEMENT])
+        rows = await db.scalars(
+            select(Message.wa_message_id).where(
+                Message.session_id == session_id, Message.wa_message_id.in_(ids)
+            )
+        )
+        held.update(rows)
+    return held
+
+
+async def purge_before(db: AsyncSession, before: datetime, limit: int) -> int:
+    """Delete up to `limit` messages older than `before`, oldest first (their edits,
+    reactions and votes go with them). Answers how many: a short transaction each, so
+    retention never holds the database for long."""
+    pks = list(
+        await db.scalars(
+            select(Message.id)
+            .where(Message.created_at < before)
+            .order_by(Message.created_at)
+            .limit(limit)
+            # Several nodes purge at once: each takes rows the others have not locked.
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if pks:
+        await db.execute(delete(Message).where(Message.id.in_(pks)))
+    return len(pks)

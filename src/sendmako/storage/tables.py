@@ -171,7 +171,42 @@ class Message(Base):
         Index("ix_messages_user_created", "user_id", "direction", "created_at"),
         Index("ix_messages_session_wa_id", "session_id", "wa_message_id"),
         Index("ix_messages_user_wa_id", "user_id", "wa_message_id"),
+        # A chat's page is a range on this index, newest first, whatever the chat's size.
+        Index("ix_messages_chat_time", "session_id", "chat", "created_at", "id"),
+        # Retention deletes the oldest rows first, found without a scan.
+        Index("ix_messages_created", "created_at"),
     )
+
+
+class Chat(Base):
+    """A conversation of a session: who it is with, when it last moved, how much of it is
+    unread. Kept beside the messages so listing chats never scans them."""
+
+    __tablename__ = "chats"
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    chat: Mapped[str] = mapped_column(String(128), primary_key=True)  # the chat's JID
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str | None] = mapped_column(String(200))  # group subject or person's name
+    is_group: Mapped[bool] = mapped_column(Boolean, default=False)
+    unread: Mapped[int] = mapped_column(Integer, default=0)  # incoming messages not read yet
+    last_at: Mapped[datetime] = mapped_column(default=utcnow)  # its latest message
+    last_message_id: Mapped[str | None] = mapped_column(String(128))  # WhatsApp id of it
+
+    __table_args__ = (Index("ix_chats_session_last", "session_id", "last_at", "chat"),)
+
+
+class HistorySync(Base):
+    """How far the history a phone sends at first link has come, per session."""
+
+    __tablename__ = "history_syncs"
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    progress: Mapped[int | None] = mapped_column(Integer)  # percent, as WhatsApp reports it
+    chats: Mapped[int] = mapped_column(Integer, default=0)  # conversations received so far
+    messages: Mapped[int] = mapped_column(Integer, default=0)  # messages stored so far
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class MessageEdit(Base):

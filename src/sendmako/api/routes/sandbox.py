@@ -15,6 +15,7 @@ from sendmako.api.deps import CurrentUser, ServicesDep, SessionIdPath, Sessions
 from sendmako.api.routes.responses import errors
 from sendmako.api.schemas.common import ErrorOut, SuccessOut
 from sendmako.api.schemas.contacts import SandboxContactsIn, SandboxContactsOut
+from sendmako.api.schemas.history import HistoryIn
 from sendmako.api.schemas.messages import (
     SandboxInboundBatchIn,
     SandboxInboundBatchOut,
@@ -79,7 +80,12 @@ def _state(sessions: SessionManager, user: UserRecord, session_id: str) -> Sandb
 async def scan(
     session_id: SessionIdPath, body: SandboxScanIn, user: CurrentUser, sessions: Sessions
 ) -> SandboxStateOut:
-    """Simulate the phone: scan the QR (`phone_number`) or type the pairing code (`pair_code`)."""
+    """Simulate the phone: scan the QR (`phone_number`) or type the pairing code (`pair_code`).
+    With `history`, the phone then sends those chats as WhatsApp's history sync."""
+    history = HistoryIn(chats=body.history) if body.history is not None else None
+    if history is not None:
+        sessions.require(user, session_id, Happen)
+        history.events("0")  # checked before linking: a bad history links nothing
     if body.pair_code is not None:
         await sessions.perform(
             user, session_id, EnterPairCode(body.pair_code, push_name=body.push_name)
@@ -94,6 +100,10 @@ async def scan(
         except InvalidIdentifier as exc:
             raise BadRequest(f"phone_number: {exc}", field="phone_number") from exc
         await sessions.perform(user, session_id, Scan(phone, qr=body.qr, push_name=body.push_name))
+    if history is not None:
+        own = sessions.get(user, session_id).phone_number or ""
+        for chunk in history.events(own):
+            await sessions.perform(user, session_id, Happen(chunk))
     return _state(sessions, user, session_id)
 
 

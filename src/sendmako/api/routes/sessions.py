@@ -7,12 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
 
-from sendmako.api.deps import CurrentUser, SessionIdPath, Sessions
+from sendmako.api.deps import CurrentUser, ServicesDep, SessionIdPath, Sessions
 from sendmako.api.routes.responses import errors
 from sendmako.api.schemas.common import SuccessOut
 from sendmako.api.schemas.sessions import (
     CreateSessionIn,
     CreateSessionOut,
+    HistorySyncOut,
     PairCodeIn,
     PairCodeOut,
     RenameSessionIn,
@@ -54,6 +55,8 @@ async def get_session(
     session_id: SessionIdPath,
     user: CurrentUser,
     sessions: Sessions,
+    services: ServicesDep,
+    *,
     wait_for: Annotated[
         SessionStatus | None,
         Query(description="long-poll: answer as soon as the session reaches this status"),
@@ -69,7 +72,18 @@ async def get_session(
     if wait_for is not None and view.status != wait_for:
         with suppress(TimeoutError):
             view = await sessions.wait_for(session_id, [wait_for], timeout)
-    return SessionOut.of(view)
+    progress = await services.chats.history(view.session_id)
+    synced = (
+        HistorySyncOut(
+            progress=progress.progress,
+            chats=progress.chats,
+            messages=progress.messages,
+            updated_at=progress.updated_at,
+        )
+        if progress is not None
+        else None
+    )
+    return SessionOut.of(view).model_copy(update={"history_sync": synced})
 
 
 @router.patch("/{session_id}", responses=errors(404))

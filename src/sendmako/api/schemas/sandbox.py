@@ -10,6 +10,7 @@ from pydantic import (
 )
 
 from sendmako.api.schemas.common import Request
+from sendmako.api.schemas.history import HistoryChatIn
 from sendmako.model.statuses import SessionStatus
 
 
@@ -18,6 +19,12 @@ class SandboxScanIn(Request):
     qr: str | None = Field(None, description="the QR payload read; refused once rotated")
     pair_code: str | None = Field(None, description="instead of a scan: the pairing code typed")
     push_name: str | None = Field(None, max_length=100)
+    history: list[HistoryChatIn] | None = Field(
+        None,
+        max_length=1000,
+        description="the phone's recent chats, sent once linked as WhatsApp's history sync "
+        "(stored, in chunks, without webhooks)",
+    )
 
 
 class SandboxDisconnectIn(Request):

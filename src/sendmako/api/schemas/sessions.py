@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import (
@@ -13,6 +14,15 @@ from pydantic import (
 from sendmako.api.schemas.common import Name, Request
 from sendmako.model.statuses import SessionStatus
 from sendmako.sessions.state import SessionChange, SessionView
+
+
+class HistorySyncOut(BaseModel):
+    """How far the history the phone sends at first link has come."""
+
+    progress: int | None = Field(description="percent, as WhatsApp reports it")
+    chats: int = Field(description="conversations received so far")
+    messages: int = Field(description="messages stored so far (old ones: no webhooks)")
+    updated_at: datetime = Field(description="when the last chunk arrived")
 
 
 class SessionOut(BaseModel):
@@ -28,6 +38,9 @@ class SessionOut(BaseModel):
     qr_expires_at: float | None = Field(description="unix time when the shown QR expires")
     reject_calls: bool = Field(description="calls are refused as they ring")
     reject_calls_message: str | None = Field(description="sent to a caller after a refusal")
+    history_sync: HistorySyncOut | None = Field(
+        None, description="one session's view only: the history sync's progress (null: none yet)"
+    )
 
     @classmethod
     def of(cls, view: SessionView) -> SessionOut:

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from sendmako.dashboard.routes import (
     admin,
     auth,
+    chats,
     keys,
     live,
     sandbox,
@@ -19,6 +20,8 @@ ROUTERS: list[APIRouter] = [
     auth.router,
     sessions.router,
     live.router,
+    chats.router,
+    chats.live,
     keys.router,
     webhooks.router,
     usage.router,

@@ -120,6 +120,63 @@
     show();
   }
 
+  // -- the inbox: replying to a message fills the composer's quote without a reload.
+  document.addEventListener("click", (event) => {
+    const reply = event.target.closest("[data-reply]");
+    const cancel = event.target.closest("[data-cancel-reply]");
+    const composer = document.getElementById("composer");
+    if (!composer || (!reply && !cancel)) return;
+    event.preventDefault();
+    const banner = composer.querySelector("[data-replying]");
+    composer.querySelector("[data-quoted-input]").value = reply ? reply.dataset.reply : "";
+    banner.querySelector("[data-replying-text]").textContent = reply ? reply.dataset.replyText : "";
+    banner.hidden = !reply;
+    if (reply) {
+      reply.closest("details").open = false;
+      composer.querySelector("textarea").focus();
+    }
+  });
+
+  const toBottom = () => {
+    const thread = document.querySelector("[data-thread]");
+    if (thread) thread.scrollTop = thread.scrollHeight;
+  };
+
+  // -- the inbox: poll the token of what the page shows; when it changes, fetch the page
+  // again and swap the list and the conversation (the composer keeps what is typed).
+  const followChats = async (root) => {
+    let token = root.dataset.token;
+    for (;;) {
+      await sleep(1500);
+      let state;
+      try {
+        state = await getJson(root.dataset.liveChats);
+      } catch {
+        continue;
+      }
+      if (!state) return;
+      if (state.token === token) continue;
+      try {
+        const response = await fetch(window.location.href, { credentials: "same-origin" });
+        if (!response.ok) continue;
+        const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+        for (const selector of ["[data-chat-list]", "[data-thread]", ".thread-head"]) {
+          const now = document.querySelector(selector);
+          const next = fresh.querySelector(selector);
+          if (now && next) now.replaceWith(next);
+        }
+        const nextRoot = fresh.querySelector("[data-live-chats]");
+        token = nextRoot ? nextRoot.dataset.token : state.token;
+        toBottom();
+      } catch {
+        await sleep(3000);
+      }
+    }
+  };
+
+  toBottom();
+  const chats = document.querySelector("[data-live-chats]");
+  if (chats) followChats(chats);
   const session = document.querySelector("[data-live-session]");
   if (session) follow(session);
   const list = document.querySelector("[data-live-list]");

@@ -45,6 +45,7 @@ from neonize.events import (
     ConnectFailureEv,
     DisconnectedEv,
     GroupInfoEv,
+    HistorySyncEv,
     JoinedGroupEv,
     KeepAliveRestoredEv,
     KeepAliveTimeoutEv,
@@ -62,7 +63,7 @@ from neonize.proto.waCompanionReg.WAWebProtobufsCompanionReg_pb2 import DevicePr
 from neonize.utils.jid import Jid2String
 
 from sendmako import log
-from sendmako.engines.neonize import convert, directory, notices, patches
+from sendmako.engines.neonize import convert, directory, history, notices, patches
 from sendmako.engines.neonize.errors import Context, translate
 from sendmako.engines.neonize.ffi import Own
 from sendmako.engines.neonize.recent import RecentCalls, RecentMessages
@@ -305,6 +306,7 @@ class Connection:
             CallOfferEv: self._on_call_offer,
             CallOfferNoticeEv: self._on_group_call,
             OfflineSyncCompletedEv: lambda _ev: self._schedule_contacts(0.0),
+            HistorySyncEv: self._on_history,
         }
         for event_type, handler in handlers.items():
             self.client.event(event_type)(self._guarded(handler))
@@ -405,6 +407,16 @@ class Connection:
                 from_me=converted.from_me,
             )
         self.link.event(converted)
+
+    def _on_history(self, ev: Any) -> None:
+        """A chunk of the phone's recent history (after linking): stored, not announced."""
+        own = convert.jid_proto(self.device_jid or "")
+        if own is None:
+            self._log.warning("neonize.history_without_device")
+            return
+        synced = history.history_synced(ev, own, self._resolve_lid)
+        if synced is not None:
+            self.link.event(synced)
 
     def _on_poll_vote(self, ev: Any) -> None:
         """Decrypt the vote (a Go call under the lock, once connected): at once when
