@@ -3,8 +3,13 @@ connected sandbox session on it."""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -23,14 +28,40 @@ class Linked:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with serve(tmp_path_factory.mktemp("server")) as server:
+def server_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("server")
+
+
+@pytest.fixture(scope="module")
+def live(server_dir: Path) -> Iterator[LiveServer]:
+    with serve(server_dir) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
 def linked(live: LiveServer) -> Linked:
     return link(live, live.admin_key, "22241850001")
+
+
+def new_account(server_dir: Path, email: str) -> str:
+    """A second user on the server's database, made with `sendmako users create`: its key."""
+    done = subprocess.run(
+        [sys.executable, "-m", "sendmako", "users", "create", email],
+        env={
+            **os.environ,
+            "SENDMAKO_DATA_DIR": str(server_dir),
+            "SENDMAKO_ENGINES": "sandbox",
+            "SENDMAKO_DEFAULT_ENGINE": "sandbox",
+        },
+        cwd=server_dir,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    match = re.search(r"wsa_[A-Za-z0-9]+", done.stdout)
+    assert match, done.stdout + done.stderr
+    return match.group(0)
 
 
 def link(server: LiveServer, key: str, phone: str) -> Linked:
