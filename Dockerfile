@@ -4,7 +4,7 @@
 # The Python packages are installed from wheels built beforehand, without network access
 # during the build (the registry may be out of reach, and the image gets exactly what was
 # tested). `make image` does both steps:
-#     python -m pip wheel -w wheelhouse .
+#     deploy/wheelhouse.sh             # the wheels, for Debian 12's Python
 #     docker build -t sendmako .        # or: podman build --isolation chroot -t sendmako .
 # BASE can point at a locally made Debian 12 image (`--build-arg BASE=localhost/debian:bookworm`).
 ARG BASE=debian:bookworm-slim

@@ -38,7 +38,7 @@ screenshots: install
 
 # The container image (Dockerfile): wheels built here, then the image, with docker or podman.
 image: install
-	rm -rf wheelhouse && $(BIN)/python -m pip wheel -w wheelhouse .
+	deploy/wheelhouse.sh
 	$(if $(shell command -v docker),docker build,podman build --format docker) -t sendmako .
 
 # Build the image on a debootstrapped Debian 12 and start it in a chroot (root, minutes).

@@ -9,7 +9,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${WORK:-$(mktemp -d /tmp/sendmako-image.XXXXXX)}
 BASE=localhost/debian:bookworm
-PYTHON=${PYTHON:-.venv/bin/python}
 PORT=${PORT:-18765}
 
 echo "== lint"
@@ -17,17 +16,7 @@ systemd-analyze verify deploy/sendmako.service 2>&1 | grep -v "is not executable
 if command -v hadolint >/dev/null; then hadolint Dockerfile; fi
 
 echo "== wheels for Debian 12's Python (3.11.2) and glibc"
-rm -rf wheelhouse
-"$PYTHON" -m pip wheel -q --no-deps -w wheelhouse .
-platforms=()
-for tag in 2_36 2_35 2_34 2_33 2_32 2_31 2_28 2_27 2_26 2_24 2_17; do
-    platforms+=(--platform "manylinux_${tag}_x86_64")
-done
-platforms+=(--platform manylinux2014_x86_64 --platform manylinux2010_x86_64 --platform manylinux1_x86_64)
-# async-timeout: redis needs it below Python 3.11.3, a marker pip's --python-version misses.
-"$PYTHON" -m pip download -q -d wheelhouse --only-binary=:all: --python-version 3.11.2 \
-    --implementation cp --abi cp311 --abi abi3 --abi none "${platforms[@]}" \
-    wheelhouse/sendmako-*.whl 'async-timeout>=4.0.3'
+deploy/wheelhouse.sh
 
 echo "== base image"
 if ! podman image exists "$BASE"; then
