@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test check bench screenshots clean
+.PHONY: install run test check bench screenshots image image-check clean
 
 install: $(STAMP)
 
@@ -35,6 +35,15 @@ bench: install
 # The dashboard's screenshots in docs/screenshots, taken by its browser tests (Chromium).
 screenshots: install
 	SENDMAKO_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/dashboard/test_browser.py -q
+
+# The container image (Dockerfile): wheels built here, then the image, with docker or podman.
+image: install
+	deploy/wheelhouse.sh
+	$(if $(shell command -v docker),docker build,podman build --format docker) -t sendmako .
+
+# Build the image on a debootstrapped Debian 12 and start it in a chroot (root, minutes).
+image-check: install
+	deploy/check-image.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,7 +1,8 @@
 """The `sendmako` command: run the server and manage users, keys and plans.
 
-Every command acts on the database the settings name (`SENDMAKO_DATABASE_URL`, or the
-SQLite file in `SENDMAKO_DATA_DIR`) and brings its schema up to date first.
+Those commands act on the database the settings name (`SENDMAKO_DATABASE_URL`, or the
+SQLite file in `SENDMAKO_DATA_DIR`) and bring its schema up to date first. The commands of
+`cli/remote.py` (send, bulk, events, sessions, mcp) call a running server over HTTP instead.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from sendmako import accounts, log
-from sendmako.cli import gc_tuning
+from sendmako.cli import gc_tuning, remote
 from sendmako.cluster.redis_bus import publish_once
 from sendmako.errors import SendmakoError
 from sendmako.sessions.lease import NodeRefused
@@ -37,6 +38,8 @@ EXIT_REFUSED = 75
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if getattr(args, "remote", None) is not None:
+        return remote.run(args)
     try:
         settings = load_settings()
     except ValidationError as exc:
@@ -118,6 +121,8 @@ def _parser() -> argparse.ArgumentParser:
         node = node_cmd.add_parser(action, help=what)
         node.add_argument("node_id", help="the node's name, as `sendmako nodes list` shows it")
         node.set_defaults(handler=_nodes_drain, draining=draining)
+
+    remote.add_commands(commands)
     return parser
 
 
