@@ -24,6 +24,7 @@ from sendmako import __version__, accounts, log
 from sendmako.accounts.usage import DailyUsage
 from sendmako.cluster import Bus, LocalBus
 from sendmako.cluster.redis_bus import RedisBus
+from sendmako.concurrency.clock import Clock
 from sendmako.directory.contacts import ContactBook
 from sendmako.directory.group_cache import GroupCache
 from sendmako.directory.groups import Groups
@@ -39,9 +40,11 @@ from sendmako.messaging.bulk import BulkSender
 from sendmako.messaging.calls import CallGuard
 from sendmako.messaging.inbox import Inbox
 from sendmako.messaging.presence import Presences
+from sendmako.messaging.send_policy import Governor
 from sendmako.messaging.sender import Sender
 from sendmako.messaging.sent_log import SentLog
 from sendmako.messaging.suspensions import Suspensions
+from sendmako.model.send_policy import PolicyInvalid, SendPolicy, changed
 from sendmako.net.addresses import AddressPolicy
 from sendmako.net.client import HttpClient
 from sendmako.net.guard import Resolver, Sockets, check_destination, plain_socket, system_resolver
@@ -241,6 +244,15 @@ async def stop(services: Services) -> None:
     logger.info("sendmako.stopped")
 
 
+def default_send_policy(settings: Settings) -> SendPolicy:
+    """The careful default send policy, with the operator's changes (refused at start-up
+    when one cannot be, naming it)."""
+    try:
+        return changed(SendPolicy(), settings.send_policy)
+    except PolicyInvalid as exc:
+        raise ValueError(f"SENDMAKO_SEND_POLICY: {exc}") from exc
+
+
 def build_bus(settings: Settings, node: str) -> Bus:
     if not settings.clustered:
         return LocalBus(node)
@@ -268,6 +280,7 @@ def _assemble(
     network: NetworkSeams,
 ) -> Services:
     node_id = node_name(settings)
+    send_clock = Clock()
     sessions = SessionManager(
         db,
         engines,
@@ -277,6 +290,8 @@ def _assemble(
         bus=bus,
         placement=Placement(db, node_id) if bus.clustered else None,
         placement_seconds=settings.cluster.placement_seconds,
+        default_policy=default_send_policy(settings),
+        send_clock=send_clock,
     )
     policy = AddressPolicy.allowing(settings.allow_private_hosts)
     http = build_client(policy, resolver=network.resolver, sockets=network.sockets)
@@ -309,7 +324,7 @@ def _assemble(
     sessions.handlers.extend([contacts, group_cache])
     sessions.recorders.extend([contacts, group_cache])
     usage = DailyUsage(db)
-    sender = Sender(sessions, usage, sent_log, fetcher)
+    sender = Sender(sessions, usage, sent_log, fetcher, Governor(db, clock=send_clock.now))
     calls = CallGuard(db, sender)
     sessions.handlers.append(calls)
     bulk = BulkSender(db, sender, sessions, usage, settings.data_dir / "spool" / "bulk")

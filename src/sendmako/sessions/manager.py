@@ -15,6 +15,7 @@ answer it.
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
@@ -27,6 +28,7 @@ from sendmako import log
 from sendmako.accounts import plans
 from sendmako.cluster import Bus, LocalBus, Message
 from sendmako.concurrency.background import Background
+from sendmako.concurrency.clock import Clock
 from sendmako.engines.base import Engine, EngineSession, SessionSpec, not_supported
 from sendmako.errors import (
     AccountDisabled,
@@ -39,13 +41,18 @@ from sendmako.errors import (
 from sendmako.ids import InvalidIdentifier, normalize_phone
 from sendmako.inbound import registry
 from sendmako.model.actions import Action, RequestPairCode, Send, SendResult
+from sendmako.model.chats import ChatState, SendChatState
 from sendmako.model.events import (
     EngineEvent,
     PairCodeIssued,
     QrCodeChanged,
     SessionEvent,
     StatusChanged,
+    TemporaryBanned,
 )
+from sendmako.model.messages import MessageType, OutgoingMessage
+from sendmako.model.restrictions import Restriction
+from sendmako.model.send_policy import PolicyInvalid, SendPolicy, changed
 from sendmako.model.statuses import SessionStatus
 from sendmako.sessions import routing
 from sendmako.sessions.hooks import MessageEventHandler, SessionEventRecorder
@@ -103,11 +110,16 @@ class SessionManager:
         bus: Bus | None = None,
         placement: Placement | None = None,
         placement_seconds: float = 3.0,
+        default_policy: SendPolicy | None = None,
+        send_clock: Clock | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         """`close_grace`: how long a stopping session waits for a message already with the
         engine before its caller is told the outcome is unknown. `placement` (several
         nodes, with a clustered `bus`) decides which sessions this node runs, every
-        `placement_seconds`; without it this node runs them all."""
+        `placement_seconds`; without it this node runs them all. `default_policy`: the send
+        policy of sessions that have not set their own; `send_clock` paces their sends
+        (delays, typing) and times their restrictions; `rng` draws the random delays."""
         self.db = db
         self.engines = engines
         self.default_engine = default_engine
@@ -120,6 +132,9 @@ class SessionManager:
         self.bus = bus or LocalBus(node_id)
         self.placement = placement
         self.placement_seconds = placement_seconds
+        self.default_policy = default_policy or SendPolicy()
+        self.send_clock = send_clock or Clock()
+        self.rng = rng or random.Random()  # noqa: S311 - delays that look human, not secrets
         self._live: dict[str, LiveSession] = {}
         self._suspended: set[int] = set()  # users whose account is disabled
         self._changed = asyncio.Condition()
@@ -224,8 +239,7 @@ class SessionManager:
         """Start running a session this node holds (`record.owner` is this node)."""
         live = self._live.get(record.session_id)
         if live is None:
-            live = LiveSession(record=record, engine=self.engines.get(record.engine))
-            self._live[record.session_id] = live
+            live = self._new_live(record)
         live.record = record
         live.version = max(live.version, record.version)
         live.hold = Hold(self.node_id, record.lease_token)
@@ -236,6 +250,12 @@ class SessionManager:
             live.status = SessionStatus.DISCONNECTED
             live.detail = f"the {record.engine} engine is not enabled on this server"
             return
+        restriction = live.restriction
+        if restriction is not None and restriction.until is not None:
+            # Restricted before a restart, or on the node that ran it: it lifts from here.
+            self._background.spawn(
+                self._lift_when_over(live, restriction), session_id=record.session_id
+            )
         await self._open(live)
 
     async def _stop_here(self, live: LiveSession, *, moving: bool = False) -> None:
@@ -296,8 +316,7 @@ class SessionManager:
     def _follow(self, record: SessionRecord) -> None:
         live = self._live.get(record.session_id)
         if live is None:
-            live = LiveSession(record=record, engine=self.engines.get(record.engine))
-            self._live[record.session_id] = live
+            live = self._new_live(record)
         elif record.version < live.version:
             return  # an older read than one already applied
         live.version = record.version
@@ -403,9 +422,8 @@ class SessionManager:
                 await self._run_here(record)
                 live = self._live[record.session_id]
             else:
-                live = LiveSession(record=record, engine=self.engines[engine_name])
+                live = self._new_live(record)
                 live.version = record.version
-                self._live[record.session_id] = live
         await self._tell(record.session_id)
         if owner != self.node_id:
             try:
@@ -422,8 +440,16 @@ class SessionManager:
         return self._owned(user, session_id).view()
 
     async def update(self, user: UserRecord, session_id: str, change: SessionChange) -> SessionView:
-        """Change the session's settings (its name, pacing, calls)."""
+        """Change the session's settings (its name, pacing, calls, send policy: only the
+        policy's fields given change; 400 naming the field, and nothing stored, if one
+        cannot be)."""
         live = self._owned(user, session_id)
+        if change.send_policy is not None:
+            try:
+                policy = changed(live.send_policy, change.send_policy)
+            except PolicyInvalid as exc:
+                raise BadRequest(str(exc), field=exc.field) from exc
+            change = replace(change, send_policy=policy.to_stored())
         values = change.values()
         async with self.db.write() as tx:
             await wa_sessions.change(tx, live.record.session_id, values)
@@ -491,6 +517,12 @@ class SessionManager:
         await self._refresh([session_id])
         result: R = routing.codec().decode(answer["result"])
         return result
+
+    def local_view(self, session_id: str) -> SessionView | None:
+        """The session as this node knows it, whoever owns it: for this node's own
+        services (the send policy), never for answering a user."""
+        live = self._live.get(session_id)
+        return live.view() if live is not None else None
 
     def runs_here(self, session_id: str) -> bool:
         """Whether this node runs the session (sends to it are queued here)."""
@@ -572,6 +604,9 @@ class SessionManager:
                 capacity=self.queue_capacity,
                 last_send=lambda: self._seconds_since_last_send(live),
                 close_grace=self.close_grace,
+                delay=lambda: self._policy_delay(live),
+                clock=self.send_clock.now,
+                sleep=self.send_clock.sleep,
             )
         return live.queue.submit(action, on_sent, min_gap=min_gap)
 
@@ -631,6 +666,11 @@ class SessionManager:
         # slow side.
         return max(0.0, (now - last).total_seconds() - TIMESTAMP_GRAIN_SECONDS)
 
+    def _policy_delay(self, live: LiveSession) -> float:
+        """The send policy's random delay before the session's next send, in seconds."""
+        policy = live.send_policy
+        return self.rng.uniform(policy.min_delay_ms, policy.max_delay_ms) / 1000
+
     async def _send_now(self, live: LiveSession, action: Send) -> SendResult:
         handle = live.handle
         if handle is None or live.status != SessionStatus.CONNECTED:
@@ -638,7 +678,27 @@ class SessionManager:
                 f"Session {live.record.session_id} is not connected (status: {live.status}).",
                 code="session_not_connected",
             )
-        return await handle.perform(action)
+        await self._type(live, handle, action)
+        result = await handle.perform(action)
+        live.last_outbound_at = self.send_clock.now()
+        return result
+
+    async def _type(self, live: LiveSession, handle: EngineSession, action: Send) -> None:
+        """Show `composing` before a text, as a person would, for a time that grows with
+        its length (the send policy's `typing`)."""
+        if not isinstance(action, OutgoingMessage) or action.type != MessageType.TEXT:
+            return
+        typing_ms = live.send_policy.typing_ms(action.text or "")
+        if typing_ms <= 0 or live.engine is None:
+            return
+        if SendChatState not in live.engine.capabilities:
+            return
+        try:
+            await handle.perform(SendChatState(action.to, ChatState.COMPOSING))
+        except SendmakoError as exc:  # typing is a courtesy: the message still goes
+            logger.info("session.typing_failed", session_id=live.record.session_id, error=str(exc))
+            return
+        await self.send_clock.sleep(typing_ms / 1000)
 
     async def delete(self, user: UserRecord, session_id: str) -> None:
         """Stop the session's sends (the one the engine has may finish), log the device out
@@ -781,7 +841,11 @@ class SessionManager:
                 await self._status_changed(live, event)
             elif isinstance(event, PairCodeIssued):
                 logger.info("session.pair_code_issued", session_id=live.record.session_id)
+            elif isinstance(event, TemporaryBanned):
+                until = datetime.fromtimestamp(event.until, UTC) if event.until else None
+                await self._set_restriction(live, Restriction.ban(event.code, until))
             else:
+                live.last_inbound_at = self.send_clock.now()
                 for handler in self.handlers:
                     queued = await handler.handle(live.record, event)
                     if queued is not None:
@@ -848,11 +912,87 @@ class SessionManager:
             return
         await self._tell(live.record.session_id)
 
+    # -- WhatsApp's restrictions -----------------------------------------------------------
+
+    def restriction(self, session_id: str) -> Restriction | None:
+        """WhatsApp's restriction on the session now (None once it ended: it lifts itself)."""
+        live = self._live.get(session_id)
+        if live is None:
+            return None
+        restriction = live.restriction
+        if restriction is None or restriction.over(self._now()):
+            return None
+        return restriction
+
+    async def restrict(self, session_id: str, restriction: Restriction) -> None:
+        """WhatsApp restricted the number of a session this node runs (a 463 answer):
+        kept as its state, announced, lifted by itself when it ends."""
+        live = self._live.get(session_id)
+        if live is not None and live.here:
+            await self._set_restriction(live, restriction)
+
+    async def lift(self, session_id: str) -> None:
+        """The restriction ended (or the sandbox lifts it): sends it held go again."""
+        live = self._live.get(session_id)
+        if live is not None and live.here:
+            await self._set_restriction(live, None)
+
+    async def _set_restriction(self, live: LiveSession, restriction: Restriction | None) -> None:
+        previous = live.restriction
+        if previous == restriction:
+            return
+        if (
+            previous is not None
+            and restriction is not None
+            and previous.kind == restriction.kind
+            and not previous.over(self._now())
+        ):
+            return  # the same restriction, heard again (another refused send)
+        stored = restriction.to_stored() if restriction is not None else None
+        live.record = replace(live.record, restriction=stored)
+        session_id = live.record.session_id
+        if restriction is not None:
+            event = live.event(registry.SESSION_RESTRICTED, dict(stored or {}))
+            logger.warning("session.restricted", session_id=session_id, **(stored or {}))
+        else:
+            assert previous is not None
+            event = live.event(
+                registry.SESSION_UNRESTRICTED,
+                {"kind": previous.kind.value, "code": previous.code},
+            )
+            logger.info("session.unrestricted", session_id=session_id, kind=previous.kind.value)
+        async with self.db.write() as tx:
+            await wa_sessions.change(tx, session_id, {"restriction": stored})
+            for recorder in self.recorders:
+                await recorder.record(tx, live.record.user_id, [event])
+        await self._tell(session_id)
+        await self._notify()
+        if restriction is not None and restriction.until is not None:
+            self._background.spawn(self._lift_when_over(live, restriction), session_id=session_id)
+
+    async def _lift_when_over(self, live: LiveSession, restriction: Restriction) -> None:
+        assert restriction.until is not None
+        await self.send_clock.sleep(max(0.0, restriction.until.timestamp() - self.send_clock.now()))
+        if live.restriction == restriction and live.here and not live.deleted:
+            await self._set_restriction(live, None)
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.send_clock.now(), UTC)
+
     async def _notify(self) -> None:
         async with self._changed:
             self._changed.notify_all()
 
     # -- helpers --------------------------------------------------------------------------
+
+    def _new_live(self, record: SessionRecord) -> LiveSession:
+        live = LiveSession(
+            record=record,
+            engine=self.engines.get(record.engine),
+            default_policy=self.default_policy,
+        )
+        self._live[record.session_id] = live
+        return live
 
     def _owned(self, user: UserRecord, session_id: str) -> LiveSession:
         live = self._live.get(session_id)

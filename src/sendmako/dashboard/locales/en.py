@@ -228,6 +228,10 @@ MESSAGES: dict[str, str] = {
     "webhooks.event_session_connected": "a session is linked and connected",
     "webhooks.event_session_disconnected": "a session loses its connection or is unlinked",
     "webhooks.event_session_qr_ready": "a new QR code waits to be scanned",
+    "webhooks.event_session_restricted": (
+        "WhatsApp restricts a number (a temporary ban, or no new contacts)"
+    ),
+    "webhooks.event_session_unrestricted": "WhatsApp's restriction on a number ends",
     "webhooks.event_message_sent": "a message is sent from the phone or another linked device",
     "webhooks.event_message_reaction": "someone reacts to a message",
     "webhooks.event_message_edited": "a message is edited",

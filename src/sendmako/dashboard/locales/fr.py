@@ -246,6 +246,10 @@ MESSAGES: dict[str, str] = {
     "webhooks.event_session_connected": "une session est liée et connectée",
     "webhooks.event_session_disconnected": "une session perd sa connexion ou est déliée",
     "webhooks.event_session_qr_ready": "un nouveau QR code attend d'être scanné",
+    "webhooks.event_session_restricted": (
+        "WhatsApp restreint un numéro (bannissement temporaire, ou plus de nouveaux contacts)"
+    ),
+    "webhooks.event_session_unrestricted": "la restriction de WhatsApp sur un numéro prend fin",
     "webhooks.event_message_sent": (
         "un message est envoyé depuis le téléphone ou un autre lié appareil"
     ),
