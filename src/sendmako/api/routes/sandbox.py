@@ -26,6 +26,7 @@ from sendmako.api.schemas.messages import (
 from sendmako.api.schemas.sandbox import (
     SandboxDisconnectIn,
     SandboxHappenIn,
+    SandboxRestrictIn,
     SandboxScanIn,
     SandboxStateOut,
 )
@@ -46,6 +47,7 @@ from sendmako.model.events import (
     Someone,
     WhatsAppEvent,
 )
+from sendmako.model.restrictions import RestrictionKind
 from sendmako.model.simulation import (
     AddressBookEntry,
     Arrival,
@@ -56,6 +58,7 @@ from sendmako.model.simulation import (
     EnterPairCode,
     Happen,
     ListSent,
+    Restrict,
     Scan,
 )
 from sendmako.sessions.manager import SessionManager
@@ -211,6 +214,18 @@ async def disconnect(
     which reconnects by itself after `reconnect_after` seconds)."""
     await sessions.perform(
         user, session_id, Disconnect(DisconnectReason(body.reason), body.reconnect_after)
+    )
+    return _state(sessions, user, session_id)
+
+
+@router.post("/{session_id}/restrict", responses=errors(404, 503))
+async def restrict(
+    session_id: SessionIdPath, body: SandboxRestrictIn, user: CurrentUser, sessions: Sessions
+) -> SandboxStateOut:
+    """Simulate one of WhatsApp's restrictions for `seconds`: a temporary ban (code 101-106),
+    or a 463 answer to every send to a number the session never exchanged a message with."""
+    await sessions.perform(
+        user, session_id, Restrict(RestrictionKind(body.kind), body.seconds, body.code)
     )
     return _state(sessions, user, session_id)
 

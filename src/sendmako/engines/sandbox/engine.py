@@ -59,6 +59,7 @@ from sendmako.model.events import (
     ReceiptReceived,
     Someone,
     StatusChanged,
+    TemporaryBanned,
     WhatsAppEvent,
 )
 from sendmako.model.messages import (
@@ -69,6 +70,7 @@ from sendmako.model.messages import (
     RevokeMessage,
 )
 from sendmako.model.profile import GetProfile, Profile, SetProfilePicture, UpdateProfile
+from sendmako.model.restrictions import NEW_CONTACTS_REFUSED, RestrictionKind
 from sendmako.model.simulation import (
     Arrival,
     Arrive,
@@ -79,6 +81,7 @@ from sendmako.model.simulation import (
     Happen,
     KnownContact,
     ListSent,
+    Restrict,
     Scan,
     SentRecord,
 )
@@ -114,6 +117,9 @@ class SandboxSession(EngineSession):
         self._lock = asyncio.Lock()
         self._stopped = False
         self._log = logger.bind(session_id=spec.session_id, engine="sandbox")
+        # WhatsApp's restrictions, as the simulator's controls set them (`Restrict`).
+        self._refuse_new_until = 0.0
+        self._talked: set[str] = set()  # chats it exchanged a message with while online
 
     # -- lifecycle (EngineSession) ------------------------------------------------------
 
@@ -160,6 +166,13 @@ class SandboxSession(EngineSession):
     @performs(OutgoingMessage)
     async def send(self, message: OutgoingMessage) -> SendResult:
         phone = self._connected_phone()
+        chat = str(message.to)
+        if time.time() < self._refuse_new_until and chat not in self._talked:
+            raise OperationFailed(
+                f"WhatsApp refused the message to {message.to.user}, a new contact (463).",
+                code=NEW_CONTACTS_REFUSED,
+            )
+        self._talked.add(chat)
         if message.to.is_group:
             audience = await self.engine.groups.audience(phone, message.to)
             return await self.engine.network.send_to_group(self, phone, message, audience)
@@ -169,6 +182,8 @@ class SandboxSession(EngineSession):
         """Called by the network: queue an incoming message, receipt, contact or group
         change for the manager. The future resolves once the manager has stored it."""
         handled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if isinstance(event, MessageReceived):
+            self._talked.add(event.chat)
         if self._stopped:
             handled.set_result(None)
             return handled
@@ -484,6 +499,15 @@ class SandboxSession(EngineSession):
                 else action.reconnect_after
             )
             self._task = asyncio.create_task(self._reconnect_after(delay))
+
+    @performs(Restrict)
+    async def restrict(self, action: Restrict) -> None:
+        self._require_connected()
+        until = time.time() + action.seconds
+        if action.kind is RestrictionKind.NEW_CONTACTS:
+            self._refuse_new_until = until
+            return
+        await self.sink(TemporaryBanned(action.code, until))
 
     @performs(ChangeAddressBook)
     async def change_address_book(self, action: ChangeAddressBook) -> list[KnownContact]:
