@@ -55,6 +55,7 @@ from sendmako.sessions.lease import LeaseTimings, NodeIdentity, NodeLease
 from sendmako.sessions.manager import SessionManager
 from sendmako.sessions.nodes import Nodes
 from sendmako.sessions.placement import Placement
+from sendmako.sessions.watchdog import WatchdogTimings
 from sendmako.settings import Settings
 from sendmako.storage.db import Database
 from sendmako.storage.records import UserRecord
@@ -292,6 +293,10 @@ def _assemble(
         placement_seconds=settings.cluster.placement_seconds,
         default_policy=default_send_policy(settings),
         send_clock=send_clock,
+        watchdog=WatchdogTimings(
+            silence_seconds=settings.watchdog_silence_seconds,
+            max_reconnects_per_hour=settings.watchdog_max_reconnects_per_hour,
+        ),
     )
     policy = AddressPolicy.allowing(settings.allow_private_hosts)
     http = build_client(policy, resolver=network.resolver, sockets=network.sockets)

@@ -279,3 +279,40 @@ async def test_a_random_delay_separates_sends_and_typing_comes_before_a_text(
     clock.advance(TYPING_MAX_MS / 1000)
     assert (await second).status_code == 200
     assert not second.cancelled()
+
+
+async def test_a_bulk_job_waits_for_the_policy_says_why_and_finishes(
+    server: Server, alice: Account, clock: ManualClock
+) -> None:
+    """Held by the hourly cap, an async job waits instead of failing its recipients, its
+    progress names the rule, and it finishes once the hour has passed."""
+    session_id = await connected(server, alice, **{**NOTHING_ELSE, "per_hour": 2})
+    recipients = [number(0), number(1), number(2)]
+    answer = await alice.client.post(
+        "/api/send-bulk",
+        json={
+            "recipients": recipients,
+            "type": "text",
+            "text": "Bonjour",
+            "session_id": session_id,
+            "async": True,
+        },
+    )
+    assert answer.status_code == 202, answer.text
+    job_id = answer.json()["job_id"]
+    await clock.wait_sleeping()  # the bulk contract's 500 ms before the second send
+    assert clock.sleeping == [pytest.approx(0.5)]
+    clock.advance(0.5)
+    await clock.wait_sleeping()  # held by the cap: waits for the hour to pass
+    (wait,) = clock.sleeping
+    assert HOUR - 5 <= wait <= HOUR + 1
+    status = (await alice.client.get(f"/api/send-bulk/{job_id}")).json()
+    assert status["status"] == "running"
+    assert "per_hour" in status["waiting"]
+    assert status["summary"]["sent"] == 2
+    assert [result["status"] for result in status["results"]] == ["sent", "sent", "pending"]
+    clock.advance(wait)
+    assert server.app is not None
+    await server.app.state.services.bulk.wait(job_id, timeout=10)
+    status = (await alice.client.get(f"/api/send-bulk/{job_id}")).json()
+    assert (status["status"], status["summary"]["sent"], status["waiting"]) == ("done", 3, None)

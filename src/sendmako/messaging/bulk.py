@@ -38,6 +38,7 @@ from sendmako.errors import (
     Unavailable,
 )
 from sendmako.messaging import codec as message_codec
+from sendmako.messaging.send_policy import PolicyHeld
 from sendmako.messaging.sender import Sender, SendRequest, check, parse_recipient
 from sendmako.model.messages import OutgoingMessage
 from sendmako.model.statuses import BulkJobStatus, RecipientStatus, SessionStatus
@@ -53,6 +54,9 @@ MAX_RECIPIENTS = 100
 MIN_GAP_SECONDS = 0.5
 # An asynchronous job whose session drops waits this long for it to come back.
 RECONNECT_WAIT_SECONDS = 300.0
+# A held send whose error does not say when to retry is tried again after this long.
+HELD_WAIT_SECONDS = 60.0
+RESTRICTED = "session_restricted"
 
 
 class _Paused(Exception):
@@ -77,6 +81,7 @@ class JobView:
     session_id: str
     status: BulkJobStatus
     results: list[RecipientView]
+    waiting: str | None = None  # why it waits now (the send policy, a restriction)
 
     def count(self, *statuses: RecipientStatus) -> int:
         return sum(result.status in statuses for result in self.results)
@@ -106,6 +111,7 @@ class BulkSender:
         self._again: dict[str, UserRecord] = {}  # to run again once its ending run is over
         self._stopped: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._waiting: dict[str, str] = {}  # job -> why it waits now (this node's jobs)
 
     async def submit(
         self, user: UserRecord, recipients: list[str], request: SendRequest, *, run_async: bool
@@ -348,25 +354,49 @@ class BulkSender:
             )
             return last_send
         sent_at: list[float] = []
-        # From `sending` on, the send must end with its outcome stored, even if the job is
-        # being stopped: it runs in its own task, which a stop waits for.
-        send = asyncio.create_task(
-            self._send_one(
-                user,
-                job_id,
-                replace(content, to=to),
-                position=recipient.position,
-                session_id=session_id,
-                sent_at=sent_at,
-                reservation=reservation,
+        restricted_tries = 0
+        while True:
+            held: list[SendmakoError] = []
+            # From `sending` on, the send must end with its outcome stored, even if the job
+            # is being stopped: it runs in its own task, which a stop waits for.
+            send = asyncio.create_task(
+                self._send_one(
+                    user,
+                    job_id,
+                    replace(content, to=to),
+                    position=recipient.position,
+                    session_id=session_id,
+                    sent_at=sent_at,
+                    reservation=reservation,
+                    held=held,
+                )
             )
-        )
+            try:
+                await asyncio.shield(send)
+            except asyncio.CancelledError:
+                await send
+                raise
+            if not held:
+                return sent_at[0] if sent_at else last_send
+            if held[0].code == RESTRICTED:
+                # WhatsApp's refusal is tried again once, after it lifts; never in a loop.
+                restricted_tries += 1
+                if restricted_tries > 1:
+                    await self._mark(
+                        job_id, recipient.position, RecipientStatus.FAILED, error=held[0].message
+                    )
+                    return last_send
+            await self._wait_out(job_id, held[0])
+
+    async def _wait_out(self, job_id: str, held: SendmakoError) -> None:
+        """The send policy (or a restriction) holds the job's next send: wait, saying why."""
+        wait = getattr(held, "retry_after", None) or HELD_WAIT_SECONDS
+        self._waiting[job_id] = held.message
+        logger.info("bulk.waiting", job_id=job_id, code=held.code, seconds=round(wait))
         try:
-            await asyncio.shield(send)
-        except asyncio.CancelledError:
-            await send
-            raise
-        return sent_at[0] if sent_at else last_send
+            await self.sessions.send_clock.sleep(wait)
+        finally:
+            self._waiting.pop(job_id, None)
 
     async def _send_one(
         self,
@@ -378,6 +408,7 @@ class BulkSender:
         session_id: str,
         sent_at: list[float],
         reservation: Reservation | None,
+        held: list[SendmakoError],
     ) -> None:
         """One recipient, on the job's `reservation`, or on one of its own without."""
         await self._mark(job_id, position, RecipientStatus.SENDING)
@@ -399,7 +430,11 @@ class BulkSender:
         except AccountDisabled:  # refused before the engine had it: still to be sent
             position_status = RecipientStatus.PENDING
         except SendmakoError as exc:
-            error = exc.message
+            if isinstance(exc, PolicyHeld) or exc.code == RESTRICTED:
+                position_status = RecipientStatus.PENDING  # never sent: the job waits
+                held.append(exc)
+            else:
+                error = exc.message
         finally:
             if own is not None:
                 own.release()
@@ -448,6 +483,7 @@ class BulkSender:
             results=[
                 RecipientView(row.recipient, row.status, row.message_id, row.error) for row in rows
             ],
+            waiting=self._waiting.get(job_id),
         )
 
     def _spool(self, job_id: str) -> Path:

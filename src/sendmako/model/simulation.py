@@ -132,4 +132,7 @@ class Restrict(Action[None]):
 @dataclass(frozen=True, slots=True)
 class Deafen(Action[None]):
     """The connection stays up but nothing reaches the session any more (no messages, no
-    receipts, no answer to a probe) until it reconnects: a "zombie" connection."""
+    receipts, no answer to a question) until it reconnects, or, `for_good`, even after:
+    a "zombie" connection."""
+
+    for_good: bool = False

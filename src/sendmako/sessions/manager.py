@@ -42,6 +42,7 @@ from sendmako.ids import InvalidIdentifier, normalize_phone
 from sendmako.inbound import registry
 from sendmako.model.actions import Action, RequestPairCode, Send, SendResult
 from sendmako.model.chats import ChatState, SendChatState
+from sendmako.model.directory import CheckNumbers
 from sendmako.model.events import (
     EngineEvent,
     PairCodeIssued,
@@ -54,7 +55,7 @@ from sendmako.model.messages import MessageType, OutgoingMessage
 from sendmako.model.restrictions import Restriction
 from sendmako.model.send_policy import PolicyInvalid, SendPolicy, changed
 from sendmako.model.statuses import SessionStatus
-from sendmako.sessions import routing
+from sendmako.sessions import routing, watchdog
 from sendmako.sessions.hooks import MessageEventHandler, SessionEventRecorder
 from sendmako.sessions.placement import Placement
 from sendmako.sessions.qr import png_data_url
@@ -65,6 +66,7 @@ from sendmako.sessions.queue import (
     SentHook,
 )
 from sendmako.sessions.state import LiveSession, SessionChange, SessionView
+from sendmako.sessions.watchdog import WatchdogTimings
 from sendmako.storage import messages, wa_sessions
 from sendmako.storage.db import Database
 from sendmako.storage.records import SessionRecord, UserRecord
@@ -113,13 +115,15 @@ class SessionManager:
         default_policy: SendPolicy | None = None,
         send_clock: Clock | None = None,
         rng: random.Random | None = None,
+        watchdog: WatchdogTimings | None = None,
     ) -> None:
         """`close_grace`: how long a stopping session waits for a message already with the
         engine before its caller is told the outcome is unknown. `placement` (several
         nodes, with a clustered `bus`) decides which sessions this node runs, every
         `placement_seconds`; without it this node runs them all. `default_policy`: the send
         policy of sessions that have not set their own; `send_clock` paces their sends
-        (delays, typing) and times their restrictions; `rng` draws the random delays."""
+        (delays, typing) and times their restrictions; `rng` draws the random delays.
+        `watchdog`: how deaf sessions are found and reconnected (None: not watched)."""
         self.db = db
         self.engines = engines
         self.default_engine = default_engine
@@ -135,6 +139,7 @@ class SessionManager:
         self.default_policy = default_policy or SendPolicy()
         self.send_clock = send_clock or Clock()
         self.rng = rng or random.Random()  # noqa: S311 - delays that look human, not secrets
+        self.watchdog = watchdog
         self._live: dict[str, LiveSession] = {}
         self._suspended: set[int] = set()  # users whose account is disabled
         self._changed = asyncio.Condition()
@@ -147,6 +152,8 @@ class SessionManager:
         """Run the sessions this node holds: all of them on a single node (the node lease
         keeps any other node away), its share with several. Linked devices reconnect
         without a new scan."""
+        if self.watchdog is not None:
+            self._background.spawn(self._watch_loop(self.watchdog, self.send_clock))
         if self.placement is None:
             async with self.db.write() as tx:
                 records = await wa_sessions.take_all(tx, self.node_id)
@@ -680,7 +687,7 @@ class SessionManager:
             )
         await self._type(live, handle, action)
         result = await handle.perform(action)
-        live.last_outbound_at = self.send_clock.now()
+        live.last_outbound_at = live.last_heard_at = self.send_clock.now()
         return result
 
     async def _type(self, live: LiveSession, handle: EngineSession, action: Send) -> None:
@@ -845,7 +852,7 @@ class SessionManager:
                 until = datetime.fromtimestamp(event.until, UTC) if event.until else None
                 await self._set_restriction(live, Restriction.ban(event.code, until))
             else:
-                live.last_inbound_at = self.send_clock.now()
+                live.last_inbound_at = live.last_heard_at = self.send_clock.now()
                 for handler in self.handlers:
                     queued = await handler.handle(live.record, event)
                     if queued is not None:
@@ -877,6 +884,8 @@ class SessionManager:
             return  # stopped here meanwhile: the node that runs it now reports its state
         previous = live.status
         emitted = [*live.apply(event), *also]
+        if event.status == SessionStatus.CONNECTED and previous != SessionStatus.CONNECTED:
+            live.last_heard_at = self.send_clock.now()
         if previous != event.status:
             logger.info(
                 "session.status",
@@ -911,6 +920,70 @@ class SessionManager:
             self._background.spawn(self._stop_here(live))
             return
         await self._tell(live.record.session_id)
+
+    # -- the watchdog (sessions/watchdog.py) ----------------------------------------------
+
+    async def _watch_loop(self, timings: WatchdogTimings, clock: Clock) -> None:
+        while True:
+            await clock.sleep(timings.check_seconds)
+            try:
+                await self.watch_once()
+            except Exception:  # noqa: BLE001 - the next round tries again
+                logger.exception("sessions.watchdog_failed", node=self.node_id)
+
+    async def watch_once(self) -> None:
+        """One round: every connected session this node runs that has heard nothing from
+        WhatsApp for too long is probed; one that gets no answer is reconnected, with the
+        `session.disconnected` (connection_lost) and `session.connected` webhooks."""
+        timings = self.watchdog or WatchdogTimings()
+        now = self.send_clock.now()
+        silent = []
+        for live in self._live.values():
+            live.reconnects[:] = [at for at in live.reconnects if at > now - 86_400]
+            connected = live.handle is not None and live.status == SessionStatus.CONNECTED
+            if (
+                live.here
+                and connected
+                and watchdog.due(now, live.last_heard_at, live.reconnects, timings)
+            ):
+                silent.append(live)
+        await asyncio.gather(*(self._probe(live, timings, now) for live in silent))
+
+    async def _probe(self, live: LiveSession, timings: WatchdogTimings, now: float) -> None:
+        session_id = live.record.session_id
+        handle, phone = live.handle, live.phone_number
+        if handle is None or phone is None:
+            return
+        try:
+            # A question only WhatsApp's servers answer: a deaf connection gets nothing.
+            async with asyncio.timeout(timings.probe_timeout_seconds):
+                await handle.perform(CheckNumbers((phone,)))
+        except (SendmakoError, TimeoutError) as exc:
+            failure = str(exc) or "no answer"
+        else:
+            live.last_heard_at = self.send_clock.now()
+            logger.info("session.probe_answered", session_id=session_id)
+            return
+        if not watchdog.may_reconnect(now, live.reconnects, timings):
+            live.last_heard_at = now  # asked again after the next silence, not at once
+            logger.warning(
+                "session.deaf_left_alone",
+                session_id=session_id,
+                reconnects_last_hour=len(live.reconnects),
+                error=failure,
+            )
+            return
+        live.reconnects.append(now)
+        logger.warning("session.deaf_reconnecting", session_id=session_id, error=failure)
+        async with live.events_lock:
+            await self._status_changed(
+                live,
+                StatusChanged(
+                    SessionStatus.DISCONNECTED, "WhatsApp stopped answering: reconnecting"
+                ),
+            )
+        await self._restart_here(live)
+        await self._notify()
 
     # -- WhatsApp's restrictions -----------------------------------------------------------
 

@@ -97,6 +97,7 @@ class LiveSession:
     default_policy: SendPolicy = field(default_factory=SendPolicy)  # the server's
     last_inbound_at: float | None = None
     last_outbound_at: float | None = None
+    last_heard_at: float | None = None  # anything from WhatsApp: an event, an ack, a probe
     reconnects: list[float] = field(default_factory=list)  # the watchdog's, unix times
 
     @property

@@ -24,6 +24,7 @@ from sendmako.api.schemas.messages import (
     SandboxSentOut,
 )
 from sendmako.api.schemas.sandbox import (
+    SandboxDeafenIn,
     SandboxDisconnectIn,
     SandboxHappenIn,
     SandboxRestrictIn,
@@ -53,6 +54,7 @@ from sendmako.model.simulation import (
     Arrival,
     Arrive,
     ChangeAddressBook,
+    Deafen,
     Disconnect,
     DisconnectReason,
     EnterPairCode,
@@ -227,6 +229,20 @@ async def restrict(
     await sessions.perform(
         user, session_id, Restrict(RestrictionKind(body.kind), body.seconds, body.code)
     )
+    return _state(sessions, user, session_id)
+
+
+@router.post("/{session_id}/deafen", responses=errors(404, 503))
+async def deafen(
+    session_id: SessionIdPath,
+    user: CurrentUser,
+    sessions: Sessions,
+    body: SandboxDeafenIn | None = None,
+) -> SandboxStateOut:
+    """Simulate a connection that stays up but hears nothing (no messages, no receipts, no
+    answers) until it reconnects: what the watchdog finds and reconnects."""
+    body = body or SandboxDeafenIn()
+    await sessions.perform(user, session_id, Deafen(for_good=body.for_good))
     return _state(sessions, user, session_id)
 
 

@@ -36,6 +36,12 @@ class SandboxRestrictIn(Request):
     code: int = Field(101, ge=101, le=106, description="temporary_ban: WhatsApp's reason code")
 
 
+class SandboxDeafenIn(Request):
+    for_good: bool = Field(
+        False, description="deaf even after reconnecting (to see the watchdog's cap hold)"
+    )
+
+
 class SandboxStateOut(BaseModel):
     success: Literal[True] = True
     session_id: str

@@ -75,6 +75,7 @@ from sendmako.model.simulation import (
     Arrival,
     Arrive,
     ChangeAddressBook,
+    Deafen,
     Disconnect,
     DisconnectReason,
     EnterPairCode,
@@ -120,6 +121,7 @@ class SandboxSession(EngineSession):
         # WhatsApp's restrictions, as the simulator's controls set them (`Restrict`).
         self._refuse_new_until = 0.0
         self._talked: set[str] = set()  # chats it exchanged a message with while online
+        self._deaf = spec.session_id in engine.deaf_for_good  # `Deafen`: hears nothing
 
     # -- lifecycle (EngineSession) ------------------------------------------------------
 
@@ -184,7 +186,7 @@ class SandboxSession(EngineSession):
         handled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if isinstance(event, MessageReceived):
             self._talked.add(event.chat)
-        if self._stopped:
+        if self._stopped or self._deaf:
             handled.set_result(None)
             return handled
         self._inbox.put_nowait((event, handled))
@@ -365,6 +367,11 @@ class SandboxSession(EngineSession):
     @performs(CheckNumbers)
     async def check_numbers(self, action: CheckNumbers) -> list[NumberStatus]:
         self._connected_phone()
+        if self._deaf:
+            raise Unavailable(
+                f"Session {self.spec.session_id}: WhatsApp did not answer (a deaf connection).",
+                code="no_answer",
+            )
         on = self.engine.network.on_whatsapp
         return [
             NumberStatus(phone, on(phone), Jid.user_jid(phone) if on(phone) else None)
@@ -509,6 +516,13 @@ class SandboxSession(EngineSession):
             return
         await self.sink(TemporaryBanned(action.code, until))
 
+    @performs(Deafen)
+    async def deafen(self, action: Deafen) -> None:
+        self._require_connected()
+        self._deaf = True
+        if action.for_good:
+            self.engine.deaf_for_good.add(self.spec.session_id)
+
     @performs(ChangeAddressBook)
     async def change_address_book(self, action: ChangeAddressBook) -> list[KnownContact]:
         books = self.engine.address_books
@@ -620,6 +634,7 @@ class SandboxEngine(Engine):
         self.network = SandboxNetwork(settings, media)
         self.groups = SandboxGroups(db, settings, self.network)
         self.address_books = SandboxAddressBooks(db, self.network)
+        self.deaf_for_good: set[str] = set()  # sessions `Deafen`ed even across reconnections
 
     def open_session(self, spec: SessionSpec, sink: EventSink) -> SandboxSession:
         return SandboxSession(spec, sink, self)
