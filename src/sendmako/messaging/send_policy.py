@@ -65,8 +65,11 @@ class _NewContact:
 class _Budget:
     """One session's sends as the policy counts them (times are the clock's)."""
 
-    sends: deque[float] = field(default_factory=deque)  # the last day's, oldest first
-    new_contacts: deque[_NewContact] = field(default_factory=deque)
+    # Each window kept apart, oldest first, so that a check is a length, never a scan.
+    sends: deque[float] = field(default_factory=deque)  # the last day's
+    hour: deque[float] = field(default_factory=deque)  # the last hour's
+    new_contacts: deque[_NewContact] = field(default_factory=deque)  # the last day's
+    same_text: dict[str, deque[float]] = field(default_factory=dict)  # new contacts', by text
     known: set[str] = field(default_factory=set)
     warmup_start: float = 0.0
     last_send: float | None = None
@@ -74,8 +77,36 @@ class _Budget:
     def forget_before(self, now: float) -> None:
         while self.sends and self.sends[0] <= now - DAY:
             self.sends.popleft()
+        while self.hour and self.hour[0] <= now - HOUR:
+            self.hour.popleft()
         while self.new_contacts and self.new_contacts[0].at <= now - DAY:
-            self.new_contacts.popleft()
+            contact = self.new_contacts.popleft()
+            if contact.text is not None:
+                same = self.same_text.get(contact.text)
+                if same:
+                    same.popleft()
+                if not same:
+                    self.same_text.pop(contact.text, None)
+
+    def count(self, at: float, contact: _NewContact | None) -> None:
+        self.sends.append(at)
+        self.hour.append(at)
+        if contact is not None:
+            self.new_contacts.append(contact)
+            if contact.text is not None:
+                self.same_text.setdefault(contact.text, deque()).append(contact.at)
+
+    def uncount(self, at: float, contact: _NewContact | None) -> None:
+        for window in (self.sends, self.hour):
+            with suppress(ValueError):
+                window.remove(at)
+        if contact is not None:
+            with suppress(ValueError):
+                self.new_contacts.remove(contact)
+            if contact.text is not None:
+                with suppress(ValueError, KeyError):
+                    self.same_text[contact.text].remove(contact.at)
+            self.known.discard(contact.chat)
 
 
 @dataclass
@@ -92,12 +123,7 @@ class Ticket:
         budget, self._budget = self._budget, None
         if budget is None:
             return
-        with suppress(ValueError):
-            budget.sends.remove(self._at)
-        if self._contact is not None:
-            with suppress(ValueError):
-                budget.new_contacts.remove(self._contact)
-            budget.known.discard(self._contact.chat)
+        budget.uncount(self._at, self._contact)
         budget.last_send = self._previous_last
         budget.warmup_start = self._previous_start
 
@@ -158,12 +184,10 @@ class Governor:
         self._check(sending, budget, action, now, new=new)
         previous_last, previous_start = budget.last_send, budget.warmup_start
         budget.warmup_start = self._warmup_start(budget, now)
-        budget.sends.append(now)
+        contact = _NewContact(now, chat, text_key(action.text)) if new else None
+        budget.count(now, contact)
         budget.last_send = now
-        contact = None
         if new:
-            contact = _NewContact(now, chat, text_key(action.text))
-            budget.new_contacts.append(contact)
             _remember(budget, chat)
         return Ticket(budget, now, contact, previous_last, previous_start)
 
@@ -174,7 +198,7 @@ class Governor:
         session_id = sending.session_id
         sends = budget.sends
         if policy.per_hour is not None:
-            in_hour = [at for at in sends if at > now - HOUR]
+            in_hour = budget.hour
             if len(in_hour) >= policy.per_hour:
                 wait = in_hour[len(in_hour) - policy.per_hour] + HOUR - now
                 raise _held(
@@ -218,7 +242,7 @@ class Governor:
             )
         key = text_key(action.text)
         if policy.same_text_new_contacts is not None and key is not None:
-            same = [contact.at for contact in contacts if contact.text == key]
+            same = budget.same_text.get(key, ())
             if len(same) >= policy.same_text_new_contacts:
                 wait = same[len(same) - policy.same_text_new_contacts] + DAY - now
                 raise _held(
@@ -270,18 +294,20 @@ class Governor:
                 db, session_id, first_recent or _datetime(now)
             )
         budget = _Budget()
-        budget.sends.extend(_timestamp(send.at) for send in recent)
         seen: set[str] = set()
         for send in recent:
+            at = _timestamp(send.at)
             first, first_in = firsts.get(send.chat, (send.at, None))
-            budget.known.add(send.chat)
-            if send.chat in seen or send.chat not in firsts or first < since:
-                continue
+            new = (
+                send.chat not in seen
+                and send.chat in firsts
+                and first >= since
+                and (first_in is None or first_in > send.at)  # they did not write first
+            )
             seen.add(send.chat)
-            if first_in is not None and first_in <= send.at:
-                continue  # they wrote first: not a new contact
-            contact = _NewContact(_timestamp(send.at), send.chat, text_key(send.body))
-            budget.new_contacts.append(contact)
+            budget.known.add(send.chat)
+            budget.count(at, _NewContact(at, send.chat, text_key(send.body)) if new else None)
+        budget.forget_before(now)
         linked = sending.linked_at or _datetime(now)
         budget.warmup_start = _timestamp(linked)
         if first_recent is not None:
