@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from sendmako.model.send_policy import SendPolicy
 from sendmako.settings import SandboxSettings, Settings
 from tests import databases
 from tests.harness import Account, Server, running
@@ -44,6 +45,9 @@ def settings(tmp_path: Path, server_db_url: str) -> Settings:
         engines=["sandbox"],
         default_engine="sandbox",
         allow_private_hosts=["127.0.0.1"],
+        # Tests of other behaviour neither wait on the send policy nor hit its caps;
+        # tests/messaging/ pins the careful defaults.
+        send_policy=SendPolicy.unlimited().to_stored(),
         sandbox=SandboxSettings(
             qr_rotate_seconds=30,
             reconnect_seconds=0,

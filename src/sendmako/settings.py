@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -179,6 +179,14 @@ class Settings(BaseSettings):
     # A session that stops (deleted, or the server shutting down) waits this long for a
     # message already handed to WhatsApp, then tells its sender the outcome is unknown.
     send_close_grace_seconds: float = Field(10.0, ge=0, le=300)
+    # Changes to the careful default send policy of every session that has not set its own
+    # (JSON: SENDMAKO_SEND_POLICY='{"per_day": 300}'; README "Not getting banned").
+    send_policy: dict[str, Any] = Field(default_factory=dict)
+    # The watchdog (sessions/watchdog.py): a connected session that heard nothing from
+    # WhatsApp for this long is probed, and reconnected when the probe gets no answer, at
+    # most this many times an hour.
+    watchdog_silence_seconds: float = Field(1_800.0, ge=60, le=86_400)
+    watchdog_max_reconnects_per_hour: int = Field(3, ge=0, le=60)
     # First start with an empty database: create this admin and print a first API key.
     admin_email: str = "admin@localhost"
     # Signs the dashboard's session cookies. Unset: a random key is generated on the first

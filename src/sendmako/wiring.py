@@ -24,6 +24,7 @@ from sendmako import __version__, accounts, log
 from sendmako.accounts.usage import DailyUsage, MemoryUsage, SharedUsage
 from sendmako.cluster import Bus, LocalBus
 from sendmako.cluster.redis_bus import RedisBus
+from sendmako.concurrency.clock import Clock
 from sendmako.directory.contacts import ContactBook
 from sendmako.directory.group_cache import GroupCache
 from sendmako.directory.groups import Groups
@@ -41,9 +42,11 @@ from sendmako.messaging.chats import Chats
 from sendmako.messaging.inbox import Inbox
 from sendmako.messaging.presence import Presences
 from sendmako.messaging.retention import Retention
+from sendmako.messaging.send_policy import Governor
 from sendmako.messaging.sender import Sender
 from sendmako.messaging.sent_log import SentLog
 from sendmako.messaging.suspensions import Suspensions
+from sendmako.model.send_policy import PolicyInvalid, SendPolicy, changed
 from sendmako.net.addresses import AddressPolicy
 from sendmako.net.client import HttpClient
 from sendmako.net.guard import Resolver, Sockets, check_destination, plain_socket, system_resolver
@@ -54,6 +57,7 @@ from sendmako.sessions.lease import LeaseTimings, NodeIdentity, NodeLease
 from sendmako.sessions.manager import SessionManager
 from sendmako.sessions.nodes import Nodes
 from sendmako.sessions.placement import Placement
+from sendmako.sessions.watchdog import WatchdogTimings
 from sendmako.settings import Settings
 from sendmako.storage.db import Database
 from sendmako.storage.records import UserRecord
@@ -256,6 +260,15 @@ async def stop(services: Services) -> None:
     logger.info("sendmako.stopped")
 
 
+def default_send_policy(settings: Settings) -> SendPolicy:
+    """The careful default send policy, with the operator's changes (refused at start-up
+    when one cannot be, naming it)."""
+    try:
+        return changed(SendPolicy(), settings.send_policy)
+    except PolicyInvalid as exc:
+        raise ValueError(f"SENDMAKO_SEND_POLICY: {exc}") from exc
+
+
 def build_bus(settings: Settings, node: str) -> Bus:
     if not settings.clustered:
         return LocalBus(node)
@@ -284,6 +297,7 @@ def _assemble(
     node_token: Callable[[], int],
 ) -> Services:
     node_id = node_name(settings)
+    send_clock = Clock()
     sessions = SessionManager(
         db,
         engines,
@@ -293,6 +307,12 @@ def _assemble(
         bus=bus,
         placement=Placement(db, node_id) if bus.clustered else None,
         placement_seconds=settings.cluster.placement_seconds,
+        default_policy=default_send_policy(settings),
+        send_clock=send_clock,
+        watchdog=WatchdogTimings(
+            silence_seconds=settings.watchdog_silence_seconds,
+            max_reconnects_per_hour=settings.watchdog_max_reconnects_per_hour,
+        ),
     )
     policy = AddressPolicy.allowing(settings.allow_private_hosts)
     # Two pools: slow downloads filling the media one leave webhook deliveries theirs.
@@ -334,7 +354,7 @@ def _assemble(
     sessions.recorders.extend([contacts, group_cache])
     # One node counts in memory; several share the count in the database (accounts/usage.py).
     usage: DailyUsage = SharedUsage(db, node_token) if bus.clustered else MemoryUsage(db)
-    sender = Sender(sessions, usage, sent_log, fetcher)
+    sender = Sender(sessions, usage, sent_log, fetcher, Governor(db, clock=send_clock.now))
     calls = CallGuard(db, sender)
     sessions.handlers.append(calls)
     bulk = BulkSender(db, sender, sessions, usage, node=node_id, node_token=node_token)

@@ -57,7 +57,8 @@ async def test_missing_field_names_the_field(server: Server, alice: Account) -> 
     await alice.client.post(SESSIONS, json={"session_name": "x"})
     answer = await alice.client.patch(f"{SESSIONS}user_{alice.user.id}", json={})
     assert assert_error(answer, 400)["message"] == (
-        "Give at least one of session_name, pacing_ms, reject_calls, reject_calls_message."
+        "Give at least one of session_name, pacing_ms, reject_calls, reject_calls_message, "
+        "send_policy."
     )
     answer = await alice.client.post(f"{SESSIONS}user_{alice.user.id}/pair-code", json={})
     assert assert_error(answer, 400)["message"] == "phone_number: this field is required."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sendmako.model.send_policy import SendPolicy
 from sendmako.model.statuses import SessionStatus
 from sendmako.settings import Settings
 from tests.harness import Account, Server, running
@@ -105,6 +106,8 @@ async def test_rename(server: Server, alice: Account) -> None:
         "pacing_ms": 500,
         "reject_calls": False,
         "reject_calls_message": None,
+        # The test server's default policy (tests/conftest.py).
+        "send_policy": SendPolicy.unlimited().to_stored(),
     }
     assert (await alice.client.get(f"{SESSIONS}{session_id}")).json()["session_name"] == (
         "Ma ligne pro"

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
+from sendmako.model.send_policy import SendPolicy
 from sendmako.settings import ClusterSettings, SandboxSettings, Settings
 from tests import databases
 from tests.harness import Server, running
@@ -26,6 +27,7 @@ def node_settings(
         engines=["sandbox"],
         default_engine="sandbox",
         allow_private_hosts=["127.0.0.1"],
+        send_policy=SendPolicy.unlimited().to_stored(),  # as tests/conftest.py
         sandbox=SandboxSettings(
             qr_rotate_seconds=30,
             reconnect_seconds=0,

@@ -19,7 +19,10 @@ from typing import Any
 
 import requests
 
+from sendmako.model.send_policy import SendPolicy
 from tests.contract import original_sessions as doc
+
+UNLIMITED_POLICY = json.dumps(SendPolicy.unlimited().to_stored())
 
 STARTUP_TIMEOUT = 30
 
@@ -112,6 +115,9 @@ def serve(data_dir: Path, **env: str) -> Iterator[LiveServer]:
         "SENDMAKO_ENGINES": "sandbox",
         "SENDMAKO_DEFAULT_ENGINE": "sandbox",
         "SENDMAKO_LOG_FORMAT": "json",
+        # Tests of other behaviour neither wait on the send policy nor hit its caps
+        # (tests/api/test_send_policy.py pins the careful defaults).
+        "SENDMAKO_SEND_POLICY": UNLIMITED_POLICY,
         **env,
     }
     process = subprocess.Popen(

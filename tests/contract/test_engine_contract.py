@@ -63,16 +63,19 @@ from sendmako.model.messages import (
     RevokeMessage,
 )
 from sendmako.model.profile import GetProfile, SetProfilePicture, UpdateProfile
+from sendmako.model.restrictions import RestrictionKind
 from sendmako.model.simulation import (
     AddressBookEntry,
     Arrival,
     Arrive,
     ChangeAddressBook,
+    Deafen,
     Disconnect,
     DisconnectReason,
     EnterPairCode,
     Happen,
     ListSent,
+    Restrict,
     Scan,
 )
 from sendmako.model.statuses import MessageStatus
@@ -152,6 +155,8 @@ EXAMPLES: dict[type[Action[Any]], Action[Any]] = {
         Arrive((Arrival(text_to(to(ME), "Salut"), BOB, "Bob"),)),
         ListSent(),
         ChangeAddressBook((AddressBookEntry(BOB, "Bob"),)),
+        Restrict(RestrictionKind.NEW_CONTACTS, 60),
+        Deafen(),
         Happen(ReactionReceived(str(to(BOB)), SENT.message_id, Someone(BOB), "❤️", 1767225600)),
         Reaction(to(BOB), SENT, "👍"),
         PollVote(to(BOB), SENT, ("Oui",), poll_options=("Oui", "Non")),

@@ -348,3 +348,28 @@ def _webhook_with_deliveries(live: LiveServer, url: str, received: Received, ses
 def _fits(page: Page, device: str, name: str) -> None:
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"{name} scrolls sideways by {overflow}px on {device}"
+
+
+def test_the_send_policy_is_changed_on_the_session_page(
+    context: BrowserContext, live: LiveServer
+) -> None:
+    """The policy's form shows the session's values, a refused value is named at its field,
+    a saved one is what the API answers."""
+    session_id = _linked_session(live, "Campagnes", "22236123457")
+    page = context.new_page()
+    log_in(page)
+    page.goto(f"/dashboard/sessions/{session_id}")
+    policy = page.locator("[data-test=send-policy]")
+    expect(policy.get_by_role("heading")).to_have_text("Sending safely")
+    policy.get_by_label("Messages per hour").fill("beaucoup")
+    policy.get_by_role("button", name="Save the policy").click()
+    expect(page.locator("#per_hour-error")).to_contain_text("a whole number")
+    policy.get_by_label("Messages per hour").fill("45")
+    policy.get_by_label("Typing").uncheck()
+    policy.get_by_role("button", name="Save the policy").click()
+    expect(page.locator(".flash")).to_contain_text("Send policy saved.")
+    expect(policy.get_by_label("Messages per hour")).to_have_value("45")
+    view = _api(live, "GET", f"/api/whatsapp/sessions/{session_id}")
+    assert isinstance(view, dict)
+    assert view["send_policy"]["per_hour"] == 45
+    assert view["send_policy"]["typing"] is False

@@ -140,12 +140,17 @@ KINDS: tuple[Kind[Any, Any], ...] = (
 SESSION_CONNECTED = "session.connected"
 SESSION_DISCONNECTED = "session.disconnected"
 SESSION_QR_READY = "session.qr_ready"
+# WhatsApp restricted the number (a temporary ban, or no new contacts), and lifted it.
+SESSION_RESTRICTED = "session.restricted"
+SESSION_UNRESTRICTED = "session.unrestricted"
 
 WEBHOOKS: tuple[str, ...] = (
     *(webhook for kind in KINDS for webhook in kind.webhooks),
     SESSION_CONNECTED,
     SESSION_DISCONNECTED,
     SESSION_QR_READY,
+    SESSION_RESTRICTED,
+    SESSION_UNRESTRICTED,
 )
 
 BY_EVENT: Mapping[type[Any], Kind[Any, Any]] = {kind.event: kind for kind in KINDS}

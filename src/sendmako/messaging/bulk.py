@@ -49,6 +49,7 @@ from sendmako.errors import (
     Unavailable,
 )
 from sendmako.messaging import codec as message_codec
+from sendmako.messaging.send_policy import PolicyHeld
 from sendmako.messaging.sender import Sender, SendRequest, check, parse_recipient
 from sendmako.model.messages import OutgoingMessage
 from sendmako.model.statuses import BulkJobStatus, RecipientStatus, SessionStatus
@@ -64,6 +65,9 @@ MAX_RECIPIENTS = 100
 MIN_GAP_SECONDS = 0.5
 # An asynchronous job whose session drops waits this long for it to come back.
 RECONNECT_WAIT_SECONDS = 300.0
+# A held send whose error does not say when to retry is tried again after this long.
+HELD_WAIT_SECONDS = 60.0
+RESTRICTED = "session_restricted"
 
 
 class _Paused(Exception):
@@ -95,6 +99,7 @@ class JobView:
     session_id: str
     status: BulkJobStatus
     results: list[RecipientView]
+    waiting: str | None = None  # why it waits now (the send policy, a restriction)
 
     def count(self, *statuses: RecipientStatus) -> int:
         return sum(result.status in statuses for result in self.results)
@@ -132,6 +137,7 @@ class BulkSender:
         self._again: dict[str, UserRecord] = {}  # to run again once its ending run is over
         self._stopped: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._waiting: dict[str, str] = {}  # job -> why it waits now (this node's jobs)
 
     async def submit(
         self, user: UserRecord, recipients: list[str], request: SendRequest, *, run_async: bool
@@ -418,8 +424,10 @@ class BulkSender:
                 error=f"Session {session_id} is not connected.",
             )
             return last_send
+        sent_at: list[float] = []
+        restricted_tries = 0
         while True:
-            sent_at: list[float] = []
+            held: list[SendmakoError] = []
             owner_before = self.sessions.owner_of(session_id)
             # From `sending` on, the send must end with its outcome stored, even if the job
             # is being stopped: it runs in its own task, which a stop waits for.
@@ -432,6 +440,7 @@ class BulkSender:
                     session_id=session_id,
                     sent_at=sent_at,
                     reservation=reservation,
+                    held=held,
                 )
             )
             try:
@@ -439,24 +448,54 @@ class BulkSender:
             except asyncio.CancelledError:
                 await send
                 raise
-            if not moved or self.sessions.suspended(user.id):  # paused: it stays pending
+            if self.sessions.suspended(user.id):  # paused: it stays pending
                 return sent_at[0] if sent_at else last_send
-            # Nothing was sent: the recipient is pending again, for the session's next node.
-            self.waiting[job_id] = session_id
-            self.changes.notify()
-            try:
-                back = await self._moved(session_id, owner_before)
-            finally:
-                del self.waiting[job_id]
-                self.changes.notify()
-            if not back:
-                await self._mark(
-                    job_id,
-                    recipient.position,
-                    RecipientStatus.FAILED,
-                    error=f"Session {session_id} did not run again on any node in time.",
-                )
+            if moved:
+                if await self._wait_moved(job_id, recipient.position, session_id, owner_before):
+                    continue
                 return last_send
+            if not held:
+                return sent_at[0] if sent_at else last_send
+            if held[0].code == RESTRICTED:
+                # WhatsApp's refusal is tried again once, after it lifts; never in a loop.
+                restricted_tries += 1
+                if restricted_tries > 1:
+                    await self._mark(
+                        job_id, recipient.position, RecipientStatus.FAILED, error=held[0].message
+                    )
+                    return last_send
+            await self._wait_out(job_id, held[0])
+
+    async def _wait_moved(
+        self, job_id: str, position: int, session_id: str, owner_before: str | None
+    ) -> bool:
+        """Nothing was sent: the recipient is pending again, for the session's next node.
+        True once the session runs again; else the recipient has failed."""
+        self.waiting[job_id] = session_id
+        self.changes.notify()
+        try:
+            back = await self._moved(session_id, owner_before)
+        finally:
+            del self.waiting[job_id]
+            self.changes.notify()
+        if not back:
+            await self._mark(
+                job_id,
+                position,
+                RecipientStatus.FAILED,
+                error=f"Session {session_id} did not run again on any node in time.",
+            )
+        return back
+
+    async def _wait_out(self, job_id: str, held: SendmakoError) -> None:
+        """The send policy (or a restriction) holds the job's next send: wait, saying why."""
+        wait = getattr(held, "retry_after", None) or HELD_WAIT_SECONDS
+        self._waiting[job_id] = held.message
+        logger.info("bulk.waiting", job_id=job_id, code=held.code, seconds=round(wait))
+        try:
+            await self.sessions.send_clock.sleep(wait)
+        finally:
+            self._waiting.pop(job_id, None)
 
     async def _send_one(
         self,
@@ -468,9 +507,11 @@ class BulkSender:
         session_id: str,
         sent_at: list[float],
         reservation: Reservation | None,
+        held: list[SendmakoError],
     ) -> bool:
         """One recipient, on the job's `reservation`, or on one of its own without. True
-        when its session was moving (nothing sent, the recipient left pending)."""
+        when its session was moving (nothing sent, the recipient left pending); a send the
+        policy or a restriction held back is left pending too, and put in `held`."""
         async with self.db.write() as tx:
             ours = await bulk_jobs.start_sending(tx, job_id, position, self.node_token())
         if not ours:
@@ -499,7 +540,11 @@ class BulkSender:
             else:
                 error = exc.message
         except SendmakoError as exc:
-            error = exc.message
+            if isinstance(exc, PolicyHeld) or exc.code == RESTRICTED:
+                position_status = RecipientStatus.PENDING  # never sent: the job waits
+                held.append(exc)
+            else:
+                error = exc.message
         finally:
             if own is not None:
                 own.release()
@@ -563,6 +608,7 @@ class BulkSender:
             results=[
                 RecipientView(row.recipient, row.status, row.message_id, row.error) for row in rows
             ],
+            waiting=self._waiting.get(job_id),
         )
 
     async def _content(self, job: bulk_jobs.JobRecord) -> OutgoingMessage:

@@ -12,13 +12,15 @@ import asyncio
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from sendmako.accounts.usage import DailyUsage, Reservation
 from sendmako.cluster import Message
-from sendmako.errors import BadRequest
+from sendmako.errors import BadRequest, OperationFailed, OutcomeUnknown, SendmakoError
 from sendmako.ids import InvalidIdentifier, Jid, normalize_phone, recipient_jid
 from sendmako.media import outgoing
 from sendmako.media.fetch import Fetcher
+from sendmako.messaging.send_policy import Governor, Sending, restricted
 from sendmako.messaging.sent_log import SentLog
 from sendmako.model.actions import Send, SendResult
 from sendmako.model.messages import (
@@ -28,6 +30,11 @@ from sendmako.model.messages import (
     MessageType,
     OutgoingMessage,
     PollSpec,
+)
+from sendmako.model.restrictions import (
+    NEW_CONTACTS_HOLD_SECONDS,
+    NEW_CONTACTS_REFUSED,
+    Restriction,
 )
 from sendmako.sessions import routing
 from sendmako.sessions.manager import SessionManager
@@ -89,11 +96,13 @@ class Sender:
         usage: DailyUsage,
         sent_log: SentLog,
         fetcher: Fetcher,
+        governor: Governor | None = None,
     ) -> None:
         self.sessions = sessions
         self.usage = usage
         self.sent_log = sent_log
         self.fetcher = fetcher
+        self.governor = governor or Governor(sessions.db)
         sessions.bus.serve(DELIVER, self._deliver_for_node)
 
     async def send(self, user: UserRecord, to: str, request: SendRequest) -> Sent:
@@ -212,6 +221,16 @@ class Sender:
         min_gap: float,
     ) -> SendResult:
         stored: list[asyncio.Future[None]] = []
+        view = self.sessions.local_view(session_id)
+        ticket = None
+        if view is not None:
+            sending = Sending(
+                session_id,
+                view.send_policy,
+                view.linked_at,
+                self.sessions.restriction(session_id),
+            )
+            ticket = await self.governor.admit(sending, action)
 
         def on_sent(result: SendResult) -> None:
             if isinstance(action, OutgoingMessage):
@@ -226,12 +245,33 @@ class Sender:
                 )
             counted()
 
-        result = await self.sessions.submit_for(
-            user_id, session_id, action, on_sent, min_gap=min_gap
-        )
+        try:
+            result = await self.sessions.submit_for(
+                user_id, session_id, action, on_sent, min_gap=min_gap
+            )
+        except OutcomeUnknown:
+            raise  # it may have gone out: it stays counted
+        except SendmakoError as exc:
+            if ticket is not None:
+                ticket.cancel()
+            if isinstance(exc, OperationFailed) and exc.code == NEW_CONTACTS_REFUSED:
+                raise await self._refused_new_contact(session_id) from exc
+            raise
+        if ticket is not None:
+            ticket.sent()
         for commit in stored:
             await commit
         return result
+
+    async def _refused_new_contact(self, session_id: str) -> SendmakoError:
+        """WhatsApp answered 463: the number may not write to new contacts for now. Kept
+        as the session's state, so the next sends to new contacts wait instead of making
+        it last longer; the refused one is not retried here."""
+        now = self.governor.clock()
+        until = datetime.fromtimestamp(now + NEW_CONTACTS_HOLD_SECONDS, UTC)
+        restriction = Restriction.new_contacts(until)
+        await self.sessions.restrict(session_id, restriction)
+        return restricted(session_id, restriction, now)
 
     async def _deliver_for_node(self, payload: Message) -> Message:
         """A send another node checked and counted, for a session this node runs."""

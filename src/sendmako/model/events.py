@@ -33,6 +33,15 @@ class QrCodeChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class TemporaryBanned:
+    """WhatsApp banned this number for a while (whatsmeow's TemporaryBan): `code` is its
+    reason (101-106), `until` the unix time it ends (None: not said)."""
+
+    code: int
+    until: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PairCodeIssued:
     """A linking code to type on the phone (login without a camera)."""
 
@@ -263,7 +272,7 @@ WhatsAppEvent = (
     | CallReceived
     | HistorySynced
 )
-LifecycleEvent = StatusChanged | QrCodeChanged | PairCodeIssued
+LifecycleEvent = StatusChanged | QrCodeChanged | PairCodeIssued | TemporaryBanned
 EngineEvent = LifecycleEvent | WhatsAppEvent
 
 

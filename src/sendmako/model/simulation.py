@@ -16,6 +16,7 @@ from enum import StrEnum
 from sendmako.model.actions import Action
 from sendmako.model.events import WhatsAppEvent
 from sendmako.model.messages import OutgoingMessage
+from sendmako.model.restrictions import RestrictionKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,3 +116,23 @@ class Happen(Action[None]):
     deletes a message, votes, calls, types; a group changes. Answers once it is stored."""
 
     event: WhatsAppEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Restrict(Action[None]):
+    """WhatsApp restricts the number for `seconds`: `temporary_ban` reports a TemporaryBan
+    with `code` (101-106); `new_contacts` makes its sends to numbers it never exchanged a
+    message with (while online) answer 463."""
+
+    kind: RestrictionKind
+    seconds: float
+    code: int = 101
+
+
+@dataclass(frozen=True, slots=True)
+class Deafen(Action[None]):
+    """The connection stays up but nothing reaches the session any more (no messages, no
+    receipts, no answer to a question) until it reconnects, or, `for_good`, even after:
+    a "zombie" connection."""
+
+    for_good: bool = False

@@ -15,6 +15,7 @@ answer it.
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
@@ -27,6 +28,7 @@ from sendmako import log
 from sendmako.accounts import plans
 from sendmako.cluster import Bus, LocalBus, Message
 from sendmako.concurrency.background import Background
+from sendmako.concurrency.clock import Clock
 from sendmako.engines.base import Engine, EngineSession, SessionSpec, not_supported
 from sendmako.errors import (
     AccountDisabled,
@@ -39,15 +41,21 @@ from sendmako.errors import (
 from sendmako.ids import InvalidIdentifier, normalize_phone
 from sendmako.inbound import registry
 from sendmako.model.actions import Action, RequestPairCode, Send, SendResult
+from sendmako.model.chats import ChatState, SendChatState
+from sendmako.model.directory import CheckNumbers
 from sendmako.model.events import (
     EngineEvent,
     PairCodeIssued,
     QrCodeChanged,
     SessionEvent,
     StatusChanged,
+    TemporaryBanned,
 )
+from sendmako.model.messages import MessageType, OutgoingMessage
+from sendmako.model.restrictions import Restriction
+from sendmako.model.send_policy import PolicyInvalid, SendPolicy, changed
 from sendmako.model.statuses import SessionStatus
-from sendmako.sessions import routing
+from sendmako.sessions import routing, watchdog
 from sendmako.sessions.hooks import MessageEventHandler, SessionEventRecorder
 from sendmako.sessions.placement import Placement
 from sendmako.sessions.qr import png_data_url
@@ -58,6 +66,7 @@ from sendmako.sessions.queue import (
     SentHook,
 )
 from sendmako.sessions.state import LiveSession, SessionChange, SessionView
+from sendmako.sessions.watchdog import WatchdogTimings
 from sendmako.storage import messages, wa_sessions
 from sendmako.storage.db import Database
 from sendmako.storage.records import SessionRecord, UserRecord
@@ -103,11 +112,18 @@ class SessionManager:
         bus: Bus | None = None,
         placement: Placement | None = None,
         placement_seconds: float = 3.0,
+        default_policy: SendPolicy | None = None,
+        send_clock: Clock | None = None,
+        rng: random.Random | None = None,
+        watchdog: WatchdogTimings | None = None,
     ) -> None:
         """`close_grace`: how long a stopping session waits for a message already with the
         engine before its caller is told the outcome is unknown. `placement` (several
         nodes, with a clustered `bus`) decides which sessions this node runs, every
-        `placement_seconds`; without it this node runs them all."""
+        `placement_seconds`; without it this node runs them all. `default_policy`: the send
+        policy of sessions that have not set their own; `send_clock` paces their sends
+        (delays, typing) and times their restrictions; `rng` draws the random delays.
+        `watchdog`: how deaf sessions are found and reconnected (None: not watched)."""
         self.db = db
         self.engines = engines
         self.default_engine = default_engine
@@ -120,6 +136,10 @@ class SessionManager:
         self.bus = bus or LocalBus(node_id)
         self.placement = placement
         self.placement_seconds = placement_seconds
+        self.default_policy = default_policy or SendPolicy()
+        self.send_clock = send_clock or Clock()
+        self.rng = rng or random.Random()  # noqa: S311 - delays that look human, not secrets
+        self.watchdog = watchdog
         self._live: dict[str, LiveSession] = {}
         self._suspended: set[int] = set()  # users whose account is disabled
         self._changed = asyncio.Condition()
@@ -132,6 +152,8 @@ class SessionManager:
         """Run the sessions this node holds: all of them on a single node (the node lease
         keeps any other node away), its share with several. Linked devices reconnect
         without a new scan."""
+        if self.watchdog is not None:
+            self._background.spawn(self._watch_loop(self.watchdog, self.send_clock))
         if self.placement is None:
             async with self.db.write() as tx:
                 records = await wa_sessions.take_all(tx, self.node_id)
@@ -224,8 +246,7 @@ class SessionManager:
         """Start running a session this node holds (`record.owner` is this node)."""
         live = self._live.get(record.session_id)
         if live is None:
-            live = LiveSession(record=record, engine=self.engines.get(record.engine))
-            self._live[record.session_id] = live
+            live = self._new_live(record)
         live.record = record
         live.version = max(live.version, record.version)
         live.hold = Hold(self.node_id, record.lease_token)
@@ -236,6 +257,12 @@ class SessionManager:
             live.status = SessionStatus.DISCONNECTED
             live.detail = f"the {record.engine} engine is not enabled on this server"
             return
+        restriction = live.restriction
+        if restriction is not None and restriction.until is not None:
+            # Restricted before a restart, or on the node that ran it: it lifts from here.
+            self._background.spawn(
+                self._lift_when_over(live, restriction), session_id=record.session_id
+            )
         await self._open(live)
 
     async def _stop_here(self, live: LiveSession, *, moving: bool = False) -> None:
@@ -296,8 +323,7 @@ class SessionManager:
     def _follow(self, record: SessionRecord) -> None:
         live = self._live.get(record.session_id)
         if live is None:
-            live = LiveSession(record=record, engine=self.engines.get(record.engine))
-            self._live[record.session_id] = live
+            live = self._new_live(record)
         elif record.version < live.version:
             return  # an older read than one already applied
         live.version = record.version
@@ -403,9 +429,8 @@ class SessionManager:
                 await self._run_here(record)
                 live = self._live[record.session_id]
             else:
-                live = LiveSession(record=record, engine=self.engines[engine_name])
+                live = self._new_live(record)
                 live.version = record.version
-                self._live[record.session_id] = live
         await self._tell(record.session_id)
         if owner != self.node_id:
             try:
@@ -428,8 +453,16 @@ class SessionManager:
         return self._owned(user, session_id).view()
 
     async def update(self, user: UserRecord, session_id: str, change: SessionChange) -> SessionView:
-        """Change the session's settings (its name, pacing, calls)."""
+        """Change the session's settings (its name, pacing, calls, send policy: only the
+        policy's fields given change; 400 naming the field, and nothing stored, if one
+        cannot be)."""
         live = self._owned(user, session_id)
+        if change.send_policy is not None:
+            try:
+                policy = changed(live.send_policy, change.send_policy)
+            except PolicyInvalid as exc:
+                raise BadRequest(str(exc), field=exc.field) from exc
+            change = replace(change, send_policy=policy.to_stored())
         values = change.values()
         async with self.db.write() as tx:
             await wa_sessions.change(tx, live.record.session_id, values)
@@ -497,6 +530,12 @@ class SessionManager:
         await self._refresh([session_id])
         result: R = routing.codec().decode(answer["result"])
         return result
+
+    def local_view(self, session_id: str) -> SessionView | None:
+        """The session as this node knows it, whoever owns it: for this node's own
+        services (the send policy), never for answering a user."""
+        live = self._live.get(session_id)
+        return live.view() if live is not None else None
 
     def runs_here(self, session_id: str) -> bool:
         """Whether this node runs the session (sends to it are queued here)."""
@@ -578,6 +617,9 @@ class SessionManager:
                 capacity=self.queue_capacity,
                 last_send=lambda: self._seconds_since_last_send(live),
                 close_grace=self.close_grace,
+                delay=lambda: self._policy_delay(live),
+                clock=self.send_clock.now,
+                sleep=self.send_clock.sleep,
             )
         return live.queue.submit(action, on_sent, min_gap=min_gap)
 
@@ -637,6 +679,11 @@ class SessionManager:
         # slow side.
         return max(0.0, (now - last).total_seconds() - TIMESTAMP_GRAIN_SECONDS)
 
+    def _policy_delay(self, live: LiveSession) -> float:
+        """The send policy's random delay before the session's next send, in seconds."""
+        policy = live.send_policy
+        return self.rng.uniform(policy.min_delay_ms, policy.max_delay_ms) / 1000
+
     async def _send_now(self, live: LiveSession, action: Send) -> SendResult:
         handle = live.handle
         if handle is None or live.status != SessionStatus.CONNECTED:
@@ -644,7 +691,27 @@ class SessionManager:
                 f"Session {live.record.session_id} is not connected (status: {live.status}).",
                 code="session_not_connected",
             )
-        return await handle.perform(action)
+        await self._type(live, handle, action)
+        result = await handle.perform(action)
+        live.last_outbound_at = live.last_heard_at = self.send_clock.now()
+        return result
+
+    async def _type(self, live: LiveSession, handle: EngineSession, action: Send) -> None:
+        """Show `composing` before a text, as a person would, for a time that grows with
+        its length (the send policy's `typing`)."""
+        if not isinstance(action, OutgoingMessage) or action.type != MessageType.TEXT:
+            return
+        typing_ms = live.send_policy.typing_ms(action.text or "")
+        if typing_ms <= 0 or live.engine is None:
+            return
+        if SendChatState not in live.engine.capabilities:
+            return
+        try:
+            await handle.perform(SendChatState(action.to, ChatState.COMPOSING))
+        except SendmakoError as exc:  # typing is a courtesy: the message still goes
+            logger.info("session.typing_failed", session_id=live.record.session_id, error=str(exc))
+            return
+        await self.send_clock.sleep(typing_ms / 1000)
 
     async def delete(self, user: UserRecord, session_id: str) -> None:
         """Stop the session's sends (the one the engine has may finish), log the device out
@@ -787,7 +854,11 @@ class SessionManager:
                 await self._status_changed(live, event)
             elif isinstance(event, PairCodeIssued):
                 logger.info("session.pair_code_issued", session_id=live.record.session_id)
+            elif isinstance(event, TemporaryBanned):
+                until = datetime.fromtimestamp(event.until, UTC) if event.until else None
+                await self._set_restriction(live, Restriction.ban(event.code, until))
             else:
+                live.last_inbound_at = live.last_heard_at = self.send_clock.now()
                 for handler in self.handlers:
                     queued = await handler.handle(live.record, event)
                     if queued is not None:
@@ -819,6 +890,8 @@ class SessionManager:
             return  # stopped here meanwhile: the node that runs it now reports its state
         previous = live.status
         emitted = [*live.apply(event), *also]
+        if event.status == SessionStatus.CONNECTED and previous != SessionStatus.CONNECTED:
+            live.last_heard_at = self.send_clock.now()
         if previous != event.status:
             logger.info(
                 "session.status",
@@ -854,11 +927,151 @@ class SessionManager:
             return
         await self._tell(live.record.session_id)
 
+    # -- the watchdog (sessions/watchdog.py) ----------------------------------------------
+
+    async def _watch_loop(self, timings: WatchdogTimings, clock: Clock) -> None:
+        while True:
+            await clock.sleep(timings.check_seconds)
+            try:
+                await self.watch_once()
+            except Exception:  # noqa: BLE001 - the next round tries again
+                logger.exception("sessions.watchdog_failed", node=self.node_id)
+
+    async def watch_once(self) -> None:
+        """One round: every connected session this node runs that has heard nothing from
+        WhatsApp for too long is probed; one that gets no answer is reconnected, with the
+        `session.disconnected` (connection_lost) and `session.connected` webhooks."""
+        timings = self.watchdog or WatchdogTimings()
+        now = self.send_clock.now()
+        silent = []
+        for live in self._live.values():
+            live.reconnects[:] = [at for at in live.reconnects if at > now - 86_400]
+            connected = live.handle is not None and live.status == SessionStatus.CONNECTED
+            if (
+                live.here
+                and connected
+                and watchdog.due(now, live.last_heard_at, live.reconnects, timings)
+            ):
+                silent.append(live)
+        await asyncio.gather(*(self._probe(live, timings, now) for live in silent))
+
+    async def _probe(self, live: LiveSession, timings: WatchdogTimings, now: float) -> None:
+        session_id = live.record.session_id
+        handle, phone = live.handle, live.phone_number
+        if handle is None or phone is None:
+            return
+        try:
+            # A question only WhatsApp's servers answer: a deaf connection gets nothing.
+            async with asyncio.timeout(timings.probe_timeout_seconds):
+                await handle.perform(CheckNumbers((phone,)))
+        except (SendmakoError, TimeoutError) as exc:
+            failure = str(exc) or "no answer"
+        else:
+            live.last_heard_at = self.send_clock.now()
+            logger.info("session.probe_answered", session_id=session_id)
+            return
+        if not watchdog.may_reconnect(now, live.reconnects, timings):
+            live.last_heard_at = now  # asked again after the next silence, not at once
+            logger.warning(
+                "session.deaf_left_alone",
+                session_id=session_id,
+                reconnects_last_hour=len(live.reconnects),
+                error=failure,
+            )
+            return
+        live.reconnects.append(now)
+        logger.warning("session.deaf_reconnecting", session_id=session_id, error=failure)
+        async with live.events_lock:
+            await self._status_changed(
+                live,
+                StatusChanged(
+                    SessionStatus.DISCONNECTED, "WhatsApp stopped answering: reconnecting"
+                ),
+            )
+        await self._restart_here(live)
+        await self._notify()
+
+    # -- WhatsApp's restrictions -----------------------------------------------------------
+
+    def restriction(self, session_id: str) -> Restriction | None:
+        """WhatsApp's restriction on the session now (None once it ended: it lifts itself)."""
+        live = self._live.get(session_id)
+        if live is None:
+            return None
+        restriction = live.restriction
+        if restriction is None or restriction.over(self._now()):
+            return None
+        return restriction
+
+    async def restrict(self, session_id: str, restriction: Restriction) -> None:
+        """WhatsApp restricted the number of a session this node runs (a 463 answer):
+        kept as its state, announced, lifted by itself when it ends."""
+        live = self._live.get(session_id)
+        if live is not None and live.here:
+            await self._set_restriction(live, restriction)
+
+    async def lift(self, session_id: str) -> None:
+        """The restriction ended (or the sandbox lifts it): sends it held go again."""
+        live = self._live.get(session_id)
+        if live is not None and live.here:
+            await self._set_restriction(live, None)
+
+    async def _set_restriction(self, live: LiveSession, restriction: Restriction | None) -> None:
+        previous = live.restriction
+        if previous == restriction:
+            return
+        if (
+            previous is not None
+            and restriction is not None
+            and previous.kind == restriction.kind
+            and not previous.over(self._now())
+        ):
+            return  # the same restriction, heard again (another refused send)
+        stored = restriction.to_stored() if restriction is not None else None
+        live.record = replace(live.record, restriction=stored)
+        session_id = live.record.session_id
+        if restriction is not None:
+            event = live.event(registry.SESSION_RESTRICTED, dict(stored or {}))
+            logger.warning("session.restricted", session_id=session_id, **(stored or {}))
+        else:
+            assert previous is not None
+            event = live.event(
+                registry.SESSION_UNRESTRICTED,
+                {"kind": previous.kind.value, "code": previous.code},
+            )
+            logger.info("session.unrestricted", session_id=session_id, kind=previous.kind.value)
+        async with self.db.write() as tx:
+            await wa_sessions.change(tx, session_id, {"restriction": stored})
+            for recorder in self.recorders:
+                await recorder.record(tx, live.record.user_id, [event])
+        await self._tell(session_id)
+        await self._notify()
+        if restriction is not None and restriction.until is not None:
+            self._background.spawn(self._lift_when_over(live, restriction), session_id=session_id)
+
+    async def _lift_when_over(self, live: LiveSession, restriction: Restriction) -> None:
+        assert restriction.until is not None
+        await self.send_clock.sleep(max(0.0, restriction.until.timestamp() - self.send_clock.now()))
+        if live.restriction == restriction and live.here and not live.deleted:
+            await self._set_restriction(live, None)
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.send_clock.now(), UTC)
+
     async def _notify(self) -> None:
         async with self._changed:
             self._changed.notify_all()
 
     # -- helpers --------------------------------------------------------------------------
+
+    def _new_live(self, record: SessionRecord) -> LiveSession:
+        live = LiveSession(
+            record=record,
+            engine=self.engines.get(record.engine),
+            default_policy=self.default_policy,
+        )
+        self._live[record.session_id] = live
+        return live
 
     def _owned(self, user: UserRecord, session_id: str) -> LiveSession:
         live = self._live.get(session_id)

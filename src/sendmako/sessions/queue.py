@@ -50,8 +50,15 @@ class SendQueue:
         clock: Callable[[], float] = time.monotonic,
         last_send: LastSend | None = None,
         close_grace: float = CLOSE_GRACE_SECONDS,
+        delay: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        """`delay`: the send policy's random delay before each send, in seconds (the pacing
+        holds when it is shorter); `clock` and `sleep` are injected together (tests run a
+        manual clock)."""
         self.session_id = session_id
+        self._delay = delay
+        self._sleep = sleep
         self.close_grace = close_grace
         self.pacing_seconds = pacing_seconds
         self._send = send
@@ -163,7 +170,7 @@ class SendQueue:
             # in the queue (and counts against its capacity). Measured from the end of the
             # previous send, so that even the engine's own timestamps (taken a moment after
             # ours, maybe after a preemption) are never closer together than the pacing.
-            await self._wait_for_gap(self.pacing_seconds)
+            await self._wait_for_gap(self._gap())
             item = await self._items.get()
             self._changes.notify()
             if item.future.done():  # the caller gave up (request cancelled): never send it
@@ -210,11 +217,18 @@ class SendQueue:
         if not item.future.done():
             item.future.set_result(result)
 
+    def _gap(self) -> float:
+        """The time between the previous send and the next: the pacing, or the policy's
+        random delay when longer (drawn afresh for each send)."""
+        if self._delay is None:
+            return self.pacing_seconds
+        return max(self.pacing_seconds, self._delay())
+
     async def _wait_for_gap(self, gap: float) -> None:
         if self._last_send is not None:
             wait = self._last_send + gap - self._clock()
             if wait > 0:
-                await asyncio.sleep(wait)
+                await self._sleep(wait)
 
     async def _resume_pacing(self) -> None:
         """Start from the session's last send, when it was recent (a restart)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sendmako.engines.base import Engine, EngineSession
 from sendmako.ids import SessionId
@@ -14,6 +15,8 @@ from sendmako.model.events import (
     SessionEvent,
     StatusChanged,
 )
+from sendmako.model.restrictions import Restriction
+from sendmako.model.send_policy import SendPolicy
 from sendmako.model.statuses import SessionStatus
 from sendmako.sessions.qr import png_data_url
 from sendmako.sessions.queue import SendQueue
@@ -38,6 +41,19 @@ class SessionView:
     pacing_ms: int
     reject_calls: bool = False
     reject_calls_message: str | None = None
+    send_policy: SendPolicy = field(default_factory=SendPolicy)
+    linked_at: datetime | None = None
+    restriction: Restriction | None = None
+    health: Health | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """What the session heard from WhatsApp lately (this node's memory of it)."""
+
+    last_inbound_at: float | None = None  # unix time of the last event WhatsApp sent it
+    last_outbound_at: float | None = None  # unix time of its last send
+    reconnects_24h: int = 0  # reconnections the watchdog made in the last day
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +64,7 @@ class SessionChange:
     pacing_ms: int | None = None  # the minimum time between two sends
     reject_calls: bool | None = None
     reject_calls_message: str | None = None  # "": no message after a refused call
+    send_policy: dict[str, Any] | None = None  # the whole policy, as stored
 
     def values(self) -> dict[str, object]:
         """The columns to write."""
@@ -77,6 +94,19 @@ class LiveSession:
     control_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     deleted: bool = False
     queue: SendQueue | None = None
+    default_policy: SendPolicy = field(default_factory=SendPolicy)  # the server's
+    last_inbound_at: float | None = None
+    last_outbound_at: float | None = None
+    last_heard_at: float | None = None  # anything from WhatsApp: an event, an ack, a probe
+    reconnects: list[float] = field(default_factory=list)  # the watchdog's, unix times
+
+    @property
+    def send_policy(self) -> SendPolicy:
+        return SendPolicy.from_stored(self.record.send_policy, self.default_policy)
+
+    @property
+    def restriction(self) -> Restriction | None:
+        return Restriction.from_stored(self.record.restriction)
 
     @property
     def here(self) -> bool:
@@ -115,6 +145,10 @@ class LiveSession:
             pacing_ms=self.record.pacing_ms,
             reject_calls=self.record.reject_calls,
             reject_calls_message=self.record.reject_calls_message,
+            send_policy=self.send_policy,
+            linked_at=self.record.linked_at,
+            restriction=self.restriction,
+            health=Health(self.last_inbound_at, self.last_outbound_at, len(self.reconnects)),
         )
 
     def apply(self, event: StatusChanged) -> list[SessionEvent]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sendmako.ids import SessionId
 
@@ -58,3 +59,6 @@ class SessionRecord:
     version: int = 0  # grows at every change of the row
     qr_code: str | None = None  # what the QR shown while qr_ready encodes
     qr_expires_at: datetime | None = None
+    send_policy: dict[str, Any] | None = None  # None: the server's default
+    linked_at: datetime | None = None  # when its number was linked
+    restriction: dict[str, Any] | None = None  # WhatsApp's, now

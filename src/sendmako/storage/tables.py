@@ -131,6 +131,12 @@ class WaSession(Base):
     # The QR shown while qr_ready (what it encodes), for any node to show it.
     qr_code: Mapped[str | None] = mapped_column(Text)
     qr_expires_at: Mapped[datetime | None]
+    # The session's send policy (model/send_policy.py; None: the server's default), when
+    # its number was linked (its warm-up counts from then), and WhatsApp's restriction on
+    # it now (model/restrictions.py; None: none).
+    send_policy: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    linked_at: Mapped[datetime | None]
+    restriction: Mapped[dict[str, object] | None] = mapped_column(JSON)
 
     __table_args__ = (
         Index("ix_wa_sessions_user_created", "user_id", "id"),
@@ -175,6 +181,7 @@ class Message(Base):
         Index("ix_messages_chat_time", "session_id", "chat", "created_at", "id"),
         # Retention deletes the oldest rows first, found without a scan.
         Index("ix_messages_created", "created_at"),
+        Index("ix_messages_session_chat", "session_id", "chat"),  # a new contact?
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendmako.ids import SessionId, session_id_for
@@ -36,6 +36,9 @@ def to_record(row: WaSession) -> SessionRecord:
         version=row.version,
         qr_code=row.qr_code,
         qr_expires_at=row.qr_expires_at,
+        send_policy=row.send_policy,
+        linked_at=row.linked_at,
+        restriction=row.restriction,
     )
 
 
@@ -119,6 +122,18 @@ async def set_state(
     }
     if phone_number is not None:
         values["phone_number"] = phone_number
+        # A number linked now (a first link, or another number): its warm-up starts again.
+        values["linked_at"] = case(
+            (
+                or_(
+                    WaSession.linked_at.is_(None),
+                    WaSession.phone_number.is_(None),
+                    WaSession.phone_number != phone_number,
+                ),
+                utcnow(),
+            ),
+            else_=WaSession.linked_at,
+        )
     if device_jid is not None:
         values["device_jid"] = device_jid
     result = await db.execute(

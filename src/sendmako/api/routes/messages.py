@@ -91,6 +91,7 @@ async def bulk_status(job_id: str, user: CurrentUser, services: ServicesDep) -> 
         status=job.status,
         summary=_summary(job),
         results=_results(job),
+        waiting=job.waiting,
     )
 
 

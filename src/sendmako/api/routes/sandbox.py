@@ -25,8 +25,10 @@ from sendmako.api.schemas.messages import (
     SandboxSentOut,
 )
 from sendmako.api.schemas.sandbox import (
+    SandboxDeafenIn,
     SandboxDisconnectIn,
     SandboxHappenIn,
+    SandboxRestrictIn,
     SandboxScanIn,
     SandboxStateOut,
 )
@@ -47,16 +49,19 @@ from sendmako.model.events import (
     Someone,
     WhatsAppEvent,
 )
+from sendmako.model.restrictions import RestrictionKind
 from sendmako.model.simulation import (
     AddressBookEntry,
     Arrival,
     Arrive,
     ChangeAddressBook,
+    Deafen,
     Disconnect,
     DisconnectReason,
     EnterPairCode,
     Happen,
     ListSent,
+    Restrict,
     Scan,
 )
 from sendmako.sessions.manager import SessionManager
@@ -221,6 +226,32 @@ async def disconnect(
     await sessions.perform(
         user, session_id, Disconnect(DisconnectReason(body.reason), body.reconnect_after)
     )
+    return _state(sessions, user, session_id)
+
+
+@router.post("/{session_id}/restrict", responses=errors(404, 503))
+async def restrict(
+    session_id: SessionIdPath, body: SandboxRestrictIn, user: CurrentUser, sessions: Sessions
+) -> SandboxStateOut:
+    """Simulate one of WhatsApp's restrictions for `seconds`: a temporary ban (code 101-106),
+    or a 463 answer to every send to a number the session never exchanged a message with."""
+    await sessions.perform(
+        user, session_id, Restrict(RestrictionKind(body.kind), body.seconds, body.code)
+    )
+    return _state(sessions, user, session_id)
+
+
+@router.post("/{session_id}/deafen", responses=errors(404, 503))
+async def deafen(
+    session_id: SessionIdPath,
+    user: CurrentUser,
+    sessions: Sessions,
+    body: SandboxDeafenIn | None = None,
+) -> SandboxStateOut:
+    """Simulate a connection that stays up but hears nothing (no messages, no receipts, no
+    answers) until it reconnects: what the watchdog finds and reconnects."""
+    body = body or SandboxDeafenIn()
+    await sessions.perform(user, session_id, Deafen(for_good=body.for_good))
     return _state(sessions, user, session_id)
 
 

@@ -19,6 +19,7 @@ from sendmako.api.schemas.sessions import (
     RenameSessionIn,
     RenameSessionOut,
     RestartOut,
+    SendPolicyOut,
     SessionOut,
 )
 from sendmako.model.statuses import SessionStatus
@@ -86,17 +87,19 @@ async def get_session(
     return SessionOut.of(view).model_copy(update={"history_sync": synced})
 
 
-@router.patch("/{session_id}", responses=errors(404))
+@router.patch("/{session_id}", responses=errors(400, 404))
 async def rename_session(
     session_id: SessionIdPath, body: RenameSessionIn, user: CurrentUser, sessions: Sessions
 ) -> RenameSessionOut:
-    """Rename the session, or change its pacing or its handling of calls."""
+    """Rename the session, or change its pacing, its handling of calls, or its send policy
+    (only the policy's fields given change)."""
     view = await sessions.update(user, session_id, body.change())
     return RenameSessionOut(
         session_name=view.session_name,
         pacing_ms=view.pacing_ms,
         reject_calls=view.reject_calls,
         reject_calls_message=view.reject_calls_message,
+        send_policy=SendPolicyOut.of(view.send_policy),
     )
 
 

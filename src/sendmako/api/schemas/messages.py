@@ -178,6 +178,9 @@ class BulkJobOut(BaseModel):
     )
     summary: BulkSummaryOut
     results: list[BulkResultOut]
+    waiting: str | None = Field(
+        None, description="why the job waits now (its session's send policy, a restriction)"
+    )
 
 
 MAX_INBOUND_BATCH = 100

@@ -34,6 +34,21 @@ class SandboxDisconnectIn(Request):
     )
 
 
+class SandboxRestrictIn(Request):
+    kind: Literal["temporary_ban", "new_contacts"] = Field(
+        description="`temporary_ban`: every send held; `new_contacts`: sends to new numbers "
+        "answer 463"
+    )
+    seconds: float = Field(gt=0, le=30 * 86_400, description="how long it lasts")
+    code: int = Field(101, ge=101, le=106, description="temporary_ban: WhatsApp's reason code")
+
+
+class SandboxDeafenIn(Request):
+    for_good: bool = Field(
+        False, description="deaf even after reconnecting (to see the watchdog's cap hold)"
+    )
+
+
 class SandboxStateOut(BaseModel):
     success: Literal[True] = True
     session_id: str

@@ -141,6 +141,41 @@ MESSAGES: dict[str, str] = {
         "forgets the session."
     ),
     "session.restarted": "Session restarted.",
+    "policy.title": "Sending safely",
+    "policy.intro": (
+        "How fast and how widely this number may send, so that WhatsApp does not take it "
+        "for a spammer. Leave a cap blank for none."
+    ),
+    "policy.min_delay_ms": "Shortest delay between sends (ms)",
+    "policy.min_delay_ms_hint": "A random delay is drawn between the two values.",
+    "policy.max_delay_ms": "Longest delay between sends (ms)",
+    "policy.max_delay_ms_hint": "Bulk jobs keep at least 500 ms whatever you set.",
+    "policy.per_hour": "Messages per hour",
+    "policy.per_hour_hint": "Bursts are what WhatsApp notices first.",
+    "policy.per_day": "Messages per day",
+    "policy.per_day_hint": "Counted over the last 24 hours.",
+    "policy.new_contacts_per_day": "New contacts per day",
+    "policy.new_contacts_per_day_hint": (
+        "Numbers this session never exchanged a message with. Known contacts are not counted."
+    ),
+    "policy.same_text_new_contacts": "Same text to new contacts, per day",
+    "policy.same_text_new_contacts_hint": "One message copied to many strangers looks like spam.",
+    "policy.warmup": "Warm-up",
+    "policy.warmup_hint": (
+        "A newly linked number sends a little on its first day, more each day for a week; "
+        "again after a long silence."
+    ),
+    "policy.typing": "Typing",
+    "policy.typing_hint": "Shows “typing…” before a text, longer for a longer text.",
+    "policy.save": "Save the policy",
+    "policy.saved": "Send policy saved.",
+    "policy.whole_number": "{field}: a whole number, or blank for none.",
+    "policy.restricted_title": "WhatsApp restricted this number",
+    "policy.restriction_temporary_ban": "Every send waits until it ends.",
+    "policy.restriction_new_contacts": (
+        "Messages to new contacts wait until it ends; known contacts still get theirs."
+    ),
+    "policy.restricted_until": "It ends by itself on {until}.",
     "session.delete": "Delete",
     "session.delete_title": "Delete the session {name}?",
     "session.delete_warning": (
@@ -228,6 +263,10 @@ MESSAGES: dict[str, str] = {
     "webhooks.event_session_connected": "a session is linked and connected",
     "webhooks.event_session_disconnected": "a session loses its connection or is unlinked",
     "webhooks.event_session_qr_ready": "a new QR code waits to be scanned",
+    "webhooks.event_session_restricted": (
+        "WhatsApp restricts a number (a temporary ban, or no new contacts)"
+    ),
+    "webhooks.event_session_unrestricted": "WhatsApp's restriction on a number ends",
     "webhooks.event_message_sent": "a message is sent from the phone or another linked device",
     "webhooks.event_message_reaction": "someone reacts to a message",
     "webhooks.event_message_edited": "a message is edited",

@@ -149,6 +149,45 @@ MESSAGES: dict[str, str] = {
         "oublie la session."
     ),
     "session.restarted": "Session redémarrée.",
+    "policy.title": "Envoyer sans risque",
+    "policy.intro": (
+        "À quelle vitesse et à qui ce numéro peut envoyer, pour que WhatsApp ne le prenne "
+        "pas pour un spammeur. Laissez un plafond vide pour n'en avoir aucun."
+    ),
+    "policy.min_delay_ms": "Délai le plus court entre deux envois (ms)",
+    "policy.min_delay_ms_hint": "Un délai est tiré au hasard entre les deux valeurs.",
+    "policy.max_delay_ms": "Délai le plus long entre deux envois (ms)",
+    "policy.max_delay_ms_hint": "Les envois groupés gardent au moins 500 ms quoi qu'il arrive.",
+    "policy.per_hour": "Messages par heure",
+    "policy.per_hour_hint": "Les rafales sont ce que WhatsApp remarque en premier.",
+    "policy.per_day": "Messages par jour",
+    "policy.per_day_hint": "Comptés sur les dernières 24 heures.",
+    "policy.new_contacts_per_day": "Nouveaux contacts par jour",
+    "policy.new_contacts_per_day_hint": (
+        "Les numéros avec lesquels cette session n'a jamais échangé de message. Les contacts "
+        "connus ne comptent pas."
+    ),
+    "policy.same_text_new_contacts": "Même texte à de nouveaux contacts, par jour",
+    "policy.same_text_new_contacts_hint": (
+        "Un message copié à beaucoup d'inconnus ressemble à du spam."
+    ),
+    "policy.warmup": "Mise en route",
+    "policy.warmup_hint": (
+        "Un numéro tout juste lié envoie peu le premier jour, un peu plus chaque jour pendant "
+        "une semaine ; de même après un long silence."
+    ),
+    "policy.typing": "Saisie",
+    "policy.typing_hint": "Affiche « en train d'écrire… » avant un texte, plus long s'il est long.",
+    "policy.save": "Enregistrer la politique",
+    "policy.saved": "Politique d'envoi enregistrée.",
+    "policy.whole_number": "{field} : un nombre entier, ou vide pour aucun.",
+    "policy.restricted_title": "WhatsApp a restreint ce numéro",
+    "policy.restriction_temporary_ban": "Tous les envois attendent qu'elle prenne fin.",
+    "policy.restriction_new_contacts": (
+        "Les messages aux nouveaux contacts attendent qu'elle prenne fin ; les contacts "
+        "connus reçoivent toujours les leurs."
+    ),
+    "policy.restricted_until": "Elle prend fin d'elle-même le {until}.",
     "session.delete": "Supprimer",
     "session.delete_title": "Supprimer la session {name} ?",
     "session.delete_warning": (
@@ -246,6 +285,10 @@ MESSAGES: dict[str, str] = {
     "webhooks.event_session_connected": "une session est liée et connectée",
     "webhooks.event_session_disconnected": "une session perd sa connexion ou est déliée",
     "webhooks.event_session_qr_ready": "un nouveau QR code attend d'être scanné",
+    "webhooks.event_session_restricted": (
+        "WhatsApp restreint un numéro (bannissement temporaire, ou plus de nouveaux contacts)"
+    ),
+    "webhooks.event_session_unrestricted": "la restriction de WhatsApp sur un numéro prend fin",
     "webhooks.event_message_sent": (
         "un message est envoyé depuis le téléphone ou un autre lié appareil"
     ),

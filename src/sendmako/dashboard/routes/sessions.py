@@ -1,4 +1,5 @@
-"""Sessions: list, create, the QR or pairing code until linked, rename, restart, delete."""
+"""Sessions: list, create, the QR or pairing code until linked, rename, restart, delete,
+and the send policy (with WhatsApp's restriction on the number, if any)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,16 @@ from sendmako.sessions.state import SessionChange, SessionView
 router = APIRouter(prefix=f"{PREFIX}/sessions", route_class=DashboardRoute, include_in_schema=False)
 
 NAME_MAX = 100
+# The send policy's fields as the form has them: whole numbers (a blank cap: none).
+POLICY_NUMBERS = (
+    "min_delay_ms",
+    "max_delay_ms",
+    "per_hour",
+    "per_day",
+    "new_contacts_per_day",
+    "same_text_new_contacts",
+)
+POLICY_FLAGS = ("warmup", "typing")
 
 
 @router.get("")
@@ -60,6 +71,34 @@ async def rename(session_id: str, visit: Member, form: CheckedForm) -> Response:
         visit.account, session_id, SessionChange(session_name=name)
     )
     visit.flash(visit.t("session.renamed", name=name))
+    return redirect(f"{PREFIX}/sessions/{session_id}")
+
+
+@router.post("/{session_id}/send-policy")
+async def send_policy(session_id: str, visit: Member, form: CheckedForm) -> Response:
+    """The whole policy, as the form shows it; refused fields are named, nothing stored."""
+    view = visit.services.sessions.get(visit.account, session_id)
+    change: dict[str, object] = {name: form.flag(name) for name in POLICY_FLAGS}
+    for name in POLICY_NUMBERS:
+        raw = form.raw(name).strip()
+        if not raw and name.endswith("_ms"):
+            form.refuse(name, visit.t("form.required", field=visit.t(f"policy.{name}")))
+        elif not raw:
+            change[name] = None
+        elif not raw.isdigit():
+            form.refuse(name, visit.t("policy.whole_number", field=visit.t(f"policy.{name}")))
+        else:
+            change[name] = int(raw)
+    if not form.ok:
+        return _detail(visit, view, form, status=400)
+    try:
+        await visit.services.sessions.update(
+            visit.account, session_id, SessionChange(send_policy=change)
+        )
+    except SendmakoError as exc:
+        form.refuse(field_of(exc).removeprefix("send_policy."), error_text(visit, exc))
+        return _detail(visit, view, form, status=exc.status)
+    visit.flash(visit.t("policy.saved"))
     return redirect(f"{PREFIX}/sessions/{session_id}")
 
 
@@ -159,6 +198,10 @@ def _detail(
         can_pair=sessions.supports(view.session_id, RequestPairCode),
         is_sandbox=sessions.supports(view.session_id, Scan),
         pair_code=pair_code,
-        values={k: form.raw(k) for k in ("session_name", "phone_number")} if form else {},
+        values={k: form.raw(k) for k in ("session_name", "phone_number", *POLICY_NUMBERS)}
+        if form
+        else {},
+        policy_numbers=POLICY_NUMBERS,
+        policy_flags=POLICY_FLAGS,
         errors=form.errors if form else {},
     )

@@ -61,6 +61,7 @@ from sendmako.model.events import (
     ReceiptReceived,
     Someone,
     StatusChanged,
+    TemporaryBanned,
     WhatsAppEvent,
 )
 from sendmako.model.messages import (
@@ -71,16 +72,19 @@ from sendmako.model.messages import (
     RevokeMessage,
 )
 from sendmako.model.profile import GetProfile, Profile, SetProfilePicture, UpdateProfile
+from sendmako.model.restrictions import NEW_CONTACTS_REFUSED, RestrictionKind
 from sendmako.model.simulation import (
     Arrival,
     Arrive,
     ChangeAddressBook,
+    Deafen,
     Disconnect,
     DisconnectReason,
     EnterPairCode,
     Happen,
     KnownContact,
     ListSent,
+    Restrict,
     Scan,
     SentRecord,
 )
@@ -116,6 +120,10 @@ class SandboxSession(EngineSession):
         self._lock = asyncio.Lock()
         self._stopped = False
         self._log = logger.bind(session_id=spec.session_id, engine="sandbox")
+        # WhatsApp's restrictions, as the simulator's controls set them (`Restrict`).
+        self._refuse_new_until = 0.0
+        self._talked: set[str] = set()  # chats it exchanged a message with while online
+        self._deaf = spec.session_id in engine.deaf_for_good  # `Deafen`: hears nothing
 
     # -- lifecycle (EngineSession) ------------------------------------------------------
 
@@ -165,6 +173,13 @@ class SandboxSession(EngineSession):
     @performs(OutgoingMessage)
     async def send(self, message: OutgoingMessage) -> SendResult:
         phone = self._connected_phone()
+        chat = str(message.to)
+        if time.time() < self._refuse_new_until and chat not in self._talked:
+            raise OperationFailed(
+                f"WhatsApp refused the message to {message.to.user}, a new contact (463).",
+                code=NEW_CONTACTS_REFUSED,
+            )
+        self._talked.add(chat)
         if message.to.is_group:
             audience = await self.engine.groups.audience(phone, message.to)
             return await self.engine.network.send_to_group(self, phone, message, audience)
@@ -179,7 +194,9 @@ class SandboxSession(EngineSession):
         """Called by the network: queue an incoming message, receipt, contact or group
         change for the manager. The future resolves once the manager has stored it."""
         handled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if self._stopped:
+        if isinstance(event, MessageReceived):
+            self._talked.add(event.chat)
+        if self._stopped or self._deaf:
             handled.set_result(None)
             return handled
         self._inbox.put_nowait((event, handled))
@@ -362,6 +379,11 @@ class SandboxSession(EngineSession):
     @performs(CheckNumbers)
     async def check_numbers(self, action: CheckNumbers) -> list[NumberStatus]:
         self._connected_phone()
+        if self._deaf:
+            raise Unavailable(
+                f"Session {self.spec.session_id}: WhatsApp did not answer (a deaf connection).",
+                code="no_answer",
+            )
         on = self.engine.network.on_whatsapp
         return [
             NumberStatus(phone, on(phone), Jid.user_jid(phone) if on(phone) else None)
@@ -497,6 +519,22 @@ class SandboxSession(EngineSession):
             )
             self._task = asyncio.create_task(self._reconnect_after(delay))
 
+    @performs(Restrict)
+    async def restrict(self, action: Restrict) -> None:
+        self._require_connected()
+        until = time.time() + action.seconds
+        if action.kind is RestrictionKind.NEW_CONTACTS:
+            self._refuse_new_until = until
+            return
+        await self.sink(TemporaryBanned(action.code, until))
+
+    @performs(Deafen)
+    async def deafen(self, action: Deafen) -> None:
+        self._require_connected()
+        self._deaf = True
+        if action.for_good:
+            self.engine.deaf_for_good.add(self.spec.session_id)
+
     @performs(ChangeAddressBook)
     async def change_address_book(self, action: ChangeAddressBook) -> list[KnownContact]:
         books = self.engine.address_books
@@ -618,6 +656,7 @@ class SandboxEngine(Engine):
         self.network = SandboxNetwork(settings, media, exchange=exchange, sent=sent)
         self.groups = SandboxGroups(db, settings, self.network)
         self.address_books = SandboxAddressBooks(db, self.network)
+        self.deaf_for_good: set[str] = set()  # sessions `Deafen`ed even across reconnections
 
     def open_session(self, spec: SessionSpec, sink: EventSink) -> SandboxSession:
         return SandboxSession(spec, sink, self)
