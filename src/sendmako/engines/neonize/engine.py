@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from sendmako import log
 from sendmako.engines.base import Engine, EngineHealth, EngineSession, EventSink, SessionSpec
 from sendmako.engines.neonize import keys
+from sendmako.engines.neonize.launcher import Launcher
 from sendmako.engines.neonize.process import WorkerCommand
 from sendmako.engines.neonize.session import NeonizeSession
 from sendmako.engines.neonize.supervisor import Backoff, Policy
@@ -46,6 +47,7 @@ class NeonizeEngine(Engine):
         self.worker_command = worker_command or WorkerCommand(
             cwd=self.root, log_level=settings.log_level
         )
+        self.launcher = Launcher(self.worker_command)
         self.policy = Policy(
             backoff=Backoff(
                 initial=self.settings.restart_initial_seconds,
@@ -74,6 +76,7 @@ class NeonizeEngine(Engine):
     async def stop(self) -> None:
         for session in list(self.sessions.values()):
             await session.stop()
+        await self.launcher.close()
 
     def open_session(self, spec: SessionSpec, sink: EventSink) -> NeonizeSession:
         return NeonizeSession(spec, sink, self)
