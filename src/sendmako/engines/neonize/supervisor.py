@@ -29,6 +29,7 @@ from sendmako.concurrency.changes import Changes
 from sendmako.engines.neonize.launcher import Launcher, TemplateFailed
 from sendmako.engines.neonize.process import Exit, WorkerProcess
 from sendmako.engines.neonize.protocol import Ended, Frame
+from sendmako.engines.neonize.starts import StartGate
 from sendmako.errors import SendmakoError, Unavailable
 
 logger = log.get(__name__)
@@ -80,7 +81,7 @@ class Supervisor:
         listener: Listener,
         *,
         policy: Policy,
-        starts: asyncio.Semaphore | None = None,
+        starts: StartGate | None = None,
     ) -> None:
         self.session_id = session_id
         self.launcher = launcher
@@ -89,7 +90,7 @@ class Supervisor:
         self.crash_streak = 0  # consecutive crashes and failed starts, for health
         self.last_exit: Exit | None = None
         self.restarts = 0
-        self._starts = starts or asyncio.Semaphore(1)
+        self._starts = starts or StartGate(1, float("inf"))
         self._worker: WorkerProcess | None = None
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -215,7 +216,7 @@ class Supervisor:
         worker: WorkerProcess | None = None
         self._accepted = False
         try:
-            async with self._starts:  # many workers importing neonize at once starve the CPU
+            async with self._starts.slot():  # a server restart starts its workers steadily
                 if self._stopping:
                     return Exit(pid=0, returncode=None, ended=None, stopped=True)
                 worker = await self.launcher.launch(self.session_id, self.listener.worker_frame)
