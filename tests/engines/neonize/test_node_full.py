@@ -34,7 +34,8 @@ async def test_a_full_node_refuses_new_sessions_with_503_naming_the_limit(
         assert refused.status_code == 503
         body = refused.json()
         assert body["code"] == "node_full"
-        assert "memory" in body["message"] and "kept in reserve" in body["message"]
+        assert "its memory has room for no more WhatsApp sessions" in body["message"]
+        assert "kept in reserve" in body["message"]
         assert (await alice.client.get(SESSIONS)).json() == []  # nothing stored
 
         # The sandbox engine's sessions cost no worker: they are still welcome.

@@ -34,7 +34,8 @@ def maps_go(pid: int) -> bool:
 
 def template_pid(engine: NeonizeEngine) -> int:
     template = engine.launcher.template
-    assert template is not None and template.pid is not None
+    assert template is not None
+    assert template.pid is not None
     return template.pid
 
 
@@ -78,14 +79,16 @@ async def test_a_forked_worker_that_is_sigkilled_restarts_and_its_neighbours_not
             crash = next(log for log in logs if log["event"] == "neonize.worker_crashed")
             assert (crash["cause"], crash["pid"]) == ("killed by SIGKILL", pids[0])
             # The neighbours: the same processes answered all along, and reported nothing.
-            assert answers and {a["pid"] for a in answers} == set(pids[1:])
+            assert answers
+            assert {a["pid"] for a in answers} == set(pids[1:])
             assert {o.spec.session_id: len(recorder.events[o.spec.session_id]) for o in others} == (
                 before
             )
             # The replacement: from the same template, as good as a fresh worker.
             assert new_pid not in pids
             assert psutil.Process(new_pid).ppid() == template
-            assert engine.launcher.template is not None and engine.launcher.template.starts == 1
+            assert engine.launcher.template is not None
+            assert engine.launcher.template.starts == 1
             assert maps_go(new_pid)
             assert await victim.worker_status() == {**fresh, "pid": new_pid}
             for session in sessions:
@@ -114,7 +117,8 @@ async def test_workers_outlive_a_dead_template_and_the_next_one_comes_from_a_new
             os.kill(pids[0], signal.SIGKILL)  # its exit code is lost with the template
             new_pid = await first.supervisor.wait_for_start(2, 20)
             assert psutil.Process(new_pid).ppid() == template_pid(engine) != old_template
-            assert engine.launcher.template is not None and engine.launcher.template.starts == 2
+            assert engine.launcher.template is not None
+            assert engine.launcher.template.starts == 2
             assert (await second.worker_status())["pid"] == pids[1]
             await first.stop()
             await second.stop()
