@@ -72,13 +72,16 @@ def preload() -> list[str]:
 
     _enter_neonize_without_init()
     failed = []
-    for name in _worker_imports():
-        if name in sys.modules:
-            continue
+    for name, attributes in _worker_imports().items():
         try:
-            importlib.import_module(name)
+            module = importlib.import_module(name)
+            for attribute in attributes:
+                # Some packages import on first access (concurrent.futures'
+                # ProcessPoolExecutor brings in multiprocessing): done here, once.
+                getattr(module, attribute, None)
         except Exception:  # noqa: BLE001 - a broken optional module is the child's to meet
             failed.append(name)
+    _cache_platform_name()
     # Objects that exist now live as long as the process: out of the collector's sight, a
     # child's collections do not write to (and so copy) the pages they sit on.
     gc.collect()
@@ -102,6 +105,20 @@ def _enter_neonize_without_init() -> None:
     sys.modules["neonize"] = package
 
 
+def _cache_platform_name() -> None:
+    """neonize names its Go library by running `uname -a` twice at import: asked once
+    here, the answer is what every child's import gets."""
+    platform = sys.modules.get("neonize.utils.platform")
+    if platform is not None and hasattr(platform, "generated_name"):
+        name = platform.generated_name()
+
+        def generated_name(os_name: str = "", arch_name: str = "") -> str:
+            return str(name) if not (os_name or arch_name) else str(original(os_name, arch_name))
+
+        original = platform.generated_name
+        platform.generated_name = generated_name
+
+
 def finish_neonize() -> None:
     """In a child: run `neonize/__init__.py` (loading Go), as a plain import would have."""
     package = sys.modules.get("neonize")
@@ -112,52 +129,58 @@ def finish_neonize() -> None:
     exec(code, package.__dict__)  # noqa: S102 - neonize's own __init__, from its own file
 
 
-def _worker_imports() -> list[str]:
-    """The modules the worker's code and neonize's client import, read from their source
-    (importing them would load Go): our worker-side modules, followed from `worker.py`,
-    `connection.py` and `commands.py`, then neonize's `__init__` and client."""
+def _worker_imports() -> dict[str, list[str]]:
+    """The modules the worker's code and neonize's client import, with the names imported
+    from each, read from their source (importing them would load Go): our worker-side
+    modules, followed from `worker.py`, `connection.py` and `commands.py`, then neonize's
+    `__init__` and client."""
     ours = Path(__file__).parent
     package = "sendmako.engines.neonize"
     todo = [ours / f"{name}.py" for name in WORKER_ROOTS]
     done: set[Path] = set()
-    names: list[str] = []
+    found: list[tuple[str, str | None]] = []
     while todo:
         path = todo.pop()
         if path in done or not path.exists():
             continue
         done.add(path)
-        for name in _imports_of(path, package):
-            names.append(name)
+        for name, attribute in _imports_of(path, package):
+            found.append((name, attribute))
             if name.startswith(f"{package}."):
                 todo.append(ours / f"{name.rsplit('.', 1)[1]}.py")
     neonize_spec = importlib.util.find_spec("neonize")
     if neonize_spec is not None and neonize_spec.origin is not None:
         root = Path(neonize_spec.origin).parent
         for path in (root / "__init__.py", root / "client.py"):
-            names += _imports_of(path, "neonize")
-    unique = dict.fromkeys(
-        name
-        for name in names
+            found += _imports_of(path, "neonize")
+    imports: dict[str, list[str]] = {}
+    for name, attribute in found:
         # Filtered before `find_spec`, which imports a dotted name's parents.
-        if name and name != "__future__" and not name.startswith(GO_LOADERS)
-    )
-    return [name for name in unique if _is_module(name)]
+        if not name or name == "__future__" or name.startswith(GO_LOADERS):
+            continue
+        if attribute is not None and _is_module(f"{name}.{attribute}"):
+            if not f"{name}.{attribute}".startswith(GO_LOADERS):
+                imports.setdefault(f"{name}.{attribute}", [])
+        elif _is_module(name):
+            attributes = imports.setdefault(name, [])
+            if attribute is not None:
+                attributes.append(attribute)
+    return imports
 
 
-def _imports_of(path: Path, package: str) -> list[str]:
-    names: list[str] = []
+def _imports_of(path: Path, package: str) -> list[tuple[str, str | None]]:
+    """(module, name imported from it or None) for each import statement of a file."""
+    found: list[tuple[str, str | None]] = []
     for node in ast.walk(ast.parse(path.read_bytes(), str(path))):
         if isinstance(node, ast.Import):
-            names += [alias.name for alias in node.names]
+            found += [(alias.name, None) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
                 parent = package.rsplit(".", node.level - 1)[0]
                 base = f"{parent}.{base}" if base else parent
-            names.append(base)
-            # `from package import module` imports a module too.
-            names += [f"{base}.{alias.name}" for alias in node.names]
-    return names
+            found += [(base, alias.name) for alias in node.names if alias.name != "*"]
+    return found
 
 
 def _is_module(name: str) -> bool:
