@@ -116,7 +116,7 @@ def _cache_platform_name() -> None:
             return str(name) if not (os_name or arch_name) else str(original(os_name, arch_name))
 
         original = platform.generated_name
-        platform.generated_name = generated_name
+        setattr(platform, "generated_name", generated_name)  # noqa: B010 - a module's function
 
 
 def finish_neonize() -> None:
