@@ -30,8 +30,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -43,6 +45,7 @@ from sendmako.model.events import EngineEvent
 from sendmako.settings import NeonizeSettings, Settings
 from sendmako.storage.db import Database
 
+T = TypeVar("T")
 TARGET_PSS_MIB = 20.0  # per worker, at 100 workers
 TARGET_START_SECONDS = 15.0  # all 100 started
 SETTLE_SECONDS = 3.0
@@ -101,6 +104,13 @@ def pss_by_kind(pid: int) -> dict[str, int]:
     return kinds
 
 
+def _read(read: Callable[[int], T], pid: int) -> T | None:
+    try:
+        return read(pid)
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
 @dataclass
 class Run:
     count: int
@@ -152,14 +162,17 @@ async def measure(count: int, proxy: str, *, forked: bool, env: dict[str, str]) 
         started = time.perf_counter() - began
         await asyncio.sleep(SETTLE_SECONDS)
         pids = [session.supervisor.worker.pid for session in sessions if session.supervisor.worker]
-        figures = [memory_kib(pid) for pid in pids]
+        # whatsmeow gives up a dial after 60 s and its worker starts again: one may be
+        # between two processes now (spawning 100 takes longer than that).
+        figures = [figure for pid in pids if (figure := _read(memory_kib, pid)) is not None]
         template = engine.launcher.template
         template_pid = template.pid if template is not None else None
         template_pss = memory_kib(template_pid)[1] if template_pid else 0
         kinds: dict[str, int] = {}
-        for pid in pids[:10]:
-            for kind, kib in pss_by_kind(pid).items():
-                kinds[kind] = kinds.get(kind, 0) + kib // min(10, len(pids))
+        sampled = [kinds for pid in pids[:10] if (kinds := _read(pss_by_kind, pid)) is not None]
+        for one in sampled:
+            for kind, kib in one.items():
+                kinds[kind] = kinds.get(kind, 0) + kib // len(sampled)
         began = time.perf_counter()
         await engine.stop()
         stopped = time.perf_counter() - began
