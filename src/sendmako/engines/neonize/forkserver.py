@@ -212,6 +212,9 @@ def _child(channel_fd: int, stdout_fd: int, log_level: str) -> NoReturn:
     code = 1
     try:
         os.setsid()  # like a spawned worker: a Ctrl+C on the server's terminal skips it
+        # Its command line is the template's: its name, at least, says what it is (top, ps -o comm).
+        with contextlib.suppress(OSError):
+            Path("/proc/self/comm").write_text("sendmako-worker")
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)
