@@ -73,8 +73,8 @@ class NeonizeEngine(Engine):
             await self._migrate_store(self.store_url)
 
     async def stop(self) -> None:
-        for session in list(self.sessions.values()):
-            await session.stop()
+        # All at once: each is its own process (and the server's stop does the same).
+        await asyncio.gather(*(session.stop() for session in list(self.sessions.values())))
         await self.launcher.close()
 
     def open_session(self, spec: SessionSpec, sink: EventSink) -> NeonizeSession:
