@@ -171,7 +171,7 @@ async def measure(count: int, proxy: str, *, forked: bool, env: dict[str, str]) 
         template_pid = template.pid if template is not None else None
         template_pss = memory_kib(template_pid)[1] if template_pid else 0
         kinds: dict[str, int] = {}
-        sampled = [kinds for pid in pids[:10] if (kinds := _read(pss_by_kind, pid)) is not None]
+        sampled = [one for pid in pids[:10] if (one := _read(pss_by_kind, pid)) is not None]
         for one in sampled:
             for kind, kib in one.items():
                 kinds[kind] = kinds.get(kind, 0) + kib // len(sampled)
