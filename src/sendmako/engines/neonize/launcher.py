@@ -16,7 +16,6 @@ import os
 import signal
 import socket
 from collections import deque
-from dataclasses import dataclass
 from typing import Any
 
 from sendmako import log
@@ -89,12 +88,6 @@ class ForkedProcess:
                 signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
 
 
-@dataclass(slots=True)
-class _PendingFork:
-    future: asyncio.Future[ForkedProcess]
-    stdout_fd: int
-
-
 class WorkerTemplate:
     """The template process, seen from the server: started on first use, again if it
     died, asked for one worker at a time."""
@@ -107,7 +100,8 @@ class WorkerTemplate:
         self._output: asyncio.Task[None] | None = None
         self._tail: deque[str] = deque(maxlen=STDOUT_TAIL_LINES)
         self._ids = itertools.count(1)
-        self._pending: dict[int, _PendingFork] = {}
+        # Forks asked for and not answered yet, by request id.
+        self._pending: dict[int, asyncio.Future[ForkedProcess]] = {}
         self._children: dict[int, ForkedProcess] = {}
         self._ready: asyncio.Future[None] | None = None
         self._lock = asyncio.Lock()
@@ -126,7 +120,7 @@ class WorkerTemplate:
             read_fd, write_fd = os.pipe()
             request_id = next(self._ids)
             future: asyncio.Future[ForkedProcess] = asyncio.get_running_loop().create_future()
-            self._pending[request_id] = _PendingFork(future, read_fd)
+            self._pending[request_id] = future
             try:
                 message = json.dumps({"op": "fork", "id": request_id}).encode()
                 socket.send_fds(control, [message], [theirs.fileno(), write_fd])
@@ -270,15 +264,15 @@ class WorkerTemplate:
                 # Registered now, before the next message (which may be its exit).
                 child = ForkedProcess(pid, asyncio.StreamReader())
             except OSError as exc:  # gone and reaped already: no pidfd to be had
-                pending.future.set_exception(exc)
+                pending.set_exception(exc)
                 return
             self._children[pid] = child
-            if not pending.future.done():
-                pending.future.set_result(child)
+            if not pending.done():
+                pending.set_result(child)
         elif op == "fork_failed":
             pending = self._pending.pop(int(message["id"]), None)
-            if pending is not None and not pending.future.done():
-                pending.future.set_exception(OSError(f"fork failed: {message.get('error')}"))
+            if pending is not None and not pending.done():
+                pending.set_exception(OSError(f"fork failed: {message.get('error')}"))
         elif op == "exited":
             ended = self._children.pop(int(message["pid"]), None)
             if ended is not None:
@@ -294,8 +288,8 @@ class WorkerTemplate:
         if self._ready is not None and not self._ready.done() and outcome is not None:
             self._ready.set_exception(TemplateFailed(outcome))
         for pending in self._pending.values():
-            if not pending.future.done():
-                pending.future.set_exception(
+            if not pending.done():
+                pending.set_exception(
                     TemplateFailed(outcome or Exit(pid=0, returncode=None, ended=None))
                 )
         self._pending.clear()
