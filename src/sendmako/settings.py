@@ -123,7 +123,28 @@ class NeonizeSettings(BaseModel):
         2.0, gt=0, le=10, description="a stopping worker is killed after this long"
     )
     parallel_starts: int = Field(
-        4, ge=1, description="workers starting at once (each imports neonize: CPU-bound)"
+        4, ge=1, description="workers starting at once (each loads Go: CPU-bound)"
+    )
+    memory_reserve_mib: float = Field(
+        1024.0,
+        ge=0,
+        description=(
+            "memory kept free for everything but workers (the server, PostgreSQL, page "
+            "cache): new sessions are refused (503 node_full) rather than eat into it"
+        ),
+    )
+    worker_memory_mib: float = Field(
+        20.0,
+        gt=0,
+        description="memory a worker is assumed to take until running workers are measured",
+    )
+    starts_per_second: float = Field(
+        20.0,
+        gt=0,
+        description=(
+            "workers begun per second at most: a restart with many numbers is a steady "
+            "stream of logins, not a storm"
+        ),
     )
 
 

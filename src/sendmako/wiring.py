@@ -284,6 +284,12 @@ def _stop_this_process() -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
+def _room(engines: dict[str, Engine]) -> int | None:
+    """The fewest more sessions any engine of this node takes (None: no limit known)."""
+    rooms = [room for engine in engines.values() if (room := engine.room()) is not None]
+    return min(rooms, default=None)
+
+
 def _assemble(
     settings: Settings,
     db: Database,
@@ -305,7 +311,7 @@ def _assemble(
         node_id=node_id,
         close_grace=settings.send_close_grace_seconds,
         bus=bus,
-        placement=Placement(db, node_id) if bus.clustered else None,
+        placement=Placement(db, node_id, room=lambda: _room(engines)) if bus.clustered else None,
         placement_seconds=settings.cluster.placement_seconds,
         default_policy=default_send_policy(settings),
         send_clock=send_clock,

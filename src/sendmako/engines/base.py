@@ -166,6 +166,15 @@ class Engine(ABC):
     async def health(self) -> EngineHealth:
         return EngineHealth(ok=True)
 
+    def room(self) -> int | None:
+        """How many more sessions this node can run on this engine; None: no limit known.
+        No I/O beyond reading a few /proc files."""
+        return None
+
+    def refuse_if_full(self) -> None:
+        """Raise Unavailable (503 `node_full`, naming the limit) when this node cannot run
+        one more session. Engines whose sessions cost nothing of their own never do."""
+
     async def served_file(self, token: str) -> Path | None:
         """A file this engine serves to anyone holding `token` (the sandbox's media CDN):
         its path, or None. Engines that serve nothing keep this default. May read the

@@ -404,6 +404,8 @@ class SessionManager:
             )
         async with self._placing:
             owner = self.node_id if self.placement is None else await self.placement.least_loaded()
+            if owner == self.node_id:  # before anything is stored
+                self.engines[engine_name].refuse_if_full()
             async with self.db.write() as tx:
                 # Serialise creations of one user (PostgreSQL) so two requests can't both
                 # pass the plan's session limit; SQLite writes are serialised already.

@@ -55,11 +55,15 @@ class Placement:
         *,
         clock: Callable[[], datetime] = _utcnow,
         moves_per_round: int = MOVES_PER_ROUND,
+        room: Callable[[], int | None] = lambda: None,
     ) -> None:
+        """`room`: how many more sessions this node's memory takes (None: no limit known);
+        a full node claims nothing and is not chosen for new sessions."""
         self.db = db
         self.node = node
         self.clock = clock
         self.moves_per_round = moves_per_round
+        self.room = room
 
     async def round(self) -> Round:
         async with self.db.write() as tx:
@@ -75,11 +79,12 @@ class Placement:
                 share = 0 if any(node.name != self.node for node in takers) else mine
             else:
                 share = math.ceil(sum(counts.values()) / len(takers))
+            room = self.room()
             claimed = await wa_sessions.claim(
                 tx,
                 self.node,
                 [node.name for node in live],
-                min(share - mine, self.moves_per_round),
+                min(share - mine, self.moves_per_round, *([room] if room is not None else [])),
             )
             held = await wa_sessions.held_by(tx, self.node)
             if me is not None:
@@ -98,6 +103,8 @@ class Placement:
         async with self.db.read() as db:
             takers = [node for node in await self._live(db) if node.status == NodeStatus.RUNNING]
             counts = await wa_sessions.count_by_owner(db)
+        if self.room() == 0:  # full here: another node, if any (else the refusal is ours)
+            takers = [node for node in takers if node.name != self.node]
         if not takers:
             return self.node
         return min(

@@ -14,8 +14,11 @@ from typing import Any, ClassVar
 from sendmako import log
 from sendmako.engines.base import Engine, EngineHealth, EngineSession, EventSink, SessionSpec
 from sendmako.engines.neonize import keys
+from sendmako.engines.neonize.capacity import Capacity, CapacityGauge, refuse_when_full
+from sendmako.engines.neonize.launcher import Launcher
 from sendmako.engines.neonize.process import WorkerCommand
 from sendmako.engines.neonize.session import NeonizeSession
+from sendmako.engines.neonize.starts import StartGate
 from sendmako.engines.neonize.supervisor import Backoff, Policy
 from sendmako.settings import Settings
 from sendmako.storage.db import Database
@@ -46,6 +49,7 @@ class NeonizeEngine(Engine):
         self.worker_command = worker_command or WorkerCommand(
             cwd=self.root, log_level=settings.log_level
         )
+        self.launcher = Launcher(self.worker_command)
         self.policy = Policy(
             backoff=Backoff(
                 initial=self.settings.restart_initial_seconds,
@@ -56,15 +60,12 @@ class NeonizeEngine(Engine):
             stop_grace=self.settings.stop_grace_seconds,
         )
         self.sessions: dict[str, NeonizeSession] = {}
-        self._starts: asyncio.Semaphore | None = None
+        self.gauge = CapacityGauge(
+            reserve_mib=self.settings.memory_reserve_mib,
+            worker_memory_mib=self.settings.worker_memory_mib,
+        )
+        self.starts = StartGate(self.settings.parallel_starts, self.settings.starts_per_second)
         self._store_problem: str | None = None
-
-    @property
-    def starts(self) -> asyncio.Semaphore:
-        # Created on first use: a semaphore belongs to the loop that runs the engine.
-        if self._starts is None:
-            self._starts = asyncio.Semaphore(self.settings.parallel_starts)
-        return self._starts
 
     async def start(self) -> None:
         await asyncio.to_thread(self._prepare_dirs)
@@ -72,8 +73,9 @@ class NeonizeEngine(Engine):
             await self._migrate_store(self.store_url)
 
     async def stop(self) -> None:
-        for session in list(self.sessions.values()):
-            await session.stop()
+        # All at once: each is its own process (and the server's stop does the same).
+        await asyncio.gather(*(session.stop() for session in list(self.sessions.values())))
+        await self.launcher.close()
 
     def open_session(self, spec: SessionSpec, sink: EventSink) -> NeonizeSession:
         return NeonizeSession(spec, sink, self)
@@ -105,6 +107,25 @@ class NeonizeEngine(Engine):
             ok=False,
             detail=f"{len(looping)} of {len(self.sessions)} workers crash-looping: {examples}",
         )
+
+    def capacity(self) -> Capacity:
+        """How many more workers fit in this node's memory (`capacity.py`)."""
+        workers = [
+            worker.pid
+            for session in self.sessions.values()
+            if (worker := session.supervisor.worker) is not None
+        ]
+        template = self.launcher.template
+        return self.gauge.estimate(workers, template.pid if template is not None else None)
+
+    def room(self) -> int | None:
+        return self.capacity().room
+
+    def refuse_if_full(self) -> None:
+        capacity = self.capacity()
+        if capacity.room == 0:
+            logger.warning("neonize.node_full", capacity=capacity.describe())
+        refuse_when_full(capacity)
 
     def start_args(self, session_id: str, device_jid: str | None) -> dict[str, Any]:
         """The `start` request of a session's next worker."""

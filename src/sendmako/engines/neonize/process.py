@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sendmako import log
 from sendmako.engines.neonize.errors import from_wire
@@ -59,10 +59,35 @@ class WorkerCommand:
     env: dict[str, str] = field(
         default_factory=lambda: {"MALLOC_ARENA_MAX": "2", "NEONIZE_BOT_TAG": "off"}
     )
+    # Forked from a template process (`forkserver.py`), which shares the Python side of
+    # every worker; False spawns each worker afresh (kept to measure the difference).
+    forked: bool = True
 
     def argv(self, fd: int) -> list[str]:
         module = "sendmako.engines.neonize.worker"
         return [self.python, "-m", module, "--fd", str(fd), "--log-level", self.log_level]
+
+    def template_argv(self, fd: int) -> list[str]:
+        module = "sendmako.engines.neonize.forkserver"
+        return [self.python, "-m", module, "--fd", str(fd), "--log-level", self.log_level]
+
+
+class Process(Protocol):
+    """What a worker's supervisor needs of its OS process: an asyncio subprocess, or one
+    forked by the template (`launcher.ForkedProcess`)."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    @property
+    def stdout(self) -> asyncio.StreamReader | None: ...
+
+    async def wait(self) -> int | None: ...
+
+    def kill(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +131,7 @@ class Exit:
 class WorkerProcess:
     def __init__(
         self,
-        process: asyncio.subprocess.Process,
+        process: Process,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         *,
@@ -214,7 +239,7 @@ class WorkerProcess:
     async def stop(self, grace: float) -> Exit:
         """Ask the worker to stop; kill it if it has not exited within `grace` seconds."""
         self._stopped = True
-        if self.process.returncode is None:
+        if self.alive:
             with contextlib.suppress(OSError, RuntimeError):
                 # Not waiting for the answer: the exit is what counts, within one deadline.
                 self._writer.write(pack(Request(next(self._ids), "shutdown", {})))
@@ -227,13 +252,14 @@ class WorkerProcess:
         return await self.wait()
 
     def kill(self) -> None:
-        if self.process.returncode is None:
+        if self.alive:
             with contextlib.suppress(ProcessLookupError):
                 self.process.kill()
 
     @property
     def alive(self) -> bool:
-        return self.process.returncode is None
+        # A forked worker whose exit code nobody could tell stays returncode None.
+        return self.process.returncode is None and not self._closed
 
     # -- tasks --------------------------------------------------------------------------
 

@@ -58,7 +58,7 @@ class NeonizeSession(EngineSession):
         self._log = logger.bind(session_id=spec.session_id, engine="neonize")
         self.supervisor = Supervisor(
             spec.session_id,
-            engine.worker_command,
+            engine.launcher,
             self,
             policy=engine.policy,
             starts=engine.starts,

@@ -26,8 +26,10 @@ from typing import Any, Protocol
 
 from sendmako import log
 from sendmako.concurrency.changes import Changes
-from sendmako.engines.neonize.process import Exit, WorkerCommand, WorkerProcess
+from sendmako.engines.neonize.launcher import Launcher, TemplateFailed
+from sendmako.engines.neonize.process import Exit, WorkerProcess
 from sendmako.engines.neonize.protocol import Ended, Frame
+from sendmako.engines.neonize.starts import StartGate
 from sendmako.errors import SendmakoError, Unavailable
 
 logger = log.get(__name__)
@@ -75,20 +77,20 @@ class Supervisor:
     def __init__(
         self,
         session_id: str,
-        command: WorkerCommand,
+        launcher: Launcher,
         listener: Listener,
         *,
         policy: Policy,
-        starts: asyncio.Semaphore | None = None,
+        starts: StartGate | None = None,
     ) -> None:
         self.session_id = session_id
-        self.command = command
+        self.launcher = launcher
         self.listener = listener
         self.policy = policy
         self.crash_streak = 0  # consecutive crashes and failed starts, for health
         self.last_exit: Exit | None = None
         self.restarts = 0
-        self._starts = starts or asyncio.Semaphore(1)
+        self._starts = starts or StartGate(1, float("inf"))
         self._worker: WorkerProcess | None = None
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -214,18 +216,19 @@ class Supervisor:
         worker: WorkerProcess | None = None
         self._accepted = False
         try:
-            async with self._starts:  # many workers importing neonize at once starve the CPU
+            async with self._starts.slot():  # a server restart starts its workers steadily
                 if self._stopping:
                     return Exit(pid=0, returncode=None, ended=None, stopped=True)
-                worker = await WorkerProcess.spawn(
-                    self.command, session_id=self.session_id, on_frame=self.listener.worker_frame
-                )
+                worker = await self.launcher.launch(self.session_id, self.listener.worker_frame)
                 self._worker = worker
                 answer = await worker.request(
                     "start", self.listener.start_args(), timeout=self.policy.start_timeout
                 )
         except (OSError, SendmakoError, TimeoutError) as exc:
             reason = f"the WhatsApp worker could not start: {_describe(exc)}"
+            if isinstance(exc, TemplateFailed):  # how the template died says the most
+                reason = f"the WhatsApp worker could not start ({exc.exit.cause})"
+                return replace(exc.exit, ended=Ended(reason, retry=True), start_failed=True)
             if worker is None:
                 return Exit(
                     pid=0, returncode=None, ended=Ended(reason, retry=True), start_failed=True

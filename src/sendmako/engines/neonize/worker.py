@@ -224,10 +224,15 @@ def main(argv: list[str] | None = None) -> int:
         return _migrate()
     if args.fd is None:
         parser.error("--fd is required")
-    channel = FrameSocket(socket.socket(fileno=args.fd))
-    _forward_logs(channel, args.log_level)
-    Worker(channel).serve()
+    serve(args.fd, args.log_level)
     return 0
+
+
+def serve(fd: int, log_level: str) -> None:
+    """Work for the server on socket `fd` until it says stop or goes away."""
+    channel = FrameSocket(socket.socket(fileno=fd))
+    _forward_logs(channel, log_level)
+    Worker(channel).serve()
 
 
 if __name__ == "__main__":
