@@ -600,6 +600,15 @@ class SessionManager:
         live = self._live.get(session_id)
         return live.queue.waiting if live and live.queue else 0
 
+    def running_here(self) -> list[tuple[SessionView, int]]:
+        """The sessions this node runs, each with the messages waiting in its queue. No I/O
+        (Prometheus scrapes read it)."""
+        return [
+            (live.view(), live.queue.waiting if live.queue else 0)
+            for live in self._live.values()
+            if live.here
+        ]
+
     async def wait_queue(
         self, session_id: str, predicate: Callable[[int], bool], timeout: float
     ) -> None:

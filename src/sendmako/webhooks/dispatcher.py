@@ -27,7 +27,7 @@ from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 
-from sendmako import log
+from sendmako import log, metrics
 from sendmako.errors import SendmakoError
 from sendmako.model.statuses import DeliveryStatus
 from sendmako.net.client import Answer, HttpClient, Timeout, Timeouts, TransportError
@@ -193,6 +193,7 @@ class Dispatcher:
     async def _deliver_chain(self, chain: Sequence[webhooks.Claimed]) -> None:
         for index, delivery in enumerate(chain):
             outcome = await self._attempt(delivery)
+            metrics.webhook_attempt(outcome.status, delivery.retry_from, outcome.attempted_at)
             self._outcomes.append(outcome)
             if outcome.status != DeliveryStatus.SUCCEEDED:
                 # The rest of the chain waits behind this one: hand it back.
