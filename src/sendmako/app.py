@@ -25,6 +25,7 @@ from sendmako.api.middleware import (
 from sendmako.api.routes import (
     admin,
     contacts,
+    events,
     groups,
     health,
     keys,
@@ -129,6 +130,7 @@ def create_app(
         contacts,
         groups,
         webhooks,
+        events,
         keys,
         sandbox,
         admin,

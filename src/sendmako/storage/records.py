@@ -58,3 +58,13 @@ class SessionRecord:
     version: int = 0  # grows at every change of the row
     qr_code: str | None = None  # what the QR shown while qr_ready encodes
     qr_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamedEvent:
+    """One event of a user's stream: its number (Last-Event-ID), name and webhook body."""
+
+    seq: int
+    name: str
+    session_id: str | None
+    body: str
