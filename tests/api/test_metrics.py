@@ -5,8 +5,10 @@ answers only an admin's key, or anyone on the scraper's own listener."""
 from __future__ import annotations
 
 import random
+import re
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -168,3 +170,17 @@ async def test_delivery_to_a_failing_receiver_counts_as_retrying(
         after = await scrape(server)
     name = "sendmako_webhook_attempts_total"
     assert value(after, name, outcome="retrying") > value(before, name, outcome="retrying")
+
+
+async def test_the_grafana_dashboard_asks_only_for_metrics_that_exist(server: Server) -> None:
+    """Every metric docs/grafana-dashboard.json queries is one /metrics serves (the pool's
+    only on PostgreSQL)."""
+    dashboard = Path(__file__).resolve().parents[2] / "docs" / "grafana-dashboard.json"
+    queried = set(re.findall(r"sendmako_[a-z_]+", dashboard.read_text()))
+    assert queried
+    assert server.admin_key is not None
+    text = (await server.client(server.admin_key).get("/metrics")).text
+    served = {family.name for family in text_string_to_metric_families(text)}
+    asked = {re.sub(r"_(total|bucket|count|sum)$", "", name) for name in queried}
+    missing = {name for name in asked - served if not name.startswith("sendmako_db_pool")}
+    assert missing == set()
