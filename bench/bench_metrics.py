@@ -79,7 +79,9 @@ def main() -> None:
     env = {"SENDMAKO_ENGINES": "sandbox", "SENDMAKO_DEFAULT_ENGINE": "sandbox"}
     with contextlib.ExitStack() as stack:
         servers = {
-            "with metrics": stack.enter_context(serve("sendmako", **env)),
+            "with metrics": stack.enter_context(
+                serve("bench.without_metrics", BENCH_METRICS="on", **env)
+            ),
             "without": stack.enter_context(serve("bench.without_metrics", **env)),
         }
         for server in servers.values():

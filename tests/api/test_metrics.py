@@ -19,6 +19,8 @@ from sendmako.net.mock import MockClient, Request, Response
 from sendmako.settings import MetricsSettings, Settings
 from tests.harness import Account, Server, connect_sandbox, running
 
+DASHBOARD = (Path(__file__).resolve().parents[2] / "docs" / "grafana-dashboard.json").read_text()
+
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
@@ -175,8 +177,7 @@ async def test_delivery_to_a_failing_receiver_counts_as_retrying(
 async def test_the_grafana_dashboard_asks_only_for_metrics_that_exist(server: Server) -> None:
     """Every metric docs/grafana-dashboard.json queries is one /metrics serves (the pool's
     only on PostgreSQL)."""
-    dashboard = Path(__file__).resolve().parents[2] / "docs" / "grafana-dashboard.json"
-    queried = set(re.findall(r"sendmako_[a-z_]+", dashboard.read_text()))
+    queried = set(re.findall(r"sendmako_[a-z_]+", DASHBOARD))
     assert queried
     assert server.admin_key is not None
     text = (await server.client(server.admin_key).get("/metrics")).text
