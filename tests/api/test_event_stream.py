@@ -134,10 +134,10 @@ async def test_an_event_arrives_with_the_webhook_body(
 
 
 async def test_resumes_after_a_disconnect_with_nothing_missed_or_repeated(
-    server: Server, base: str, alice: Account
+    backend: str, server: Server, base: str, alice: Account
 ) -> None:
     """Events committed while the client was away are replayed from Last-Event-ID, in
-    order, then the stream goes on live."""
+    order, then the stream goes on live (SQLite and PostgreSQL)."""
     session_id = await connect_sandbox(server, alice, "22241857975")
     async with stream(base, alice.key, event=RECEIVED) as events:
         first = await inbound(alice, session_id, "one")
@@ -156,7 +156,7 @@ async def test_resumes_after_a_disconnect_with_nothing_missed_or_repeated(
 
 
 async def test_one_user_never_sees_another_users_events(
-    server: Server, base: str, alice: Account, bob: Account
+    backend: str, server: Server, base: str, alice: Account, bob: Account
 ) -> None:
     """Bob's events stay out of Alice's stream, live and replayed; Bob cannot filter on
     Alice's session."""
