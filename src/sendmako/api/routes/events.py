@@ -21,6 +21,7 @@ MAX_SEQ = 2**31 - 1  # what the stored numbers hold
 
 @router.get(
     "",
+    status_code=200,  # FastAPI cannot read it from a response class without content
     response_class=EventStreamResponse,
     responses={
         200: {
