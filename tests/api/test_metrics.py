@@ -185,3 +185,21 @@ async def test_the_grafana_dashboard_asks_only_for_metrics_that_exist(server: Se
     asked = {re.sub(r"_(total|bucket|count|sum)$", "", name) for name in queried}
     missing = {name for name in asked - served if not name.startswith("sendmako_db_pool")}
     assert missing == set()
+
+
+async def test_a_deleted_sessions_series_go_away(server: Server, alice: Account) -> None:
+    """Once a session is deleted, no series names it any more."""
+    session_id = await connect_sandbox(server, alice, "22241857975")
+    sent = await alice.client.post(
+        "/api/send-message",
+        json={"to": "221781234567", "type": "text", "text": "hello", "session_id": session_id},
+    )
+    assert sent.status_code == 200, sent.text
+    named = [key for key in await scrape(server) if ("session_id", session_id) in key[1]]
+    assert {name for name, _labels in named} >= {
+        "sendmako_messages_sent_total",
+        "sendmako_session_status",
+    }
+    assert (await alice.client.delete(f"/api/whatsapp/sessions/{session_id}")).status_code == 200
+    after = await scrape(server)
+    assert [key for key in after if ("session_id", session_id) in key[1]] == []

@@ -23,7 +23,7 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select
 
-from sendmako import log
+from sendmako import log, metrics
 from sendmako.accounts import plans
 from sendmako.cluster import Bus, LocalBus, Message
 from sendmako.concurrency.background import Background
@@ -684,6 +684,7 @@ class SessionManager:
             self._live.pop(session_id, None)
             live.hold = None
         logger.info("session.deleted", session_id=session_id)
+        metrics.forget_session(session_id)
         await self._tell(session_id)
         await self._notify()
 
