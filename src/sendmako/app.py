@@ -95,7 +95,11 @@ def create_app(
             network=network,
         )
         app.state.services = started
-        app.state.dashboard = dashboard.DashboardState.load(settings)
+        try:
+            app.state.dashboard = await dashboard.DashboardState.load(settings, started.db)
+        except BaseException:
+            await services.stop(started)
+            raise
         scraper = None
         try:
             if settings.metrics.listen:
@@ -105,6 +109,7 @@ def create_app(
         finally:
             if scraper is not None:
                 await scraper.stop()
+            await app.state.dashboard.close()
             await services.stop(started)
 
     app = FastAPI(

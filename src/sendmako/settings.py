@@ -211,8 +211,8 @@ class Settings(BaseSettings):
     send_close_grace_seconds: float = Field(10.0, ge=0, le=300)
     # First start with an empty database: create this admin and print a first API key.
     admin_email: str = "admin@localhost"
-    # Signs the dashboard's session cookies. Unset: a random key is generated into
-    # `<data_dir>/secret_key` on the first start and reused (several nodes must share one).
+    # Signs the dashboard's session cookies. Unset: a random key is generated on the first
+    # start and stored in the database, for every node (dashboard/secret.py).
     secret_key: SecretStr | None = None
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
@@ -245,7 +245,7 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"use at least {MIN_SECRET_LENGTH} random characters "
                 "(python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
-                "or leave it unset to have one generated into the data directory"
+                "or leave it unset to have one generated and stored in the database"
             )
         return secret
 

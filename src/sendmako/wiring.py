@@ -21,7 +21,7 @@ from pathlib import Path
 from starlette.types import ASGIApp
 
 from sendmako import __version__, accounts, log
-from sendmako.accounts.usage import DailyUsage
+from sendmako.accounts.usage import DailyUsage, MemoryUsage, SharedUsage
 from sendmako.cluster import Bus, LocalBus
 from sendmako.cluster.redis_bus import RedisBus
 from sendmako.directory.contacts import ContactBook
@@ -199,14 +199,20 @@ async def start(
             bus=bus,
             seams=seams,
             network=network or NetworkSeams(),
+            node_token=lambda: lease.token,
         )
         services.lease = lease
-        expiring.append(services.sessions.fence)
+        if settings.clustered:
+            # Alone on its database a node keeps its sessions through an outage: no other
+            # node may start while its lease lives, and one that starts after stops this one.
+            expiring.append(services.sessions.fence)
         await services.dispatcher.start(background=seams.background)
         services.events.start()
         await services.sessions.start()
         await services.suspensions.start()  # before jobs resume: a disabled account's wait
         await services.bulk.resume()
+        if bus.clustered:  # a dead node's jobs, taken over as its sessions are
+            services.bulk.start_adopting(settings.cluster.placement_seconds)
     except BaseException:
         passwords.close()
         await bus.stop()
@@ -230,6 +236,7 @@ async def stop(services: Services) -> None:
     await services.calls.background.close()
     await services.sessions.stop()
     await services.bulk.stopped()  # a job whose send outlived the grace has its answer now
+    await services.usage.close()  # what the sends turned into is counted
     await services.bus.stop()  # the calls it took are answered: their sessions stopped
     for engine in services.engines.values():
         await engine.stop()
@@ -270,6 +277,7 @@ def _assemble(
     bus: Bus,
     seams: WebhookSeams,
     network: NetworkSeams,
+    node_token: Callable[[], int],
 ) -> Services:
     node_id = node_name(settings)
     sessions = SessionManager(
@@ -303,7 +311,7 @@ def _assemble(
         rng=seams.rng,
         timeout=seams.attempt_timeout,
     )
-    endpoint_cache = EndpointCache()
+    endpoint_cache = EndpointCache(bus)
     sessions.recorders.append(WebhookOutbox(endpoint_cache, dispatcher.wake, seams.clock))
     stream = StreamLog(
         db,
@@ -319,22 +327,23 @@ def _assemble(
     contacts, group_cache = ContactBook(db, sessions), GroupCache(db, sessions)
     sessions.handlers.extend([contacts, group_cache])
     sessions.recorders.extend([contacts, group_cache])
-    usage = DailyUsage(db)
+    # One node counts in memory; several share the count in the database (accounts/usage.py).
+    usage: DailyUsage = SharedUsage(db, node_token) if bus.clustered else MemoryUsage(db)
     sender = Sender(sessions, usage, sent_log, fetcher)
     calls = CallGuard(db, sender)
     sessions.handlers.append(calls)
-    bulk = BulkSender(db, sender, sessions, usage, settings.data_dir / "spool" / "bulk")
+    bulk = BulkSender(db, sender, sessions, usage, node=node_id, node_token=node_token)
     epoch = accounts.CredentialsEpoch(credentials_epoch(settings))
     return Services(
         settings=settings,
         db=db,
-        auth=accounts.Authenticator(db, epoch),
+        auth=accounts.Authenticator(db, epoch, bus=bus),
         passwords=passwords,
         engines=engines,
         sessions=sessions,
         sender=sender,
         bulk=bulk,
-        suspensions=Suspensions(db, sessions, bulk, epoch),
+        suspensions=Suspensions(db, sessions, bulk, epoch, bus=bus),
         webhooks=Endpoints(
             db,
             endpoint_cache,

@@ -117,7 +117,7 @@ async def test_disabled_account_is_refused(server: Server, alice: Account) -> No
     assert server.app is not None
     async with server.app.state.services.db.write() as tx:
         await users.update(tx, alice.user.id, disabled=True)
-    server.app.state.services.auth.forget_user(alice.user.id)
+    await server.app.state.services.auth.forget_user(alice.user.id)
     answer = await alice.client.get(SESSIONS)
     assert answer.status_code == 403
     assert answer.json()["code"] == "account_disabled"

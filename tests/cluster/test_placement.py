@@ -4,21 +4,30 @@ leaves, joins, drains, or lost its hold) without running twice."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from sendmako.model.simulation import ListSent
-from sendmako.model.statuses import SessionStatus
+from sendmako.model.statuses import DeliveryStatus, SessionStatus
 from sendmako.storage import nodes
-from sendmako.storage.tables import WaSession
+from sendmako.storage.tables import WaSession, WebhookDelivery
 from tests.cluster.nodes import cluster, place
-from tests.harness import Account, Server, connect_sandbox
+from tests.harness import Account, Server, connect_sandbox, hold_sends
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 
 CONNECTED = [SessionStatus.CONNECTED]
+
+
+def sandbox_network(server: Server) -> Any:
+    assert server.app is not None
+    return server.app.state.services.engines["sandbox"].network
 
 
 def owners(server: Server, session_ids: list[str]) -> list[str | None]:
@@ -195,16 +204,75 @@ async def test_a_node_that_lost_its_hold_stops_acting_for_the_session(tmp_path: 
         await runners[0].sessions.wait_for(session_id, CONNECTED, timeout=5)
 
 
-async def test_a_dead_nodes_sessions_are_taken_over(tmp_path: Path) -> None:
+async def test_a_dead_nodes_sessions_and_deliveries_are_taken_over(tmp_path: Path) -> None:
+    """Its sessions run on the survivor after one round, and the webhook deliveries it had
+    claimed are free again at once, not when their claim's lease ends."""
     async with cluster(tmp_path) as start:
         a, _b = await start("node-a"), await start("node-b")
         alice = await a.account("alice@example.com")
+        created = await alice.client.post(
+            "/api/webhooks",
+            json={"url": "http://127.0.0.1:9/hook", "events": ["session.connected"]},
+        )
+        assert created.status_code == 201, created.text
         session_ids = await linked(a, alice, 4)
         assert a.app is not None
         db = a.app.state.services.db
+        far = datetime.now(UTC) + timedelta(hours=1)
         async with db.write() as tx:  # b's lease ran out (it died without a word)
             record = await nodes.by_name(tx, "node-b")
             assert record is not None
             await nodes.renew(tx, record.id, record.token, record.heartbeat_at, record.started_at)
+            held_by_b = await tx.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.status == DeliveryStatus.PENDING)
+                .values(claimed_by="node-b", claimed_until=far)
+            )
+            assert held_by_b.rowcount > 0  # type: ignore[attr-defined]
         await place(a)
         assert owners(a, session_ids) == ["node-a"] * 4
+        async with db.read() as tx:
+            claims = await tx.scalars(
+                select(WebhookDelivery.claimed_by).where(
+                    WebhookDelivery.status == DeliveryStatus.PENDING
+                )
+            )
+            assert "node-b" not in set(claims)
+
+
+async def test_a_drain_loses_no_send(tmp_path: Path) -> None:
+    """Sends for a session of a draining node, one on the wire and others waiting in its
+    queue: the one on the wire goes out, the waiting ones answer 503 session_moving with
+    nothing sent, and sent again once the session runs elsewhere they go out once."""
+    async with cluster(tmp_path) as start:
+        a, b = await start("node-a"), await start("node-b")
+        alice = await a.account("alice@example.com")
+        session_id = next(s for s in await linked(a, alice, 2) if b.sessions.runs_here(s))
+        wire = hold_sends(b)
+
+        async def send(text: str) -> httpx.Response:
+            return await alice.client.post(  # through node A: carried to B
+                "/api/send-message",
+                json={"to": "221781234567", "type": "text", "text": text, "session_id": session_id},
+            )
+
+        first = asyncio.create_task(send("first"))
+        await wire.holding.wait()
+        waiting = [asyncio.create_task(send(f"waiting {n}")) for n in range(3)]
+        await b.sessions.wait_queue(session_id, lambda waiting: waiting == 3, timeout=10)
+        admin = a.client(a.admin_key)
+        assert (await admin.post("/api/admin/nodes/node-b/drain")).status_code == 200
+        handing_over = asyncio.create_task(place(b))
+        refused = [await task for task in waiting]
+        assert [(r.status_code, r.json()["code"]) for r in refused] == [(503, "session_moving")] * 3
+        assert refused[0].headers["Retry-After"] == "5"
+        wire.release()
+        assert (await first).status_code == 200
+        await handing_over
+        await place(a)
+        await a.sessions.wait_for(session_id, CONNECTED, timeout=5)
+        for n in range(3):
+            assert (await send(f"waiting {n}")).status_code == 200
+        # Each node's own sandbox saw what the session sent while it ran there.
+        texts = [r.text for node in (a, b) for r in sandbox_network(node).sent_by(session_id)]
+        assert sorted(texts) == ["first", "waiting 0", "waiting 1", "waiting 2"]

@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
-import stat
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from pydantic import SecretStr
+from redis.asyncio import Redis
 
 from sendmako import accounts
 from sendmako.app import announce_first_admin
 from sendmako.dashboard.cookies import SESSION_COOKIE
-from sendmako.dashboard.secret import secret_file
+from sendmako.dashboard.secret import SECRET_FILE, SECRET_NAME
+from sendmako.dashboard.shared_throttle import RedisThrottle
 from sendmako.dashboard.throttle import (
     BUSY_RETRY_SECONDS,
     Attempt,
     LoginThrottle,
+    Throttle,
     Throttled,
     ThrottlePolicy,
 )
 from sendmako.settings import Settings
-from sendmako.storage import users
+from sendmako.storage import secrets, users
 from tests.dashboard.client import PASSWORD, Dashboard, member
 from tests.harness import Server, running
+from tests.redis_server import fresh_prefix, require_redis
 
 
 async def test_login_opens_a_session_and_logout_closes_it(server: Server, backend: str) -> None:
@@ -117,57 +121,73 @@ async def test_login_is_throttled_per_address(server: Server) -> None:
     assert (await attacker.login("alice@example.com", PASSWORD)).status == 429
 
 
-def test_the_throttle_window_slides() -> None:
+MakeThrottle = Callable[[ThrottlePolicy, Callable[[], float]], Throttle]
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def make_throttle(request: pytest.FixtureRequest) -> AsyncIterator[MakeThrottle]:
+    """The throttle of one node (memory), and of several (Redis): one contract."""
+    if request.param == "memory":
+        yield lambda policy, clock: LoginThrottle(policy, clock=clock)
+        return
+    redis = Redis.from_url(require_redis())
+    prefix = fresh_prefix()
+    try:
+        yield lambda policy, clock: RedisThrottle(redis, prefix, policy, clock=clock)
+    finally:
+        await redis.aclose()
+
+
+async def test_the_throttle_window_slides(make_throttle: MakeThrottle) -> None:
     """Failures leave the count as they age out of the window; a right password clears the
     email's count from that address."""
     now = [1000.0]
-    throttle = LoginThrottle(
-        ThrottlePolicy(per_email_address=2, window_seconds=60), clock=lambda: now[0]
-    )
+    throttle = make_throttle(ThrottlePolicy(per_email_address=2, window_seconds=60), lambda: now[0])
 
-    def guess(email: str, *, right: bool = False) -> None:
-        attempt = throttle.begin(email, "1.2.3.4")
+    async def guess(email: str, *, right: bool = False) -> None:
+        attempt = await throttle.begin(email, "1.2.3.4")
         assert isinstance(attempt, Attempt)
-        attempt.succeeded() if right else attempt.failed()
+        await (attempt.succeeded() if right else attempt.failed())
 
-    guess("a@x")
+    await guess("a@x")
     now[0] += 30
-    guess("a@x")
-    refused = throttle.begin("a@x", "1.2.3.4")
+    await guess("a@x")
+    refused = await throttle.begin("a@x", "1.2.3.4")
     assert isinstance(refused, Throttled)
     assert refused.retry_after == pytest.approx(30)
-    assert isinstance(throttle.begin("b@x", "1.2.3.4"), Attempt)
+    assert isinstance(await throttle.begin("b@x", "1.2.3.4"), Attempt)
     now[0] += 31
-    guess("a@x", right=True)
-    guess("a@x")
-    assert isinstance(throttle.begin("a@x", "1.2.3.4"), Attempt)
+    await guess("a@x", right=True)
+    await guess("a@x")
+    assert isinstance(await throttle.begin("a@x", "1.2.3.4"), Attempt)
 
 
-def test_a_guess_counts_from_its_start() -> None:
+async def test_a_guess_counts_from_its_start(make_throttle: MakeThrottle) -> None:
     """Guesses being checked hold their slots: past the limit, the next is refused before
     any outcome is known; a right password gives its slot back."""
-    throttle = LoginThrottle(ThrottlePolicy(per_email_address=2), clock=lambda: 0.0)
-    first, second = throttle.begin("a@x", "1.2.3.4"), throttle.begin("a@x", "1.2.3.4")
+    throttle = make_throttle(ThrottlePolicy(per_email_address=2), lambda: 1000.0)
+    first = await throttle.begin("a@x", "1.2.3.4")
+    second = await throttle.begin("a@x", "1.2.3.4")
     assert isinstance(first, Attempt)
     assert isinstance(second, Attempt)
-    busy = throttle.begin("a@x", "1.2.3.4")
+    busy = await throttle.begin("a@x", "1.2.3.4")
     assert isinstance(busy, Throttled)
     assert busy.retry_after == BUSY_RETRY_SECONDS
-    first.succeeded()
-    third = throttle.begin("a@x", "1.2.3.4")
+    await first.succeeded()
+    third = await throttle.begin("a@x", "1.2.3.4")
     assert isinstance(third, Attempt)
-    second.failed()
-    third.failed()
-    third.failed()  # a second outcome changes nothing
-    assert isinstance(throttle.begin("a@x", "1.2.3.4"), Throttled)
+    await second.failed()
+    await third.failed()
+    await third.failed()  # a second outcome changes nothing
+    assert isinstance(await throttle.begin("a@x", "1.2.3.4"), Throttled)
 
 
-def test_the_throttle_forgets_the_oldest_keys_under_a_flood() -> None:
+async def test_the_throttle_forgets_the_oldest_keys_under_a_flood() -> None:
     throttle = LoginThrottle(ThrottlePolicy(max_tracked=10), clock=lambda: 0.0)
     for n in range(50):
-        attempt = throttle.begin(f"user{n}@x", f"10.0.0.{n}")
+        attempt = await throttle.begin(f"user{n}@x", f"10.0.0.{n}")
         assert isinstance(attempt, Attempt)
-        attempt.failed()
+        await attempt.failed()
     assert len(throttle._failures) <= 10
     assert not throttle._checking
 
@@ -232,26 +252,42 @@ def test_the_first_start_banner_shows_the_password(capsys: pytest.CaptureFixture
     assert "sendmako users passwd admin@localhost" in printed
 
 
+async def stored_secret(server: Server) -> str | None:
+    assert server.app is not None
+    async with server.app.state.services.db.read() as db:
+        return await secrets.get(db, SECRET_NAME)
+
+
 async def test_the_secret_is_generated_once_and_logins_survive_a_restart(
     server: Server, settings: Settings
 ) -> None:
-    """No built-in signing key: one is generated into the data dir (0600) and reused."""
-    path = secret_file(settings)
-    secret = path.read_text()
-    assert len(secret.strip()) >= 32
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    """No built-in signing key: one is generated into the database and reused; nothing is
+    written to the data directory."""
+    secret = await stored_secret(server)
+    assert secret is not None
+    assert len(secret) >= 32
+    assert not (settings.data_dir / SECRET_FILE).exists()
     _, dashboard = await member(server, "alice@example.com")
     await server.restart()
-    assert path.read_text() == secret
+    assert await stored_secret(server) == secret
     assert (await dashboard.get("/dashboard/sessions")).status == 200
 
 
+async def test_a_secret_left_in_the_data_directory_is_kept(settings: Settings) -> None:
+    """A data directory from before the key moved to the database: its key is the one
+    stored, so the logins it signed stay valid."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    (settings.data_dir / SECRET_FILE).write_text("k" * 48 + "\n")
+    async with running(settings) as server:
+        assert await stored_secret(server) == "k" * 48
+
+
 async def test_the_operator_secret_wins(settings: Settings) -> None:
-    """SENDMAKO_SECRET_KEY, when set, signs the cookies; nothing is written to disk."""
+    """SENDMAKO_SECRET_KEY, when set, signs the cookies; none is generated or stored."""
     chosen = settings.model_copy(update={"secret_key": SecretStr("s" * 40)})
     async with running(chosen) as server:
         await member(server, "alice@example.com")
-    assert not secret_file(settings).exists()
+        assert await stored_secret(server) is None
 
 
 def test_a_short_operator_secret_is_refused(settings: Settings) -> None:

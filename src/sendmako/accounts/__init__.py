@@ -3,7 +3,7 @@
 The functions most callers need are here; each lives in the module named for what it does.
 """
 
-from sendmako.accounts.auth import Authenticator, CredentialsEpoch
+from sendmako.accounts.auth import CREDENTIALS_TOPIC, Authenticator, CredentialsEpoch
 from sendmako.accounts.first_admin import FirstAdmin, bootstrap_admin
 from sendmako.accounts.keys import (
     MAX_ACTIVE_KEYS,
@@ -26,6 +26,7 @@ from sendmako.accounts.passwords import (
 from sendmako.accounts.users import create_user, normalize_email, set_disabled
 
 __all__ = [
+    "CREDENTIALS_TOPIC",
     "MAX_ACTIVE_KEYS",
     "MIN_PASSWORD_LENGTH",
     "PASSWORD_HASHER",

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from sendmako import accounts, log
 from sendmako.cli import gc_tuning
+from sendmako.cluster.redis_bus import publish_once
 from sendmako.errors import SendmakoError
 from sendmako.sessions.lease import NodeRefused
 from sendmako.sessions.nodes import Nodes
@@ -191,8 +192,17 @@ async def _with_db(
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
     else:
-        # Servers cache keys, users and plans; tell them something may have changed.
+        # Servers cache keys, users and plans; tell them something may have changed: the
+        # server of this data directory through the epoch, every node through the bus.
         accounts.CredentialsEpoch(credentials_epoch(settings)).bump()
+        if settings.clustered:
+            assert settings.redis_url is not None
+            await publish_once(
+                settings.redis_url.get_secret_value(),
+                settings.cluster.redis_prefix,
+                accounts.CREDENTIALS_TOPIC,
+                {"user_id": None},
+            )
         return code
     finally:
         await db.close()

@@ -3,10 +3,13 @@
 - Broadcasts: one pub/sub channel, `<prefix>:events`; each message names its topic and the
   process that sent it (a process does not hear its own).
 - Calls: a node pops its requests from the list `<prefix>:rpc:<node>` and pushes the
-  acceptance, then the answer, on the caller's `<prefix>:reply:<caller>` (lists, so nothing
-  is lost while the other side is busy; `RPUSH` and `BLPOP` keep them in order). A request
-  carries the time it must be taken by; one popped later is dropped unperformed, which is
-  what lets the caller say "not performed" after that time (clocks in step: NTP).
+  answer on the caller's `<prefix>:reply:<caller>` (lists, so nothing is lost while the
+  other side is busy). A caller not answered within the time a request must be taken by
+  removes its request from the list (`LREM`, atomic with the pops): removed, it was never
+  taken, so "not performed" is certain; already gone, it was taken, and the caller waits
+  for the answer. No acknowledgement crosses: a call costs four Redis round trips. A
+  request popped after its time anyway (the callee's clock, in step by NTP) is answered
+  "too late" unperformed, and one popped by a stopping node goes back to the list.
 - Liveness: each node keeps `<prefix>:alive:<node>` alive with a short expiry. A caller
   whose accepted call goes unanswered checks it now and then: gone means `NodeLost`.
 """
@@ -37,10 +40,10 @@ logger = log.get(__name__)
 ALIVE_SECONDS = 10.0
 # A caller waiting for an accepted call's answer checks the node is alive this often.
 LIVENESS_CHECK_SECONDS = 2.0
-# Acceptances and answers for a caller that died are of no use to anyone after this.
+# Answers for a caller that died are of no use to anyone after this.
 REPLY_KEEP_SECONDS = 120
 # Clocks of two hosts differ by a little, even with NTP: the caller waits this much longer
-# than the time by which a request must be taken, before saying it was not.
+# than the time by which a request must be taken, before taking it back.
 CLOCK_MARGIN_SECONDS = 1.0
 # A blocking read returns empty-handed this often (a connection is never silent for long,
 # and the redis client's read timeout, 5 s by default, is never reached).
@@ -52,13 +55,11 @@ RECONNECT_BACKOFF_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)
 
 
 _WAKE_UP = "{}"  # pushed on this node's own lists at a stop: not a request, not a reply
+_TOO_LATE = "too_late"  # a reply: the request was taken after its time, and not performed
 
 
 @dataclass
 class _Pending:
-    accepted: asyncio.Future[None] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
     answer: asyncio.Future[Message] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -146,9 +147,8 @@ class RedisBus(Bus):
             await self._answers.idle(timeout=self.stop_grace)
         await self._answers.close()
         for pending in self._pending.values():
-            for future in (pending.accepted, pending.answer):
-                if not future.done():
-                    future.set_exception(Unavailable("This node is stopping.", code="stopping"))
+            if not pending.answer.done():
+                pending.answer.set_exception(Unavailable("This node is stopping.", code="stopping"))
         with contextlib.suppress(RedisError):
             await self.redis.delete(self._alive_key(self.node))
         await self.redis.aclose()
@@ -209,23 +209,30 @@ class RedisBus(Bus):
             "payload": payload,
             "accept_by": self.clock() + accept_within,
         }
+        raw = json.dumps(request)
         try:
             try:
-                await self.redis.rpush(self._requests_of(node), json.dumps(request))
+                await self.redis.rpush(self._requests_of(node), raw)
             except RedisError as exc:
                 raise NotDelivered(f"Node {node} is not reachable: {exc}") from exc
-            try:
-                async with asyncio.timeout(accept_within + self.clock_margin):
-                    await pending.accepted
-            except TimeoutError:
+            # Most calls are answered well within the time a request must be taken by.
+            done, _ = await asyncio.wait(
+                {pending.answer}, timeout=accept_within + self.clock_margin
+            )
+            if not done and await self._taken_back(node, raw):
                 raise NotDelivered(
                     f"Node {node} did not take the request within {accept_within:g} s "
                     "(stalled or gone): nothing was done."
-                ) from None
-            while True:
+                )
+            while True:  # taken: the answer comes, or the node is gone
                 done, _ = await asyncio.wait({pending.answer}, timeout=self.liveness_check)
                 if done:
-                    return pending.answer.result()
+                    answer = pending.answer.result()
+                    if answer.get(_TOO_LATE):
+                        raise NotDelivered(
+                            f"Node {node} took the request after its time: nothing was done."
+                        )
+                    return answer
                 if not await self.alive(node):
                     raise NodeLost(
                         f"Node {node} stopped answering after it took the request: whether "
@@ -233,6 +240,13 @@ class RedisBus(Bus):
                     )
         finally:
             del self._pending[call_id]
+
+    async def _taken_back(self, node: str, raw: str) -> bool:
+        """Whether the request was still waiting in the node's list (and is no more)."""
+        try:
+            return bool(await self.redis.lrem(self._requests_of(node), 1, raw))
+        except RedisError:
+            return False  # cannot tell: wait for the answer as if it was taken
 
     async def alive(self, node: str) -> bool:
         if node == self.node:
@@ -259,9 +273,9 @@ class RedisBus(Bus):
             pending = self._pending.get(str(reply.get("id")))
             if pending is None:
                 continue  # its caller gave up
-            if not pending.accepted.done():
-                pending.accepted.set_result(None)
-            if "answer" in reply and not pending.answer.done():
+            if reply.get(_TOO_LATE) and not pending.answer.done():
+                pending.answer.set_result({_TOO_LATE: True})
+            elif "answer" in reply and not pending.answer.done():
                 pending.answer.set_result(reply["answer"])
             elif "error" in reply and not pending.answer.done():
                 pending.answer.set_exception(from_data(reply["error"]))
@@ -282,13 +296,17 @@ class RedisBus(Bus):
             if item is None:
                 continue
             request = json.loads(item[1])
-            if "id" not in request or not self._serving:
-                continue  # woken up to stop (a request popped now is dropped: not accepted)
-            if self.clock() > float(request["accept_by"]):
-                # Its caller has told its client that nothing was done: keep it true.
-                logger.warning("bus.request_too_late", method=request.get("method"))
+            if "id" not in request:
+                continue  # woken up to stop
+            if not self._serving:  # popped while stopping: back to the front, untouched
+                with contextlib.suppress(RedisError):
+                    await self.redis.lpush(key, item[1])
                 continue
-            await self._reply(request, {})
+            if self.clock() > float(request["accept_by"]):
+                # Its caller may have told its client that nothing was done: keep it true.
+                logger.warning("bus.request_too_late", method=request.get("method"))
+                await self._reply(request, {_TOO_LATE: True})
+                continue
             self._answers.spawn(self._answer(request))
 
     async def _answer(self, request: Message) -> None:

@@ -1,47 +1,41 @@
-"""The key that signs the dashboard's cookies: `SENDMAKO_SECRET_KEY`, or one generated into
-the data directory on the first start. Never a built-in default: a default known to
-everyone who read the source would let anyone forge a login."""
+"""The key that signs the dashboard's cookies: `SENDMAKO_SECRET_KEY`, or one generated on
+the first start and stored in the database, so that every node signs and reads the same
+cookies (a login works on any node). Never a built-in default: a default known to everyone
+who read the source would let anyone forge a login.
+
+A data directory from before the key moved to the database keeps its key (`secret_key`
+there): the first start stores it, and the logins of that server stay valid."""
 
 from __future__ import annotations
 
-import os
 import secrets
-from pathlib import Path
 
 from sendmako import log
 from sendmako.settings import Settings
+from sendmako.storage import secrets as stored
+from sendmako.storage.db import Database
 
 logger = log.get(__name__)
 
 SECRET_FILE = "secret_key"  # noqa: S105 - the file's name, not its content
+SECRET_NAME = "dashboard_cookies"  # noqa: S105 - its row's name in server_secrets
 
 
-def secret_file(settings: Settings) -> Path:
-    return settings.data_dir / SECRET_FILE
-
-
-def load_secret(settings: Settings) -> str:
+async def load_secret(settings: Settings, db: Database) -> str:
     if settings.secret_key is not None:
         return settings.secret_key.get_secret_value()
-    path = secret_file(settings)
+    async with db.read() as session:
+        found = await stored.get(session, SECRET_NAME)
+    if found:
+        return found
     try:
-        existing = path.read_text().strip()
+        candidate = (settings.data_dir / SECRET_FILE).read_text().strip()
     except FileNotFoundError:
-        existing = ""
-    if existing:
-        return existing
-    return _generate(path)
-
-
-def _generate(path: Path) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    # O_EXCL: when two processes start on one data directory, one writes and both read it.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as file:
-        file.write(secret + "\n")
-    logger.info("dashboard.secret_generated", path=str(path))
-    return secret
+        candidate = ""
+    candidate = candidate or secrets.token_urlsafe(48)
+    # Two nodes starting at once: both propose, one is kept, both use it.
+    async with db.write() as tx:
+        kept = await stored.keep_first(tx, SECRET_NAME, candidate)
+    if kept == candidate:
+        logger.info("dashboard.secret_stored")
+    return kept

@@ -18,15 +18,16 @@ A guess counts from the moment it starts: it takes a slot in each of its counter
 its password is checked, a wrong password keeps it for the window, a right one gives it
 back. Concurrent guesses beyond a limit are therefore refused without being checked.
 
-Counters live in this process's memory: an attacker cannot reset them (restarting the
-server is not something they can do), and losing them on a restart costs nothing. When
-Sendmako runs on several nodes (DESIGN.md "Growing past one machine") this class moves to
-Redis with the other counters; its interface stays.
+On one node the counters live in this process's memory (`LoginThrottle`): an attacker
+cannot reset them (restarting the server is not something they can do), and losing them on
+a restart costs nothing. On several nodes they live in Redis (`RedisThrottle`,
+`shared_throttle.py`), so that guesses spread over the nodes count once.
 """
 
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -58,51 +59,74 @@ class Attempt:
     """A guess that holds a slot in each of its counters until its outcome is known.
     Exactly one of `failed` or `succeeded` is called (a second call does nothing)."""
 
-    throttle: LoginThrottle
+    throttle: Throttle
     keys: tuple[str, ...]
     clears: tuple[str, ...]  # counters a right password resets
+    id: str = ""  # tells this guess's slot from the others' (RedisThrottle)
     done: bool = field(default=False)
 
-    def failed(self) -> None:
+    async def failed(self) -> None:
         """A wrong password (or a check that broke): the slot stays taken for the window."""
         if not self.done:
             self.done = True
-            self.throttle._end(self.keys, failed=True, clears=())
+            await self.throttle._end(self, failed=True, clears=())
 
-    def succeeded(self) -> None:
+    async def succeeded(self) -> None:
         """A right password: the slot is given back."""
         if not self.done:
             self.done = True
-            self.throttle._end(self.keys, failed=False, clears=self.clears)
+            await self.throttle._end(self, failed=False, clears=self.clears)
 
 
-class LoginThrottle:
+class Throttle(ABC):
+    def __init__(self, policy: ThrottlePolicy | None = None) -> None:
+        self.policy = policy or ThrottlePolicy()
+
+    @abstractmethod
+    async def begin(
+        self, email: str, address: str, *, device: str | None = None
+    ) -> Attempt | Throttled:
+        """Take a slot for a guess at `email` from `address` (from a browser that logged in
+        to this email before: `device`, its id), or say how long to wait."""
+
+    @abstractmethod
+    async def _end(self, attempt: Attempt, *, failed: bool, clears: tuple[str, ...]) -> None: ...
+
+    def limits(
+        self, email: str, address: str, device: str | None
+    ) -> tuple[dict[str, int], tuple[str, ...]]:
+        """The counters a guess takes a slot in, each with its limit, and those a right
+        password resets."""
+        policy = self.policy
+        if device is not None:
+            return {f"device:{device}": policy.per_device}, (f"device:{device}",)
+        pair = f"pair:{email}\n{address}"
+        limits = {
+            f"addr:{address}": policy.per_address,
+            pair: policy.per_email_address,
+            f"email:{email}": policy.per_email,
+        }
+        return limits, (pair,)
+
+
+class LoginThrottle(Throttle):
+    """One node: the counters in this process's memory."""
+
     def __init__(
         self,
         policy: ThrottlePolicy | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.policy = policy or ThrottlePolicy()
+        super().__init__(policy)
         self.clock = clock
         self._failures: dict[str, deque[float]] = {}
         self._checking: dict[str, int] = {}  # guesses being checked now, per key
 
-    def begin(self, email: str, address: str, *, device: str | None = None) -> Attempt | Throttled:
-        """Take a slot for a guess at `email` from `address` (from a browser that logged in
-        to this email before: `device`, its id), or say how long to wait."""
-        policy = self.policy
-        if device is not None:
-            limits = {f"device:{device}": policy.per_device}
-            clears: tuple[str, ...] = (f"device:{device}",)
-        else:
-            pair = f"pair:{email}\n{address}"
-            limits = {
-                f"addr:{address}": policy.per_address,
-                pair: policy.per_email_address,
-                f"email:{email}": policy.per_email,
-            }
-            clears = (pair,)
+    async def begin(
+        self, email: str, address: str, *, device: str | None = None
+    ) -> Attempt | Throttled:
+        limits, clears = self.limits(email, address, device)
         now = self.clock()
         wait = max(self._wait(key, limit, now) for key, limit in limits.items())
         if wait > 0:
@@ -111,7 +135,8 @@ class LoginThrottle:
             self._checking[key] = self._checking.get(key, 0) + 1
         return Attempt(self, tuple(limits), clears)
 
-    def _end(self, keys: tuple[str, ...], *, failed: bool, clears: tuple[str, ...]) -> None:
+    async def _end(self, attempt: Attempt, *, failed: bool, clears: tuple[str, ...]) -> None:
+        keys = attempt.keys
         now = self.clock()
         for key in keys:
             left = self._checking.get(key, 0) - 1

@@ -3,9 +3,18 @@
 
 Every job is stored with one row per recipient. A recipient is marked `sending` (committed)
 before its message is handed to the engine and `sent` or `failed` after, so a crash can
-only leave `sending` behind: a restart reports those as `unknown` and never sends them
-again. Asynchronous jobs then carry on with the recipients still `pending`. A send whose
-session stopped while the engine had it is `unknown` too.
+only leave `sending` behind: whoever takes the job over reports those as `unknown` and
+never sends them again. Asynchronous jobs then carry on with the recipients still
+`pending`. A send whose session stopped while the engine had it is `unknown` too; one
+refused because its session was moving to another node (503 `session_moving`: nothing was
+sent) stays `pending`, and is sent once the session runs again.
+
+A job is run by one node: the one it was submitted to, which holds it under its node lease
+(its token is stored with the job). A node takes over the jobs no live node holds (`adopt`:
+at start-up, its own from before a restart; on several nodes, now and then, a dead node's),
+and marks a recipient `sending` only while the job is still its own (the fence): a node
+that lost its lease sends nothing more for the job. A job's media is stored with it in the
+database, where whichever node runs it reads it.
 
 A job holds room in the daily quota for all of its recipients from the start, so jobs
 running side by side cannot together promise more than the plan allows.
@@ -24,10 +33,12 @@ import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sendmako import log
 from sendmako.accounts.usage import DailyUsage, Reservation
+from sendmako.concurrency.changes import Changes
 from sendmako.errors import (
     AccountDisabled,
     BadRequest,
@@ -57,6 +68,13 @@ RECONNECT_WAIT_SECONDS = 300.0
 
 class _Paused(Exception):
     """The job's account is disabled: the job stops before its next recipient."""
+
+
+class _Lost(Exception):
+    """Another node holds the job now (this one lost its lease): it stops here at once."""
+
+
+MOVING = "session_moving"  # the code of a send refused while its session changes nodes
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,18 +107,26 @@ class BulkSender:
         sender: Sender,
         sessions: SessionManager,
         usage: DailyUsage,
-        spool_dir: Path,
         *,
+        node: str,
+        node_token: Callable[[], int],
         min_gap: float = MIN_GAP_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.db = db
         self.sender = sender
         self.sessions = sessions
         self.usage = usage
-        self.spool_dir = spool_dir
+        self.node = node  # this node's name, and the token of its lease: who runs a job
+        self.node_token = node_token
         self.min_gap = min_gap
         self.clock = clock
+        self.now = now
+        self._adopting: asyncio.Task[None] | None = None
+        # Jobs waiting for their session to run again on some node (it was moving).
+        self.waiting: dict[str, str] = {}
+        self.changes = Changes()  # notified when `waiting` changes
         self._running: dict[str, asyncio.Task[None]] = {}
         self._owners: dict[str, int] = {}  # running job -> its user's id
         self._again: dict[str, UserRecord] = {}  # to run again once its ending run is over
@@ -123,6 +149,7 @@ class BulkSender:
         try:
             content = await self.sender.content(request)
             job_id = secrets.token_hex(16)
+            frozen, media = message_codec.freeze(content)
             async with self.db.write() as tx:
                 await bulk_jobs.create(
                     tx,
@@ -130,8 +157,11 @@ class BulkSender:
                     user_id=user.id,
                     session_id=session.session_id,
                     is_async=run_async,
-                    request=message_codec.freeze(content, self._spool(job_id)),
+                    request=frozen,
                     recipients=recipients,
+                    media=media,
+                    owner=self.node,
+                    owner_token=self.node_token(),
                 )
         except BaseException:
             reservation.release()
@@ -162,25 +192,52 @@ class BulkSender:
             task.result()  # its failure, if it failed
 
     async def resume(self) -> None:
-        """At start-up: settle what a crash left unknown, carry on with async jobs."""
-        async with self.db.write() as tx:
-            jobs = await bulk_jobs.unfinished(tx)
-            for job in jobs:
+        """At start-up: take over the jobs nobody runs (this node's own before a restart)."""
+        await self.adopt()
+
+    async def adopt(self) -> list[str]:
+        """Take over the unfinished jobs no live node holds: settle what their node left
+        unknown, and carry on with the asynchronous ones. Returns the jobs taken."""
+        now = self.now()
+        async with self.db.read() as db:
+            candidates = await bulk_jobs.adoptable(db, now)
+        taken = []
+        for job in candidates:
+            async with self.db.write() as tx:
+                if not await bulk_jobs.take(tx, job, self.node, self.node_token(), now):
+                    continue  # another node took it first
                 unknown = await bulk_jobs.mark_unknown_after_crash(tx, job.id)
-                if unknown:
-                    logger.warning("bulk.unknown_after_restart", job_id=job.id, count=unknown)
                 if not job.is_async:  # its caller is gone; never resend behind its back
                     await bulk_jobs.set_status(tx, job.id, BulkJobStatus.INTERRUPTED)
-        for job in jobs:
+            if unknown:
+                logger.warning("bulk.unknown_after_restart", job_id=job.id, count=unknown)
+            logger.info("bulk.adopted", job_id=job.id, previous_owner=job.owner)
+            taken.append(job.id)
+            if not job.is_async:
+                continue
             async with self.db.read() as db:
                 user = await users.get(db, job.user_id)
-            if not job.is_async or user is None:
+            if user is None:
                 continue
             if user.disabled:
                 await self._set_status(job.id, BulkJobStatus.PAUSED)
                 continue
             logger.info("bulk.resumed", job_id=job.id)
-            self._start(user, job.id, message_codec.thaw(job.request))
+            self._start(user, job.id, await self._content(job))
+        return taken
+
+    def start_adopting(self, every: float) -> None:
+        """Several nodes: take over a dead node's jobs within `every` seconds of its lease
+        running out."""
+        self._adopting = asyncio.create_task(self._adopt_now_and_then(every), name="bulk-adopt")
+
+    async def _adopt_now_and_then(self, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.adopt()
+            except Exception:  # noqa: BLE001 - the loop outlives a database hiccup
+                logger.exception("bulk.adopt_failed")
 
     async def pause(self, user_id: int) -> None:
         """The user's account is disabled: its jobs stop (the send the engine has finishes;
@@ -199,11 +256,17 @@ class BulkSender:
         async with self.db.read() as db:
             jobs = [job for job in await bulk_jobs.unfinished(db, user_id=user.id) if job.is_async]
         for job in jobs:
+            if job.owner_token != self.node_token():
+                # Another node's, or nobody's: run here only what no live node holds.
+                async with self.db.write() as tx:
+                    if not await bulk_jobs.take(tx, job, self.node, self.node_token(), self.now()):
+                        continue
+                    await bulk_jobs.mark_unknown_after_crash(tx, job.id)
             if job.id in self._running:
                 self._again[job.id] = user
             else:
                 logger.info("bulk.resumed", job_id=job.id)
-                self._start(user, job.id, message_codec.thaw(job.request))
+                self._start(user, job.id, await self._content(job))
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop every running job (it resumes on the next start), letting each finish the
@@ -211,6 +274,11 @@ class BulkSender:
         still waiting on the engine then ends in `stopped()`, once the sessions' queues
         have closed and answered its send."""
         self._stopping = True
+        adopting, self._adopting = self._adopting, None
+        if adopting is not None:
+            adopting.cancel()
+            with suppress(asyncio.CancelledError):
+                await adopting
         self._stopped = list(self._running.values())
         for task in self._stopped:
             task.cancel()
@@ -270,6 +338,9 @@ class BulkSender:
                 reservation = await self._room_for(user, len(pending))
             try:
                 await self._send_all(user, job, pending, content, reservation)
+            except _Lost:
+                logger.warning("bulk.lost", job_id=job_id)
+                return
             except _Paused:
                 paused = BulkJobStatus.PAUSED if job.is_async else BulkJobStatus.INTERRUPTED
                 await self._set_status(job_id, paused)
@@ -279,7 +350,7 @@ class BulkSender:
             if reservation is not None:
                 reservation.release()
         await self._set_status(job_id, BulkJobStatus.DONE)
-        self._discard_spool(job_id)
+        self._discard_spool(job)
         logger.info("bulk.done", job_id=job_id)
 
     async def _room_for(self, user: UserRecord, count: int) -> Reservation | None:
@@ -347,26 +418,45 @@ class BulkSender:
                 error=f"Session {session_id} is not connected.",
             )
             return last_send
-        sent_at: list[float] = []
-        # From `sending` on, the send must end with its outcome stored, even if the job is
-        # being stopped: it runs in its own task, which a stop waits for.
-        send = asyncio.create_task(
-            self._send_one(
-                user,
-                job_id,
-                replace(content, to=to),
-                position=recipient.position,
-                session_id=session_id,
-                sent_at=sent_at,
-                reservation=reservation,
+        while True:
+            sent_at: list[float] = []
+            owner_before = self.sessions.owner_of(session_id)
+            # From `sending` on, the send must end with its outcome stored, even if the job
+            # is being stopped: it runs in its own task, which a stop waits for.
+            send = asyncio.create_task(
+                self._send_one(
+                    user,
+                    job_id,
+                    replace(content, to=to),
+                    position=recipient.position,
+                    session_id=session_id,
+                    sent_at=sent_at,
+                    reservation=reservation,
+                )
             )
-        )
-        try:
-            await asyncio.shield(send)
-        except asyncio.CancelledError:
-            await send
-            raise
-        return sent_at[0] if sent_at else last_send
+            try:
+                moved = await asyncio.shield(send)
+            except asyncio.CancelledError:
+                await send
+                raise
+            if not moved or self.sessions.suspended(user.id):  # paused: it stays pending
+                return sent_at[0] if sent_at else last_send
+            # Nothing was sent: the recipient is pending again, for the session's next node.
+            self.waiting[job_id] = session_id
+            self.changes.notify()
+            try:
+                back = await self._moved(session_id, owner_before)
+            finally:
+                del self.waiting[job_id]
+                self.changes.notify()
+            if not back:
+                await self._mark(
+                    job_id,
+                    recipient.position,
+                    RecipientStatus.FAILED,
+                    error=f"Session {session_id} did not run again on any node in time.",
+                )
+                return last_send
 
     async def _send_one(
         self,
@@ -378,13 +468,18 @@ class BulkSender:
         session_id: str,
         sent_at: list[float],
         reservation: Reservation | None,
-    ) -> None:
-        """One recipient, on the job's `reservation`, or on one of its own without."""
-        await self._mark(job_id, position, RecipientStatus.SENDING)
+    ) -> bool:
+        """One recipient, on the job's `reservation`, or on one of its own without. True
+        when its session was moving (nothing sent, the recipient left pending)."""
+        async with self.db.write() as tx:
+            ours = await bulk_jobs.start_sending(tx, job_id, position, self.node_token())
+        if not ours:
+            raise _Lost
         position_status = RecipientStatus.FAILED
         error: str | None = None
         message_id: str | None = None
         own = None
+        moving = False
         try:
             if reservation is None:
                 reservation = own = await self.usage.reserve(user)
@@ -398,12 +493,32 @@ class BulkSender:
             position_status, error = RecipientStatus.UNKNOWN, exc.message
         except AccountDisabled:  # refused before the engine had it: still to be sent
             position_status = RecipientStatus.PENDING
+        except Unavailable as exc:
+            if exc.code == MOVING:
+                position_status, moving = RecipientStatus.PENDING, True
+            else:
+                error = exc.message
         except SendmakoError as exc:
             error = exc.message
         finally:
             if own is not None:
                 own.release()
         await self._mark(job_id, position, position_status, message_id=message_id, error=error)
+        return moving
+
+    async def _moved(self, session_id: str, owner_before: str | None) -> bool:
+        """Wait until the session, which was moving, is connected on a node again."""
+
+        def settled(view: SessionView) -> bool:
+            owner = self.sessions.owner_of(session_id)
+            moved = self.sessions.runs_here(session_id) or owner not in (None, owner_before)
+            return view.status == SessionStatus.CONNECTED and moved
+
+        try:
+            await self.sessions.wait_until(session_id, settled, RECONNECT_WAIT_SECONDS)
+        except (TimeoutError, NotFound):
+            return False
+        return True
 
     def _session_view(self, user: UserRecord, session_id: str) -> SessionView:
         return self.sessions.get(user, session_id)
@@ -450,8 +565,14 @@ class BulkSender:
             ],
         )
 
-    def _spool(self, job_id: str) -> Path:
-        return self.spool_dir / f"{job_id}.media"
+    async def _content(self, job: bulk_jobs.JobRecord) -> OutgoingMessage:
+        async with self.db.read() as db:
+            media = await bulk_jobs.media(db, job.id)
+        return message_codec.thaw(job.request, media)
 
-    def _discard_spool(self, job_id: str) -> None:
-        self._spool(job_id).unlink(missing_ok=True)
+    @staticmethod
+    def _discard_spool(job: bulk_jobs.JobRecord) -> None:
+        """A job from before media were stored in the database left its media in a file."""
+        media = job.request.get("media")
+        if isinstance(media, dict) and isinstance(media.get("path"), str):
+            Path(media["path"]).unlink(missing_ok=True)

@@ -1,12 +1,13 @@
-"""A message as JSON, so that a bulk job resumed after a restart sends exactly the same
-message. Media bytes are spooled to a file under the data directory; the JSON (stored in
-the job's row) references the file."""
+"""A message as JSON, so that a bulk job resumed after a restart, or by another node, sends
+exactly the same message. Media bytes travel beside the JSON (the job stores them in the
+database, where every node reads them); a job from before that names a spool file under
+the data directory is read from that file."""
 
 from __future__ import annotations
 
 import base64
 from pathlib import Path
-from typing import TypedDict, cast
+from typing import NotRequired, TypedDict, cast
 
 from sendmako.ids import Jid
 from sendmako.model.messages import (
@@ -23,7 +24,7 @@ PLACEHOLDER_RECIPIENT = Jid("0", "s.whatsapp.net")  # each recipient replaces it
 
 
 class FrozenMedia(TypedDict):
-    path: str
+    path: NotRequired[str]  # jobs from before media were stored in the database
     mimetype: str
     filename: str | None
     width: int | None
@@ -49,15 +50,12 @@ class FrozenMessage(TypedDict):
     poll: dict[str, object] | None
 
 
-def freeze(message: OutgoingMessage, spool: Path) -> dict[str, object]:
-    """`message` without its recipient, as JSON-ready data; media written to `spool`."""
+def freeze(message: OutgoingMessage) -> tuple[dict[str, object], bytes | None]:
+    """`message` without its recipient, as JSON-ready data, and its media's bytes."""
     media: FrozenMedia | None = None
     if message.media is not None:
-        spool.parent.mkdir(parents=True, exist_ok=True)
-        spool.write_bytes(message.media.data)
         payload = message.media
         media = FrozenMedia(
-            path=str(spool),
             mimetype=payload.mimetype,
             filename=payload.filename,
             width=payload.width,
@@ -82,16 +80,20 @@ def freeze(message: OutgoingMessage, spool: Path) -> dict[str, object]:
         media=media,
         poll=poll_data(message.poll) if message.poll is not None else None,
     )
-    return cast(dict[str, object], frozen)
+    return cast(dict[str, object], frozen), (
+        message.media.data if message.media is not None else None
+    )
 
 
-def thaw(data: dict[str, object]) -> OutgoingMessage:
+def thaw(data: dict[str, object], media_bytes: bytes | None) -> OutgoingMessage:
     frozen = cast(FrozenMessage, data)
     media = None
     if frozen["media"] is not None:
         stored = frozen["media"]
+        if media_bytes is None:
+            media_bytes = Path(stored["path"]).read_bytes()
         media = MediaPayload(
-            data=Path(stored["path"]).read_bytes(),
+            data=media_bytes,
             mimetype=stored["mimetype"],
             filename=stored["filename"],
             width=stored["width"],

@@ -4,7 +4,9 @@ are disabled, whoever disabled them.
 An account is disabled or enabled by `accounts.set_disabled` alone: from the admin page
 (`set_disabled` here, which applies the change at once) or from the CLI, another process,
 whose change reaches the server through the credentials epoch (the file the API key cache
-watches) within `poll_seconds`. Applying it: a disabled account's sessions refuse every send
+watches) within `poll_seconds`. On several nodes, a change made on one node, or by the CLI,
+reaches the others at once through the bus (`CREDENTIALS_TOPIC`, which the API key cache
+hears too). Applying it: a disabled account's sessions refuse every send
 (`SessionManager.suspend`: the messages waiting in their queues fail, never sent) and its
 bulk jobs stop, their pending recipients left pending (`BulkSender.pause`); enabled again,
 its sessions send again and its asynchronous jobs carry on (`BulkSender.resume_user`). At
@@ -18,7 +20,8 @@ from collections.abc import Callable
 from contextlib import suppress
 
 from sendmako import accounts, log
-from sendmako.accounts.auth import CredentialsEpoch
+from sendmako.accounts.auth import CREDENTIALS_TOPIC, CredentialsEpoch
+from sendmako.cluster import Bus
 from sendmako.concurrency.changes import Changes
 from sendmako.messaging.bulk import BulkSender
 from sendmako.sessions.manager import SessionManager
@@ -38,6 +41,7 @@ class Suspensions:
         bulk: BulkSender,
         epoch: CredentialsEpoch,
         *,
+        bus: Bus | None = None,
         poll_seconds: float = POLL_SECONDS,
     ) -> None:
         self.db = db
@@ -50,6 +54,10 @@ class Suspensions:
         self._lock = asyncio.Lock()
         self._changes = Changes()
         self._watch: asyncio.Task[None] | None = None
+        self._told = asyncio.Event()  # another node said accounts may have changed
+        if bus is not None:
+            bus.on(CREDENTIALS_TOPIC, lambda _message: self._told.set())
+            bus.on_reconnect(self._told.set)
 
     async def start(self) -> None:
         """Apply the accounts disabled now, then follow changes made by other processes."""
@@ -93,9 +101,11 @@ class Suspensions:
 
     async def _watching(self) -> None:
         while True:
-            await asyncio.sleep(self.poll_seconds)
-            seen = self.epoch.read()
-            if seen == self._seen:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._told.wait(), self.poll_seconds)
+            told, seen = self._told.is_set(), self.epoch.read()
+            self._told.clear()
+            if seen == self._seen and not told:
                 continue
             self._seen = seen
             try:

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sendmako.storage import nodes, wa_sessions
+from sendmako.storage import nodes, wa_sessions, webhooks
 from sendmako.storage.db import Database
 from sendmako.storage.nodes import NodeRecord, NodeStatus
 from sendmako.storage.records import SessionRecord
@@ -82,6 +82,10 @@ class Placement:
                 min(share - mine, self.moves_per_round),
             )
             held = await wa_sessions.held_by(tx, self.node)
+            if me is not None:
+                # A dead node's other work is taken over in the same round: the webhook
+                # deliveries it had claimed go back to the outbox for any live node.
+                await webhooks.release_dead(tx, [node.name for node in live])
         surplus = max(0, len(held) - share) if me is not None else 0
         # The newest go first: the oldest sessions of a node stay where they are.
         newest_first = sorted(held, key=lambda record: record.id, reverse=True)

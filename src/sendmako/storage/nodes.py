@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import false, func, select, text, update
+from sqlalchemy import Select, false, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendmako.storage.tables import Node
@@ -80,6 +80,12 @@ async def lock(db: AsyncSession) -> None:
     # first statement takes that lock at once, even when it matches no row; a read first
     # would let two transactions read the same state before either writes.
     await db.execute(update(Node).where(false()).values(token=Node.token))
+
+
+def live_tokens(now: datetime) -> Select[int]:
+    """The tokens of the leases held now: what a node holds under another token (a dead
+    node's, or its own before a restart) is nobody's any more."""
+    return select(Node.token).where(Node.status.in_(_LIVE), Node.expires_at > now)
 
 
 async def running(db: AsyncSession) -> list[NodeRecord]:

@@ -3,16 +3,18 @@ this module, one module per table family, and return the dataclasses of `records
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -233,12 +235,27 @@ class BulkJob(Base):
     session_id: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20))  # queued, running, done, interrupted
     is_async: Mapped[bool] = mapped_column(Boolean)
-    # The message to send (everything but the recipients); inline media is spooled to a
-    # file under the data directory and referenced here, never stored in the row.
+    # The message to send (everything but the recipients); its media bytes are in
+    # `bulk_media` (a job from before names a file under its node's data directory).
     request: Mapped[dict[str, object]] = mapped_column(JSON)
     total: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    # The node running it (its name, and the token of its node lease then): another node
+    # takes the job only once that lease is gone (several nodes).
+    owner: Mapped[str | None] = mapped_column(String(100))
+    owner_token: Mapped[int | None] = mapped_column(Integer)
+
+
+class BulkMedia(Base):
+    """A bulk job's media bytes, readable by whichever node runs the job."""
+
+    __tablename__ = "bulk_media"
+
+    job_id: Mapped[str] = mapped_column(
+        ForeignKey("bulk_jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class BulkRecipient(Base):
@@ -436,3 +453,40 @@ class Node(Base):
     started_at: Mapped[datetime]
     heartbeat_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class UsageDay(Base):
+    """A user's messages sent on one day (UTC), counted as they go out (accounts/usage.py)."""
+
+    __tablename__ = "usage_days"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    sent: Mapped[int] = mapped_column(Integer)
+
+
+class QuotaHold(Base):
+    """Room in a user's daily quota held by sends in progress on one node. It counts as long
+    as that node holds its lease with `node_token`: a node that dies frees what it held."""
+
+    __tablename__ = "quota_holds"
+    __table_args__ = (Index("ix_quota_holds_user_day", "user_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    count: Mapped[int] = mapped_column(Integer)
+    node_token: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ServerSecret(Base):
+    """A secret every node must share (the dashboard's cookie key), made on the first start."""
+
+    __tablename__ = "server_secrets"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

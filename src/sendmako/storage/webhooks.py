@@ -339,6 +339,22 @@ async def release_node(db: AsyncSession, node: str) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def release_dead(db: AsyncSession, live: Sequence[str]) -> int:
+    """Claims of nodes that are no longer live go back at once: a dead node's deliveries
+    are sent by the others without waiting for its claims' lease."""
+    result = await db.execute(
+        update(WebhookDelivery)
+        .where(
+            # Only pending deliveries are ever claimed: the status index keeps this cheap.
+            WebhookDelivery.status == DeliveryStatus.PENDING,
+            WebhookDelivery.claimed_by.is_not(None),
+            WebhookDelivery.claimed_by.not_in(live),
+        )
+        .values(claimed_by=None, claimed_until=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 _HELD = select(WebhookDelivery.id).where(
     WebhookDelivery.id.in_(bindparam("ids", expanding=True)),
     WebhookDelivery.claimed_by == bindparam("node"),

@@ -81,7 +81,7 @@ class Endpoints:
                 session_ids=session_ids,
                 description=description,
             )
-        self.cache.forget(user.id)
+        await self.cache.changed(user.id)
         return created
 
     async def of(self, user: UserRecord) -> list[webhooks.EndpointRecord]:
@@ -116,14 +116,14 @@ class Endpoints:
             values["secret"] = signing.new_secret()
         async with self.db.write() as tx:
             updated = await webhooks.update_endpoint(tx, endpoint_id, **values)
-        self.cache.forget(user.id)
+        await self.cache.changed(user.id)
         return updated
 
     async def delete(self, user: UserRecord, endpoint_id: int) -> None:
         await self.get(user, endpoint_id)
         async with self.db.write() as tx:
             await webhooks.delete_endpoint(tx, endpoint_id)
-        self.cache.forget(user.id)
+        await self.cache.changed(user.id)
 
     async def send_test(self, user: UserRecord, endpoint_id: int) -> webhooks.Outcome:
         """A signed `webhook.test` event to this endpoint only, attempted at once; it is

@@ -9,12 +9,15 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sendmako.cluster import Bus
+from sendmako.concurrency.changes import Changes
 from sendmako.model.events import SessionEvent
 from sendmako.storage import webhooks
 from sendmako.storage.db import after_commit
 from sendmako.webhooks import signing
 
 TEST_EVENT = "webhook.test"
+ENDPOINTS_TOPIC = "webhook_endpoints"  # a user's endpoints changed: {"user_id"}
 
 
 def new_event_id() -> str:
@@ -47,20 +50,48 @@ def chain_of(event: SessionEvent) -> str:
 
 class EndpointCache:
     """Each user's endpoints, so recording an event costs no extra query. Changed only
-    through `webhooks/endpoints.py`, which forgets the user's entry."""
+    through `webhooks/endpoints.py`, which calls `changed`: this node forgets the user's
+    entry, and every other node too, told through the bus (a node that may have missed
+    some forgets everything)."""
 
-    def __init__(self) -> None:
+    def __init__(self, bus: Bus | None = None) -> None:
         self._by_user: dict[int, list[webhooks.EndpointRecord]] = {}
+        # Bumped at each change: a read that began before it is not kept.
+        self._generation = 0
+        self.changes = Changes()  # notified at each change heard or made
+        self.bus = bus
+        if bus is not None:
+            bus.on(ENDPOINTS_TOPIC, lambda message: self.forget(int(message["user_id"])))
+            bus.on_reconnect(self.forget_all)
 
     async def of(self, tx: AsyncSession, user_id: int) -> list[webhooks.EndpointRecord]:
         found = self._by_user.get(user_id)
         if found is None:
+            generation = self._generation
             found = await webhooks.endpoints_of(tx, user_id)
-            self._by_user[user_id] = found
+            if generation == self._generation:
+                self._by_user[user_id] = found
         return found
 
+    async def changed(self, user_id: int) -> None:
+        """The user's endpoints changed (committed): forget them here and on every node."""
+        self.forget(user_id)
+        if self.bus is not None:
+            await self.bus.publish(ENDPOINTS_TOPIC, {"user_id": user_id})
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
     def forget(self, user_id: int) -> None:
+        self._generation += 1
         self._by_user.pop(user_id, None)
+        self.changes.notify()
+
+    def forget_all(self) -> None:
+        self._generation += 1
+        self._by_user.clear()
+        self.changes.notify()
 
 
 class WebhookOutbox:

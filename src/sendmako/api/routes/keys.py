@@ -47,5 +47,5 @@ async def revoke_key(key_id: RowId, user: CurrentUser, services: ServicesDep) ->
     """Revoke a key: the very next request made with it is refused."""
     async with services.db.write() as tx:
         record = await accounts.revoke_key(tx, user.id, key_id)
-    services.auth.forget_user(user.id)
+    await services.auth.forget_user(user.id)
     return ApiKeyRevokedOut(api_key=ApiKeyOut.of(record))

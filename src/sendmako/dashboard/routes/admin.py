@@ -81,7 +81,7 @@ async def change_plan(user_id: RowId, visit: Admin, form: CheckedForm) -> Respon
         return await _users(visit, form, status=400)
     async with visit.services.db.write() as tx:
         await users.update(tx, user_id, plan=plan)
-    visit.services.auth.forget_user(user_id)
+    await visit.services.auth.forget_user(user_id)
     logger.info("dashboard.user_plan", user_id=user_id, plan=plan, by=visit.account.id)
     visit.flash(visit.t("admin.plan_changed", email=target.email, plan=plan))
     return redirect(USERS)
@@ -96,7 +96,7 @@ async def change_status(user_id: RowId, visit: Admin, form: CheckedForm) -> Resp
     if not form.ok:
         return await _users(visit, form, status=400)
     await visit.services.suspensions.set_disabled(user_id, disabled=action == "disable")
-    visit.services.auth.forget_user(user_id)
+    await visit.services.auth.forget_user(user_id)
     logger.info("dashboard.user_status", user_id=user_id, action=action, by=visit.account.id)
     done = "admin.user_disabled" if action == "disable" else "admin.user_enabled"
     visit.flash(visit.t(done, email=target.email))
@@ -179,7 +179,7 @@ async def save_plan(visit: Admin, form: CheckedForm) -> Response:
     async with visit.services.db.write() as tx:
         await plans.upsert(tx, name, max_sessions=max_sessions, daily_messages=daily_messages)
     # Cached API users carry their plan's limits: drop them all so the change applies now.
-    visit.services.auth.forget_all()
+    await visit.services.auth.forget_all()
     logger.info("dashboard.plan_saved", plan=name, by=visit.account.id)
     visit.flash(t("plans.created" if creating else "plans.saved", name=name))
     return redirect(PLANS)

@@ -45,7 +45,7 @@ async def login(visit: Visitor, form: CheckedForm) -> Response:
     if not form.ok:
         return _login_form(visit, status=400, email=email, next=next_path, errors=form.errors)
     # The guess counts from now, before its password is checked (throttle.py).
-    attempt = visit.state.throttle.begin(email, visit.address, device=visit.device_for(email))
+    attempt = await visit.state.throttle.begin(email, visit.address, device=visit.device_for(email))
     if isinstance(attempt, Throttled):
         logger.warning("dashboard.login_throttled", address=visit.address)
         minutes = max(1, math.ceil(attempt.retry_after / 60))
@@ -61,15 +61,15 @@ async def login(visit: Visitor, form: CheckedForm) -> Response:
     try:
         user = await visit.services.passwords.check_login(email, password)
     except BaseException:
-        attempt.failed()  # a check that broke is no free guess
+        await attempt.failed()  # a check that broke is no free guess
         raise
     if user is None:
-        attempt.failed()
+        await attempt.failed()
         logger.info("dashboard.login_failed", address=visit.address)
         return _login_form(
             visit, status=401, email=email, next=next_path, errors={"form": visit.t("login.wrong")}
         )
-    attempt.succeeded()  # the right password gives its slot back
+    await attempt.succeeded()  # the right password gives its slot back
     if user.disabled:
         return _login_form(
             visit,

@@ -59,7 +59,7 @@ async def confirm_revoke(key_id: RowId, visit: Member) -> Response:
 async def revoke(key_id: RowId, visit: Member, _form: CheckedForm) -> Response:
     async with visit.services.db.write() as tx:
         key = await accounts.revoke_key(tx, visit.account.id, key_id)
-    visit.services.auth.forget_user(visit.account.id)
+    await visit.services.auth.forget_user(visit.account.id)
     visit.flash(visit.t("keys.revoked", prefix=key.prefix))
     return redirect(f"{PREFIX}/keys")
 

@@ -1,8 +1,8 @@
 """The event stream (GET /api/events): every event of every user, numbered per user in
 commit order, and each user's counter.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-08
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 
 from sendmako.storage.tables import UtcDateTime
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
