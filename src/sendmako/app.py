@@ -13,7 +13,8 @@ from starlette.types import Scope
 from sendmako import __version__, dashboard, log
 from sendmako import wiring as services
 from sendmako.api import docs, handlers
-from sendmako.api.fast_lane import FastLane
+from sendmako.api.fast_lane import Endpoint, FastLane
+from sendmako.api.metrics import ScrapeApp, ScrapeListener
 from sendmako.api.middleware import (
     Allowance,
     BodyLimit,
@@ -25,11 +26,13 @@ from sendmako.api.routes import (
     admin,
     chats,
     contacts,
+    events,
     groups,
     health,
     keys,
     message_actions,
     messages,
+    metrics,
     presence,
     profile,
     sandbox,
@@ -98,9 +101,15 @@ def create_app(
         except BaseException:
             await services.stop(started)
             raise
+        scraper = None
         try:
+            if settings.metrics.listen:
+                scraper = ScrapeListener(ScrapeApp(lambda: started), settings.metrics.listen)
+                await scraper.start()
             yield
         finally:
+            if scraper is not None:
+                await scraper.stop()
             await app.state.dashboard.close()
             await services.stop(started)
 
@@ -128,10 +137,12 @@ def create_app(
         contacts,
         groups,
         webhooks,
+        events,
         keys,
         sandbox,
         admin,
         health,
+        metrics,
     ):
         app.include_router(module.router)
     app.include_router(sandbox.media_router)
@@ -156,14 +167,11 @@ def create_app(
             return ordinary  # enough for what is declared, and a lying client stays capped
         return large if await _authenticated(scope) else anonymous
 
-    app.add_middleware(
-        FastLane,
-        routes={
-            ("POST", "/api/send-message"): messages.send_message,
-            ("GET", "/health/live"): health.live,
-        },
-        owner=app,
-    )
+    fast_routes: dict[tuple[str, str], Endpoint] = {
+        ("POST", "/api/send-message"): messages.send_message,
+        ("GET", "/health/live"): health.live,
+    }
+    app.add_middleware(FastLane, routes=fast_routes, owner=app)
     pace = BodyPace(
         gap=settings.body_gap_seconds,
         min_rate=settings.body_min_rate,
@@ -171,7 +179,11 @@ def create_app(
     )
     app.add_middleware(BodyLimit, allowance_for=body_allowance, pace=pace)
     app.add_middleware(TrailingSlash)
-    app.add_middleware(RequestContext, slow_ms=settings.slow_request_ms)
+    app.add_middleware(
+        RequestContext,
+        slow_ms=settings.slow_request_ms,
+        fixed_routes=frozenset(path for _method, path in fast_routes),
+    )
     return app
 
 

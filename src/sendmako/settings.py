@@ -95,6 +95,38 @@ class ClusterSettings(BaseModel):
         return self
 
 
+class MetricsSettings(BaseModel):
+    """GET /metrics for Prometheus (README "Monitoring")."""
+
+    listen: str | None = Field(
+        None,
+        pattern=r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$",
+        description=(
+            "host:port of a second listener that serves /metrics to anyone who reaches it "
+            "(bind it where only the scraper can); /metrics on the API port always needs "
+            "an admin key"
+        ),
+    )
+
+
+class EventsSettings(BaseModel):
+    """GET /api/events, the event stream (README "Events without a public URL")."""
+
+    heartbeat_seconds: float = Field(
+        15.0, gt=0, le=300, description="a comment line this often keeps proxies from closing"
+    )
+    stall_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="a client that takes nothing for this long is dropped (it may resume)",
+    )
+    retention_hours: float = Field(
+        72.0, gt=0, le=24 * 365, description="how long an event can be resumed from"
+    )
+    batch: int = Field(200, ge=1, le=10_000, description="events read from the database at once")
+
+
 class NeonizeSettings(BaseModel):
     """The real WhatsApp engine (`engines/neonize`): one worker process per session."""
 
@@ -216,6 +248,8 @@ class Settings(BaseSettings):
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     neonize: NeonizeSettings = Field(default_factory=NeonizeSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    events: EventsSettings = Field(default_factory=EventsSettings)
 
     _split = field_validator(
         "engines", "allow_private_hosts", "media_hosts", "trusted_proxies", mode="before"

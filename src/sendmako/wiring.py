@@ -15,7 +15,7 @@ import signal
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from starlette.types import ASGIApp
@@ -65,6 +65,7 @@ from sendmako.webhooks.dispatcher import TIMEOUT_SECONDS, Dispatcher, Limits
 from sendmako.webhooks.endpoints import Endpoints
 from sendmako.webhooks.outbox import EndpointCache, WebhookOutbox
 from sendmako.webhooks.retry import RetryPolicy
+from sendmako.webhooks.stream import StreamHub, StreamLog
 
 logger = log.get(__name__)
 
@@ -132,6 +133,7 @@ class Services:
     calls: CallGuard  # refuses calls for the sessions set to (reject_calls)
     bus: Bus  # the other nodes (several nodes), or nobody (LocalBus)
     nodes: Nodes  # the nodes sharing the database, for admins
+    events: StreamLog  # GET /api/events: every event, kept to resume from
     lease: NodeLease = field(init=False)  # this node's hold on the database (set by `start`)
 
 
@@ -214,6 +216,7 @@ async def start(
             # node may start while its lease lives, and one that starts after stops this one.
             expiring.append(services.sessions.fence)
         await services.dispatcher.start(background=seams.background)
+        services.events.start()
         await services.sessions.start()
         await services.suspensions.start()  # before jobs resume: a disabled account's wait
         await services.bulk.resume()
@@ -251,6 +254,7 @@ async def stop(services: Services) -> None:
     await services.inbox.close()
     await services.sent_log.close()
     await services.dispatcher.stop()
+    await services.events.stop()
     await services.http.close()
     await services.webhook_http.close()
     await services.own.close()
@@ -351,6 +355,13 @@ def _assemble(
     )
     endpoint_cache = EndpointCache(bus)
     sessions.recorders.append(WebhookOutbox(endpoint_cache, dispatcher.wake, seams.clock))
+    stream = StreamLog(
+        db,
+        StreamHub(bus),
+        retention=timedelta(hours=settings.events.retention_hours),
+        clock=seams.clock,
+    )
+    sessions.recorders.append(stream)
     sent_log = SentLog(db)
     inbox = Inbox(db, sent_log, sessions.recorders)
     sessions.handlers.append(inbox)
@@ -403,4 +414,5 @@ def _assemble(
         calls=calls,
         bus=bus,
         nodes=Nodes(db),
+        events=stream,
     )

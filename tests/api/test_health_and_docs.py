@@ -32,6 +32,10 @@ async def test_openapi_describes_every_endpoint_with_schemas(server: Server) -> 
         if path == "/api/decrypt-media":  # answers the raw file (API.md "General")
             assert content["application/octet-stream"]["schema"]["format"] == "binary"
             continue
+        if path == "/api/events":  # a stream (README "Events without a public URL")
+            assert "text/event-stream" in content
+            assert "401" in operation["responses"]
+            continue
         assert "application/json" in content, (path, method)
         assert content["application/json"]["schema"], (path, method)
         assert "401" in operation["responses"], (path, method)

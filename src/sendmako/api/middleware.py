@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sendmako import log
+from sendmako import log, metrics
 from sendmako.errors import PayloadTooLarge, RequestTimeout
 
 logger = log.get("sendmako.http")
@@ -34,7 +34,8 @@ class TrailingSlash:
         if scope["type"] == "http":
             path: str = scope["path"]
             if len(path) > 1 and path.endswith("/"):
-                scope = dict(scope)
+                # In place, not a copy: RequestContext, outside, reads the route the router
+                # puts in this very scope (metrics label requests by route template).
                 scope["path"] = path.rstrip("/") or "/"
                 raw = scope.get("raw_path")
                 if raw:
@@ -51,10 +52,14 @@ class RequestContext:
     turns any exception that escaped the handlers into a JSON 500 with a reference id
     (the traceback goes to the log, never to the client)."""
 
-    def __init__(self, app: ASGIApp, *, slow_ms: float = SLOW_MS) -> None:
-        """Requests slower than `slow_ms` are logged at INFO, like failures."""
+    def __init__(
+        self, app: ASGIApp, *, slow_ms: float = SLOW_MS, fixed_routes: frozenset[str] = frozenset()
+    ) -> None:
+        """Requests slower than `slow_ms` are logged at INFO, like failures. `fixed_routes`:
+        paths answered without the router (the fast lane), each its own route template."""
         self.app = app
         self.slow_ms = slow_ms
+        self.fixed_routes = fixed_routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -101,7 +106,9 @@ class RequestContext:
                 )
                 await send({"type": "http.response.body", "body": body})
         finally:
-            elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+            elapsed = time.perf_counter() - started
+            metrics.observe_request(scope["method"], self._route(scope), status, elapsed)
+            elapsed_ms = round(elapsed * 1000, 2)
             noteworthy = status >= 400 or elapsed_ms > self.slow_ms
             # Asked of the stdlib logger first: a dropped debug line still costs its setup.
             if noteworthy or _levels.isEnabledFor(logging.DEBUG):
@@ -114,6 +121,15 @@ class RequestContext:
                     ms=elapsed_ms,
                 )
             structlog.contextvars.unbind_contextvars("request_id")
+
+    def _route(self, scope: Scope) -> str:
+        """The route template the router matched, else the fixed path, else "other" (a path
+        nothing matched: one label for all of them)."""
+        route = scope.get("route")
+        if route is not None:
+            return str(getattr(route, "path", "other"))
+        path: str = scope["path"]
+        return path if path in self.fixed_routes else "other"
 
 
 @dataclass(frozen=True, slots=True)

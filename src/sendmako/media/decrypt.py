@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from tempfile import SpooledTemporaryFile
 
-from sendmako import log
+from sendmako import log, metrics
 from sendmako.media.crypto import (
     EncryptedFileCheck,
     MediaKeys,
@@ -90,6 +90,7 @@ class DecryptedMedia:
         try:
             while piece := await asyncio.shield(upcoming):
                 upcoming = loop.run_in_executor(None, self._reader.read)
+                metrics.DECRYPTED_BYTES.inc(len(piece))
                 yield piece
         finally:
             await outlive_cancellation(upcoming)

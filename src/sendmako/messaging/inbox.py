@@ -70,6 +70,6 @@ class Inbox:
                 events[session.user_id].append(
                     SessionEvent(kind.webhook(item.event), session.session_id, data)
                 )
-        for user_id, of_user in events.items():
+        for user_id, of_user in sorted(events.items()):  # one lock order (stream counters)
             for recorder in self.recorders:
                 await recorder.record(tx, user_id, of_user)

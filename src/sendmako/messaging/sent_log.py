@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sendmako import metrics
 from sendmako.model.actions import SendResult
 from sendmako.model.messages import OutgoingMessage
 from sendmako.model.statuses import MessageStatus
@@ -30,6 +31,7 @@ class SentLog:
         bulk_job_id: str | None = None,
     ) -> asyncio.Future[None]:
         """Register a sent message now; the future resolves once it is committed."""
+        metrics.message_sent(session_id)
         return self._writer.add_nowait(
             messages.NewMessage(
                 user_id=user_id,

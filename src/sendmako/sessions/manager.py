@@ -24,7 +24,7 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select
 
-from sendmako import log
+from sendmako import log, metrics
 from sendmako.accounts import plans
 from sendmako.cluster import Bus, LocalBus, Message
 from sendmako.concurrency.background import Background
@@ -650,6 +650,15 @@ class SessionManager:
         live = self._live.get(session_id)
         return live.queue.waiting if live and live.queue else 0
 
+    def running_here(self) -> list[tuple[SessionView, int]]:
+        """The sessions this node runs, each with the messages waiting in its queue. No I/O
+        (Prometheus scrapes read it)."""
+        return [
+            (live.view(), live.queue.waiting if live.queue else 0)
+            for live in self._live.values()
+            if live.here
+        ]
+
     async def wait_queue(
         self, session_id: str, predicate: Callable[[int], bool], timeout: float
     ) -> None:
@@ -750,6 +759,7 @@ class SessionManager:
             self._live.pop(session_id, None)
             live.hold = None
         logger.info("session.deleted", session_id=session_id)
+        metrics.forget_session(session_id)
         await self._tell(session_id)
         await self._notify()
 

@@ -62,3 +62,13 @@ class SessionRecord:
     send_policy: dict[str, Any] | None = None  # None: the server's default
     linked_at: datetime | None = None  # when its number was linked
     restriction: dict[str, Any] | None = None  # WhatsApp's, now
+
+
+@dataclass(frozen=True, slots=True)
+class StreamedEvent:
+    """One event of a user's stream: its number (Last-Event-ID), name and webhook body."""
+
+    seq: int
+    name: str
+    session_id: str | None
+    body: str

@@ -350,6 +350,36 @@ class WebhookEvent(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class StreamEvent(Base):
+    """An event as GET /api/events streams it: every event of every user, whether or not a
+    webhook wants it, numbered per user in commit order (`seq`, the stream's Last-Event-ID).
+    Kept SENDMAKO_EVENTS__RETENTION_HOURS."""
+
+    __tablename__ = "stream_events"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    session_id: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)  # the webhook envelope, exactly
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class EventCounter(Base):
+    """Each user's last stream sequence number. Its row is locked from the moment a
+    transaction numbers events until it commits, so numbers are taken in commit order and
+    a reader never skips one that commits later."""
+
+    __tablename__ = "event_counters"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class WebhookDelivery(Base):
     """One event to one endpoint. Deliveries of one chat to one endpoint go out in `id`
     order: a delivery waits while an earlier one of its chain is still pending."""

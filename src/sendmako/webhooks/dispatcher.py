@@ -40,7 +40,7 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from itertools import groupby
 
-from sendmako import log
+from sendmako import log, metrics
 from sendmako.concurrency.fair import FairSlots
 from sendmako.errors import SendmakoError
 from sendmako.model.statuses import DeliveryStatus
@@ -305,6 +305,9 @@ class Dispatcher:
             for index, delivery in enumerate(chain):
                 outcome = await self._deliver(delivery)  # None: postponed
                 if outcome is not None:
+                    metrics.webhook_attempt(
+                        outcome.status, delivery.retry_from, outcome.attempted_at
+                    )
                     self._outcomes.append(outcome)
                 if outcome is None or outcome.status != DeliveryStatus.SUCCEEDED:
                     # The rest of the chain waits behind this one: hand it back.

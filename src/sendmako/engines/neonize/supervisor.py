@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from sendmako import log
+from sendmako import log, metrics
 from sendmako.concurrency.changes import Changes
 from sendmako.engines.neonize.launcher import Launcher, TemplateFailed
 from sendmako.engines.neonize.process import Exit, WorkerProcess
@@ -193,6 +193,7 @@ class Supervisor:
             self._changes.notify()
             return 0.0
         if outcome.crashed:
+            metrics.WORKER_CRASHES.inc()
             self.crash_streak += 1
             self._changes.notify()
             delay = self.policy.backoff.delay(attempt)
@@ -240,6 +241,7 @@ class Supervisor:
                 reason = f"the WhatsApp worker could not start ({outcome.cause})"
             return replace(outcome, ended=Ended(reason, retry=True), start_failed=True)
         self._accepted = True
+        metrics.WORKER_STARTS.inc()
         self.started_pids.append(worker.pid)
         self._changes.notify()
         worker.start_heartbeat(self.policy.heartbeat_interval, self.policy.heartbeat_timeout)

@@ -3,7 +3,7 @@ sequential id told anyone how many endpoints other accounts had made, and which 
 probe. PostgreSQL's 32-bit columns become 64-bit; SQLite's integers already are.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-08
 """
 

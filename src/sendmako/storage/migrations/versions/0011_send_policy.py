@@ -3,7 +3,7 @@ was linked (its warm-up counts from then), WhatsApp's restriction on it (a tempo
 or a block on new contacts); messages found by chat (is this a new contact?).
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-08
 """
 

@@ -4,7 +4,7 @@ finds the oldest messages for retention, and the progress of the history a phone
 first link.
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0011
 Create Date: 2026-12-08
 """
 

@@ -2,7 +2,7 @@
 node, whichever stored the file.
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0012
 Create Date: 2026-12-08
 """
 
