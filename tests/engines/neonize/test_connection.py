@@ -3,6 +3,7 @@ event reports, and the guards that keep neonize from aborting the process."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -29,6 +30,7 @@ from sendmako.model.events import (
     ContactsChanged,
     QrCodeChanged,
     StatusChanged,
+    TemporaryBanned,
 )
 from sendmako.model.statuses import SessionStatus
 from tests.engines.neonize.fakes import FakeClient
@@ -160,9 +162,17 @@ def test_logout_from_the_phone_ends_the_worker_once() -> None:
 
 def test_a_temporary_ban_ends_the_worker_until_it_lifts() -> None:
     _, built, link = connection(device_jid=DEVICE, devices=[stored(DEVICE)])
+    before = time.time()
     built.client.fire(TemporaryBanEv(Code=TemporaryBanEv.BLOCKED_BY_USERS, Expire=600))
     assert link.endings[0].retry_after == 600.0
-    assert "BLOCKED_BY_USERS" in link.events[0].detail  # type: ignore[union-attr]
+    # First the restriction the session holds (its code is WhatsApp's own, 101-106) ...
+    ban = link.events[0]
+    assert isinstance(ban, TemporaryBanned)
+    assert ban.code == 102  # whatsmeow's TempBanBlockedByUsers
+    assert ban.until is not None
+    assert before + 600 <= ban.until <= time.time() + 600
+    # ... then the connection's end, until the ban lifts.
+    assert "BLOCKED_BY_USERS" in link.events[1].detail  # type: ignore[union-attr]
 
 
 def test_hidden_senders_are_looked_up_only_once_logged_in() -> None:

@@ -45,6 +45,7 @@ from sendmako.model.messages import (
     MessageType,
     OutgoingMessage,
 )
+from sendmako.model.restrictions import NEW_CONTACTS_REFUSED
 from sendmako.model.statuses import SessionStatus
 
 VALUES = [
@@ -181,7 +182,7 @@ def test_oversized_frames_are_refused() -> None:
             Unavailable,
             "session_not_connected",
         ),
-        ("server returned error 463", Context.SEND, OperationFailed, "new_contact_restricted"),
+        ("server returned error 463", Context.SEND, OperationFailed, NEW_CONTACTS_REFUSED),
         (
             "failed to encrypt poll vote: original message secret key not found",
             Context.SEND,

@@ -28,6 +28,7 @@ goes to a thread of its own).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -294,7 +295,7 @@ class Connection:
             KeepAliveRestoredEv: self._on_keepalive_restored,
             LoggedOutEv: lambda ev: self._finish(convert.logged_out(ev)),
             StreamReplacedEv: lambda _ev: self._finish(convert.stream_replaced()),
-            TemporaryBanEv: lambda ev: self._finish(convert.temporary_ban(ev)),
+            TemporaryBanEv: self._on_temporary_ban,
             ClientOutdatedEv: lambda _ev: self._finish(convert.client_outdated()),
             ConnectFailureEv: lambda ev: self._finish(convert.connect_failure(ev)),
             MessageEv: self._on_message,
@@ -519,6 +520,12 @@ class Connection:
             self.sync_contacts()
         except (SendmakoError, OSError) as exc:
             self._log.warning("neonize.contacts_failed", error=str(exc))
+
+    def _on_temporary_ban(self, ev: TemporaryBanEv) -> None:
+        """Held as the session's restriction (sends refused until it ends, webhooks), then
+        the connection ends until the ban lifts."""
+        self.link.event(convert.ban_restriction(ev, time.time()))
+        self._finish(convert.temporary_ban(ev))
 
     def _finish(self, ending: convert.Ending) -> None:
         """The connection is over: report it once; the worker exits after this."""

@@ -30,6 +30,7 @@ from sendmako.model.events import (
     ReactionReceived,
     ReceiptReceived,
     Someone,
+    TemporaryBanned,
     WhatsAppEvent,
 )
 from sendmako.model.messages import PollSpec
@@ -430,6 +431,14 @@ def logged_out(ev: LoggedOutEv) -> Ending:
     when = "while connecting" if ev.OnConnect else "while connected"
     detail = f"logged out {when}: {reason}; restart the session to link it again"
     return Ending(SessionStatus.LOGGED_OUT, detail, retry=False)
+
+
+def ban_restriction(ev: TemporaryBanEv, now: float) -> TemporaryBanned:
+    """WhatsApp's reason codes are 101-106 (as whatsmeow names them); neonize's protobuf
+    enum numbers them 1-6. `Expire` is in seconds."""
+    number = int(ev.Code)
+    code = 100 + number if 0 < number < 100 else number
+    return TemporaryBanned(code, now + max(int(ev.Expire), 0))
 
 
 def temporary_ban(ev: TemporaryBanEv) -> Ending:

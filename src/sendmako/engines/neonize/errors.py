@@ -20,6 +20,7 @@ from sendmako.errors import (
     TooManyRequests,
     Unavailable,
 )
+from sendmako.model.restrictions import NEW_CONTACTS_REFUSED
 
 
 class Context(StrEnum):
@@ -52,7 +53,7 @@ _REFUSALS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     # timelock", often after spam reports): a restriction on the number, not the chat.
     (
         ("server returned error 463",),
-        "new_contact_restricted",
+        NEW_CONTACTS_REFUSED,  # the sender holds it as the session's restriction
         "WhatsApp refuses to let this number contact a new number for now",
     ),
     # whatsmeow readdresses every message to a number to its LID first; a number without
