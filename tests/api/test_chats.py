@@ -180,7 +180,10 @@ async def test_receipts_reactions_edits_and_deletions_show_on_the_messages(
     assert by_id[edited]["body"] == "à 11 h"
     assert by_id[edited]["edited_at"] is not None
     assert by_id[deleted]["revoked"] is True
-    # Bob's side of the same conversation: the same story, from the other end.
+    # Bob's side of the same conversation: the same story, from the other end, once the
+    # edit and the deletion have reached him.
+    await hooks.wait(bob, "message.edited")
+    await hooks.wait(bob, "message.revoked")
     theirs = {m["message_id"]: m for m in (await messages_of(bob, ALICE))["messages"]}
     assert (theirs[edited]["body"], theirs[deleted]["revoked"]) == ("à 11 h", True)
     assert theirs[read]["from"] == ALICE

@@ -144,7 +144,7 @@ async def test_events_resume_after_a_disconnect_without_gap_or_repeat() -> None:
     assert received[0].data["body"] == "n°0"
     resumed = [r.get("last-event-id") for r in server.requests]
     assert resumed == [None, "evt_1", "evt_3"]
-    assert "events=message.received" in server.requests[0]["request"]
+    assert "event=message.received" in server.requests[0]["request"]
     assert "session_id=user_1" in server.requests[0]["request"]
 
 

@@ -64,7 +64,7 @@ class Cluster:
 
     def ok(self, node: LiveServer, method: str, path: str, **kwargs: Any) -> Any:
         answer = self.call(node, method, path, **kwargs)
-        assert answer.status_code in (200, 201), (path, answer.status_code, answer.text)
+        assert answer.status_code in (200, 201, 202), (path, answer.status_code, answer.text)
         return answer.json()
 
     def owners(self) -> dict[str, str]:

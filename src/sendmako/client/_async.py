@@ -460,8 +460,15 @@ class AsyncClient:
         params = {"session_id": session_id, "limit": limit, "cursor": cursor}
         return await self._call(m.ChatMessages, "GET", path, params=params)
 
-    # Events
+    # Events and metrics
 
+    @operation("GET", "/metrics")
+    async def metrics(self) -> str:
+        """This node's Prometheus metrics, as text (an admin's key)."""
+        response = await self._send("GET", "/metrics")
+        return response.text
+
+    @operation("GET", "/api/events")
     async def events(
         self,
         *,
@@ -476,7 +483,7 @@ class AsyncClient:
         When the connection drops it reconnects with `Last-Event-ID`, so nothing within
         the server's retention is missed or repeated; `reconnect=False` ends instead.
         An error answer (a bad key, say) raises at once rather than retrying."""
-        params = _body(events=",".join(events) if events else None, session_id=session_id)
+        params = _body(event=",".join(events) if events else None, session_id=session_id)
         url = self._base_url + "/api/events"
         while True:
             headers = dict(self._headers)
@@ -606,6 +613,22 @@ class AsyncClient:
         path = f"/api/sandbox/sessions/{_segment(session_id)}/scan"
         body = _body(phone_number=phone_number, push_name=push_name, qr=qr, pair_code=pair_code)
         return await self._call(m.SessionState, "POST", path, json=body)
+
+    @operation("POST", "/api/sandbox/sessions/{session_id}/restrict")
+    async def sandbox_restrict(
+        self, session_id: str, kind: str, seconds: float, *, code: int = 101
+    ) -> m.SessionState:
+        """WhatsApp restricts the sandbox number for `seconds`: `temporary_ban` (with its
+        `code`, 101-106) or `new_contacts` (sends to new numbers answer 463)."""
+        path = f"/api/sandbox/sessions/{_segment(session_id)}/restrict"
+        body = _body(kind=kind, seconds=seconds, code=code)
+        return await self._call(m.SessionState, "POST", path, json=body)
+
+    @operation("POST", "/api/sandbox/sessions/{session_id}/deafen")
+    async def sandbox_deafen(self, session_id: str, *, for_good: bool = False) -> m.SessionState:
+        """The connection stays up but nothing reaches the session (the watchdog's case)."""
+        path = f"/api/sandbox/sessions/{_segment(session_id)}/deafen"
+        return await self._call(m.SessionState, "POST", path, json={"for_good": for_good})
 
     @operation("POST", "/api/sandbox/sessions/{session_id}/inbound")
     async def sandbox_inbound(
