@@ -203,3 +203,23 @@ async def test_a_deleted_sessions_series_go_away(server: Server, alice: Account)
     assert (await alice.client.delete(f"/api/whatsapp/sessions/{session_id}")).status_code == 200
     after = await scrape(server)
     assert [key for key in after if ("session_id", session_id) in key[1]] == []
+
+
+async def test_a_restricted_session_says_so_until_it_lifts(server: Server, alice: Account) -> None:
+    """WhatsApp's ban on a number is a series naming its kind and code, with the seconds
+    left; the series goes once it is lifted."""
+    session_id = await connect_sandbox(server, alice, "22241857975")
+    banned = await alice.client.post(
+        f"/api/sandbox/sessions/{session_id}/restrict",
+        json={"kind": "temporary_ban", "seconds": 3600, "code": 103},
+    )
+    assert banned.status_code == 200, banned.text
+    await server.sessions.wait_until(
+        session_id, lambda view: view.restriction is not None, timeout=5
+    )
+    labels = frozenset({("session_id", session_id), ("kind", "temporary_ban"), ("code", "103")})
+    left = (await scrape(server))[("sendmako_session_restriction_seconds", labels)]
+    assert 3500 < left <= 3600
+    await server.sessions.lift(session_id)
+    after = await scrape(server)
+    assert ("sendmako_session_restriction_seconds", labels) not in after

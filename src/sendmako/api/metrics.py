@@ -67,11 +67,24 @@ class _States(Collector):
             "Messages waiting in a session's paced send queue",
             labels=["session_id"],
         )
+        restricted = GaugeMetricFamily(
+            "sendmako_session_restriction_seconds",
+            "WhatsApp's restriction on a session's number now: seconds until it lifts "
+            "(0: not said), labelled with its kind and code; absent when there is none",
+            labels=["session_id", "kind", "code"],
+        )
         counts = dict.fromkeys(SessionStatus, 0)
         for view, waiting in running:
             status.add_metric([view.session_id, view.engine, view.status.value], 1)
             queued.add_metric([view.session_id], waiting)
             counts[view.status] += 1
+            restriction = self.services.sessions.restriction(view.session_id)
+            if restriction is not None:
+                left = (restriction.until - self.now).total_seconds() if restriction.until else 0
+                restricted.add_metric(
+                    [view.session_id, restriction.kind.value, str(restriction.code)],
+                    max(left, 0.0),
+                )
         by_status = GaugeMetricFamily(
             "sendmako_sessions",
             "Sessions this node runs, by status",
@@ -79,7 +92,7 @@ class _States(Collector):
         )
         for state, count in counts.items():
             by_status.add_metric([state.value], count)
-        yield from (status, queued, by_status)
+        yield from (status, queued, restricted, by_status)
         yield GaugeMetricFamily(
             "sendmako_webhook_pending_deliveries",
             "Webhook deliveries not yet succeeded or given up (database-wide)",
