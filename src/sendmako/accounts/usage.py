@@ -169,7 +169,7 @@ class SharedUsage(DailyUsage):
 
     async def reserve(self, user: UserRecord, count: int = 1) -> Reservation:
         try:
-            return await self._reserve(user, count)
+            return await self._again_if_aborted(lambda: self._reserve(user, count))
         except PlanLimitReached:
             if self._writes.empty() and not self._applying:
                 raise
