@@ -35,7 +35,9 @@ RETRIES = 3
 def retryable(exc: BaseException) -> bool:
     """Whether `exc` (as SQLAlchemy wraps the driver's) asks for the transaction again."""
     seen: BaseException | None = exc
-    while seen is not None:
+    for _depth in range(8):  # a wrapper chain is a few deep; never follow a loop
+        if seen is None:
+            return False
         if getattr(seen, "sqlstate", None) in _RETRYABLE:
             return True
         seen = getattr(seen, "orig", None) or seen.__cause__
