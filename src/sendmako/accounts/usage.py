@@ -184,7 +184,7 @@ class SharedUsage(DailyUsage):
         for attempt in range(RETRIES):
             try:
                 return await transaction()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - re-raised unless PostgreSQL asks again
                 if attempt + 1 == RETRIES or not retryable(exc):
                     raise
                 logger.info("usage.transaction_retried", attempt=attempt + 1)

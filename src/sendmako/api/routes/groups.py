@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Path, Query
 
 from sendmako.api.deps import CurrentUser, ServicesDep
 from sendmako.api.routes.responses import errors
-from sendmako.api.schemas.common import SuccessOut
+from sendmako.api.schemas.envelopes import SuccessOut
 from sendmako.api.schemas.groups import (
     AcceptInviteIn,
     AcceptInviteOut,

@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from sendmako import __version__
 from sendmako.api.deps import ServicesDep
-from sendmako.api.schemas.common import HealthOut
+from sendmako.api.schemas.envelopes import HealthOut
 
 router = APIRouter(tags=["health"])
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from sendmako.api.deps import CurrentUser, ServicesDep
 from sendmako.api.routes.responses import errors
-from sendmako.api.schemas.common import SuccessOut
+from sendmako.api.schemas.envelopes import SuccessOut
 from sendmako.api.schemas.messages import EditMessageIn, MarkReadIn, MessageActionOut
 
 router = APIRouter(prefix="/api/messages", tags=["messages"])

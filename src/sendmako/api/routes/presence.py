@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from sendmako.api.deps import CurrentUser, ServicesDep
 from sendmako.api.routes.responses import errors
-from sendmako.api.schemas.common import SuccessOut
+from sendmako.api.schemas.envelopes import SuccessOut
 from sendmako.api.schemas.presence import PresenceIn, SubscribeIn
 
 router = APIRouter(prefix="/api/presence", tags=["presence"])

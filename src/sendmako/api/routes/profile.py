@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from sendmako.api.deps import CurrentUser, ServicesDep
 from sendmako.api.routes.responses import errors
-from sendmako.api.schemas.common import SuccessOut
+from sendmako.api.schemas.envelopes import SuccessOut
 from sendmako.api.schemas.profile import ProfileIn, ProfileOut, ProfilePictureIn
 from sendmako.errors import BadRequest
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sendmako.api.schemas.common import ErrorOut
+from sendmako.api.schemas.envelopes import ErrorOut
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -13,8 +13,8 @@ from fastapi.responses import FileResponse
 
 from sendmako.api.deps import CurrentUser, ServicesDep, SessionIdPath, Sessions
 from sendmako.api.routes.responses import errors
-from sendmako.api.schemas.common import ErrorOut, SuccessOut
 from sendmako.api.schemas.contacts import SandboxContactsIn, SandboxContactsOut
+from sendmako.api.schemas.envelopes import ErrorOut, SuccessOut
 from sendmako.api.schemas.history import HistoryIn
 from sendmako.api.schemas.messages import (
     SandboxInboundBatchIn,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Query
 
 from sendmako.api.deps import CurrentUser, ServicesDep, SessionIdPath, Sessions
 from sendmako.api.routes.responses import errors
-from sendmako.api.schemas.common import SuccessOut
+from sendmako.api.schemas.envelopes import SuccessOut
 from sendmako.api.schemas.sessions import (
     CreateSessionIn,
     CreateSessionOut,

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from sendmako.api.schemas.common import Request
+from sendmako.api.schemas.envelopes import Request
 from sendmako.model.directory import Contact
 from sendmako.model.simulation import KnownContact
 

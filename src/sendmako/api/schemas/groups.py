@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from sendmako.api.schemas.common import Request
+from sendmako.api.schemas.envelopes import Request
 from sendmako.model.directory import GroupInfo, ParticipantResult, ParticipantRole
 
 # WhatsApp's limits: a subject of 100 characters, a description of 2,048.

@@ -8,7 +8,7 @@ import time
 
 from pydantic import BaseModel, Field
 
-from sendmako.api.schemas.common import Request
+from sendmako.api.schemas.envelopes import Request
 from sendmako.errors import BadRequest
 from sendmako.ids import InvalidIdentifier, Jid, normalize_phone, recipient_jid
 from sendmako.model.events import HistoryConversation, HistorySynced, MessageReceived

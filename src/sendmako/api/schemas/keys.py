@@ -10,7 +10,7 @@ from pydantic import (
     Field,
 )
 
-from sendmako.api.schemas.common import Name, Request
+from sendmako.api.schemas.envelopes import Name, Request
 from sendmako.storage.records import ApiKeyRecord
 
 

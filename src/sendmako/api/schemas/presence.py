@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from sendmako.api.schemas.common import Request
+from sendmako.api.schemas.envelopes import Request
 
 
 class PresenceIn(Request):

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sendmako.api.schemas.common import Request
+from sendmako.api.schemas.envelopes import Request
 
 
 class ProfileOut(BaseModel):

@@ -9,7 +9,7 @@ from pydantic import (
     Field,
 )
 
-from sendmako.api.schemas.common import Request
+from sendmako.api.schemas.envelopes import Request
 from sendmako.api.schemas.history import HistoryChatIn
 from sendmako.model.statuses import SessionStatus
 

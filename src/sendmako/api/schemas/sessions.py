@@ -12,7 +12,7 @@ from pydantic import (
     model_validator,
 )
 
-from sendmako.api.schemas.common import Name, Request
+from sendmako.api.schemas.envelopes import Name, Request
 from sendmako.model.restrictions import Restriction, RestrictionKind
 from sendmako.model.send_policy import SendPolicy
 from sendmako.model.statuses import SessionStatus

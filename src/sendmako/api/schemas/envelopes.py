@@ -1,4 +1,5 @@
-"""What every route shares: strict request bodies, the error shape, health."""
+"""The envelopes every route shares: strict request bodies (the base every body extends), the
+success and error answers, a bounded name, health."""
 
 from __future__ import annotations
 
