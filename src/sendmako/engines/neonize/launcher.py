@@ -25,6 +25,7 @@ from sendmako.engines.neonize.process import (
     FrameHandler,
     WorkerCommand,
     WorkerProcess,
+    start_child,
 )
 from sendmako.errors import Unavailable
 
@@ -181,22 +182,7 @@ class WorkerTemplate:
     async def _start(self) -> socket.socket:
         command = self.command
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        try:
-            process = await asyncio.create_subprocess_exec(
-                *command.template_argv(theirs.fileno()),
-                pass_fds=(theirs.fileno(),),
-                cwd=command.cwd,
-                env={**os.environ, **command.env},
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True,
-            )
-        except BaseException:
-            ours.close()
-            raise
-        finally:
-            theirs.close()
+        process = await start_child(command, command.template_argv, ours, theirs)
         ours.setblocking(False)
         self.starts += 1
         self._process, self._control = process, ours

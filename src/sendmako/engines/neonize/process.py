@@ -164,24 +164,7 @@ class WorkerProcess:
         cls, command: WorkerCommand, *, session_id: str, on_frame: FrameHandler
     ) -> WorkerProcess:
         ours, theirs = socket.socketpair()
-        try:
-            process = await asyncio.create_subprocess_exec(
-                *command.argv(theirs.fileno()),
-                pass_fds=(theirs.fileno(),),
-                cwd=command.cwd,
-                env={**os.environ, **command.env},
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                # Its own session: a Ctrl+C on the server's terminal must not reach workers
-                # before the server stops them in order.
-                start_new_session=True,
-            )
-        except BaseException:
-            ours.close()
-            raise
-        finally:
-            theirs.close()
+        process = await start_child(command, command.argv, ours, theirs)
         reader, writer = await asyncio.open_unix_connection(sock=ours)
         return cls(process, reader, writer, session_id=session_id, on_frame=on_frame)
 
@@ -330,3 +313,32 @@ class WorkerProcess:
             stopped=self._stopped,
             output_tail=tuple(self._tail),
         )
+
+
+async def start_child(
+    command: WorkerCommand,
+    argv: Callable[[int], list[str]],
+    ours: socket.socket,
+    theirs: socket.socket,
+) -> asyncio.subprocess.Process:
+    """A child process (a worker, or the template that forks them) holding `theirs`, the
+    other end of our socket, whose number its `argv` names. Our copy of `theirs` is
+    closed; `ours` too if the child could not start."""
+    try:
+        return await asyncio.create_subprocess_exec(
+            *argv(theirs.fileno()),
+            pass_fds=(theirs.fileno(),),
+            cwd=command.cwd,
+            env={**os.environ, **command.env},
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            # Its own session: a Ctrl+C on the server's terminal must not reach it before
+            # the server stops it in order.
+            start_new_session=True,
+        )
+    except BaseException:
+        ours.close()
+        raise
+    finally:
+        theirs.close()
